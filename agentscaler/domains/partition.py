@@ -1,0 +1,126 @@
+"""Stage 3: partition the tool graph into domains usable as environments.
+
+1. Community detection on the whole graph: Louvain (networkx, the paper's choice) or Leiden
+   (graspologic-native, graspologic's own core).
+2. Giant communities are split by running the same algorithm on their subgraph at a higher
+   resolution, recursively, until each part has at most ``max_size`` tools: one giant "everything
+   with a ``query`` parameter" community is no environment.
+3. Strays, tools in communities smaller than ``min_size`` (no edge above tau, or a pair on its
+   own), join the domain of their most similar neighbour: the strongest graph edge into a domain
+   of full size, else the nearest tool vector in one. They are flagged ``attached``. A stray with no
+   such neighbour (a corpus with no domain of full size) stays a small domain of its own and is
+   flagged ``small`` in the summary.
+
+Every ingested tool ends up in exactly one domain. Domain ids are numbered by size (largest first),
+ties broken by the smallest tool id, so equal inputs and seed give equal ids.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import networkx as nx
+import numpy as np
+from pydantic import BaseModel, Field
+
+
+class DomainConfig(BaseModel):
+    """Settings of the domain stage; each is a CLI flag of ``agentscaler domains``."""
+
+    algorithm: Literal["leiden", "louvain"] = Field("leiden", description="Community detection algorithm.")
+    resolution: float = Field(1.0, description="Modularity resolution of the first pass: higher, more domains.")
+    seed: int = Field(0, description="Random seed: a fixed seed gives the same partition.")
+    min_size: int = Field(3, description="Smallest community kept as a domain; smaller ones are attached.")
+    max_size: int = Field(100, description="Largest domain; bigger communities are split recursively.")
+    split_factor: float = Field(2.0, description="Resolution multiplier for each recursive split.")
+    max_split_depth: int = Field(8, description="How many times a giant community may be split again.")
+
+
+def detect(graph: nx.Graph, algorithm: str, resolution: float, seed: int) -> list[set]:
+    """Communities of ``graph`` (every node in exactly one), by the named algorithm."""
+    if graph.number_of_edges() == 0:
+        return [{node} for node in graph.nodes]
+    if algorithm == "louvain":
+        return [set(c) for c in nx.community.louvain_communities(graph, weight="weight", resolution=resolution,
+                                                                  seed=seed)]
+    import graspologic_native as gn
+
+    names = {node: str(i) for i, node in enumerate(graph.nodes)}
+    nodes = {name: node for node, name in names.items()}
+    edges = [(names[a], names[b], float(w)) for a, b, w in graph.edges(data="weight", default=1.0)]
+    _, membership = gn.leiden(edges=edges, resolution=resolution, seed=seed)
+    groups: dict[int, set] = {}
+    for name, community in membership.items():
+        groups.setdefault(community, set()).add(nodes[name])
+    isolated = [{node} for node in graph.nodes if graph.degree(node) == 0]
+    return list(groups.values()) + isolated
+
+
+def split_giants(graph: nx.Graph, communities: list[set], config: DomainConfig) -> list[set]:
+    out = []
+    pending = [(community, config.resolution * config.split_factor, 0) for community in communities]
+    while pending:
+        community, resolution, depth = pending.pop()
+        if len(community) <= config.max_size or depth >= config.max_split_depth:
+            out.append(community)
+            continue
+        parts = detect(graph.subgraph(community), config.algorithm, resolution, config.seed)
+        if len(parts) == 1:  # no structure at this resolution: try a finer one
+            pending.append((community, resolution * config.split_factor, depth + 1))
+        else:
+            pending.extend((part, resolution * config.split_factor, depth + 1) for part in parts)
+    return out
+
+
+def attach_strays(graph: nx.Graph, communities: list[set], vectors: np.ndarray, config: DomainConfig
+                  ) -> tuple[dict[int, int], set[int]]:
+    """Map node -> community index; strays join their most similar full-size domain."""
+    domain_of: dict[int, int] = {}
+    strays: list[int] = []
+    for index, community in enumerate(communities):
+        for node in community:
+            domain_of[node] = index
+        if len(community) < config.min_size:
+            strays.extend(community)
+    stray_set = set(strays)
+    anchored = np.asarray(sorted(set(domain_of) - stray_set), dtype=np.int64)
+    if not len(anchored):
+        return domain_of, set()
+    unresolved = []
+    for node in strays:
+        best = max(((w, n) for n, w in ((n, d.get("weight", 1.0)) for n, d in graph[node].items())
+                    if n not in stray_set), default=None)
+        if best is None:
+            unresolved.append(node)
+        else:
+            domain_of[node] = domain_of[best[1]]
+    if unresolved:
+        import faiss
+
+        index = faiss.IndexFlatIP(vectors.shape[1])
+        index.add(vectors[anchored])
+        _, hits = index.search(vectors[np.asarray(unresolved)], 1)
+        for node, hit in zip(unresolved, hits[:, 0]):
+            domain_of[node] = domain_of[int(anchored[hit])]
+    return domain_of, stray_set
+
+
+def partition(n_tools: int, edges: tuple[np.ndarray, np.ndarray, np.ndarray], vectors: np.ndarray,
+              config: DomainConfig) -> tuple[np.ndarray, np.ndarray, nx.Graph]:
+    """Domain id per tool (0 = largest) and the ``attached`` flag; tools are rows 0..n_tools-1."""
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n_tools))
+    graph.add_weighted_edges_from(zip(edges[0].tolist(), edges[1].tolist(), edges[2].tolist()))
+    communities = split_giants(graph, detect(graph, config.algorithm, config.resolution, config.seed), config)
+    communities.sort(key=min)  # deterministic order before attaching
+    domain_of, strays = attach_strays(graph, communities, vectors, config)
+    members: dict[int, list[int]] = {}
+    for node, community in domain_of.items():
+        members.setdefault(community, []).append(node)
+    ordered = sorted(members.values(), key=lambda nodes: (-len(nodes), min(nodes)))
+    domain_id = np.empty(n_tools, dtype=np.int64)
+    for new_id, nodes in enumerate(ordered):
+        domain_id[nodes] = new_id
+    attached = np.zeros(n_tools, dtype=bool)
+    attached[[node for node in strays if len(members[domain_of[node]]) >= config.min_size]] = True
+    return domain_id, attached, graph

@@ -1,0 +1,171 @@
+"""``build-envs``: one environment per domain, from the domains table to ``DIR/envs/``.
+
+Per domain: infer the schema, render DDL, compile every tool, synthesize states, then *run* every
+compiled tool once on a synthesized state through the simulator itself; a tool that fails there is
+kept with ``executable=False`` and the reason. Domains build in a process pool (they are
+independent and CPU-bound); a spec whose fingerprint matches is reused, so reruns resume.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import typer
+
+from agentscaler.artifacts import RunDir, write_json, write_table
+from agentscaler.envs.compile import compile_tool
+from agentscaler.envs.schema import infer_schema, render_ddl
+from agentscaler.envs.spec import EnvSpec
+from agentscaler.envs.synth import rng_for, sample_arguments, synthesize
+from agentscaler.toolspec import ToolSpec
+
+BUILD_VERSION = 1  # bump when the compiler's output changes, so reruns rebuild
+KINDS = ("read", "create", "update", "delete")
+CHECK_ATTEMPTS = 5  # rows tried before a tool is declared broken (a delete may hit a referenced row)
+TOOLS_SCHEMA = pa.schema([("tool_id", pa.string()), ("name", pa.string()), ("domain_id", pa.int64()),
+                          ("kind", pa.string()), ("executable", pa.bool_()), ("reason", pa.string())])
+
+
+def spec_path(run: RunDir, domain_id: int) -> Path:
+    return run.envs / "domains" / f"{domain_id}.json"
+
+
+def load_env(run: str | os.PathLike | RunDir, domain_id: int) -> EnvSpec:
+    run = run if isinstance(run, RunDir) else RunDir(run)
+    return EnvSpec.load(run.require(spec_path(run, domain_id), "build-envs"))
+
+
+def build_domain(domain_id: int, tools: list[ToolSpec], *, states: int = 3, rows: int = 10, seed: int = 0,
+                 fingerprint: str = "") -> EnvSpec:
+    """The environment of one domain, every tool checked by execution."""
+    tables, drafts = infer_schema(_unique_names(tools))
+    by_name = {t.name: t for t in tables}
+    spec = EnvSpec(domain_id=domain_id, fingerprint=fingerprint, tables=tables, ddl=render_ddl(tables),
+                   tools=[compile_tool(d, by_name) for d in drafts], seed=seed,
+                   states=[synthesize(tables, rows, seed, domain_id, i) for i in range(states)])
+    from agentscaler.sim.simulator import DomainSimulator  # the simulator imports envs: import late
+
+    try:
+        sim = DomainSimulator(spec)
+        spec.state_hashes = [sim.reset(i) for i in range(states)]
+    except sqlite3.Error as e:
+        for tool in spec.tools:
+            tool.executable, tool.reason = False, f"schema rejected by SQLite: {e}"
+        return spec
+    for tool in spec.tools:
+        if tool.executable and spec.states:
+            _check(sim, spec, tool, rng_for(seed, domain_id, tool.name))
+    return spec
+
+
+def _unique_names(tools: list[ToolSpec]) -> list[ToolSpec]:
+    """Agents call tools by name, so a domain's names must differ: later duplicates get ``_2``, ``_3``..."""
+    seen: Counter[str] = Counter()
+    unique = []
+    for tool in tools:
+        seen[tool.name] += 1
+        n = seen[tool.name]
+        unique.append(tool if n == 1 else tool.model_copy(update={"name": f"{tool.name}_{n}"}))
+    return unique
+
+
+def _check(sim, spec: EnvSpec, tool, rng) -> None:
+    table = spec.table(tool.table)
+    for attempt in range(CHECK_ATTEMPTS):
+        sim.reset(0)
+        args = sample_arguments(tool.operation.bindings, table, spec.states[0], attempt, rng)
+        obs = sim.step({"name": tool.name, "arguments": args})
+        if not obs.error:
+            return
+    tool.executable, tool.reason = False, f"failed when executed: {json.loads(obs.observation)['error']}"
+
+
+def _fingerprint(tool_ids: list[str], **options: Any) -> str:
+    text = json.dumps([BUILD_VERSION, sorted(tool_ids), options], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _build_one(path: Path, domain_id: int, tools: list[ToolSpec], options: dict) -> tuple[list[dict], dict]:
+    """Build (or reuse) one domain's spec file; return its tool rows and its summary."""
+    fingerprint = _fingerprint([t.tool_id for t in tools], **options)
+    spec = EnvSpec.load(path) if path.exists() else None
+    if spec is None or spec.fingerprint != fingerprint:
+        spec = build_domain(domain_id, tools, fingerprint=fingerprint, **options)
+        spec.save(path)
+    rows = [{"tool_id": t.tool_id, "name": t.name, "domain_id": domain_id, "kind": t.kind,
+             "executable": t.executable, "reason": t.reason} for t in spec.tools]
+    kinds = Counter(t.kind for t in spec.tools)
+    executable = sum(t.executable for t in spec.tools)
+    summary = {"domain_id": domain_id, "tools": len(spec.tools), "entities": [t.entity for t in spec.tables],
+               "tables": len(spec.tables), "kinds": {k: kinds.get(k, 0) for k in KINDS},
+               "executable": executable, "executable_rate": round(executable / max(len(spec.tools), 1), 4)}
+    return rows, summary
+
+
+def build_envs(run: str | os.PathLike | RunDir, *, states: int = 3, rows: int = 10, seed: int = 0,
+               workers: int | None = None, progress: bool = False) -> dict[str, Any]:
+    """Build every domain's environment; writes envs/domains/*.json, envs/tools.parquet, envs/summary.json."""
+    run = run if isinstance(run, RunDir) else RunDir(run)
+    started = time.perf_counter()
+    tools = {t.tool_id: t for t in run.read_tools()}
+    members: dict[int, dict[str, ToolSpec]] = {}
+    missing = 0
+    for row in pq.read_table(run.require(run.domains, "domains"), columns=["tool_id", "domain_id"]).to_pylist():
+        if row["tool_id"] in tools:
+            members.setdefault(int(row["domain_id"]), {})[row["tool_id"]] = tools[row["tool_id"]]
+        else:
+            missing += 1
+    options = {"states": states, "rows": rows, "seed": seed}
+    jobs = [(spec_path(run, d), d, list(m.values()), options) for d, m in sorted(members.items())]
+    workers = workers or os.cpu_count() or 1
+    if workers == 1 or len(jobs) < 2:
+        results = [_build_one(*job) for job in jobs]
+    else:
+        with ProcessPoolExecutor(workers) as pool:
+            futures = [pool.submit(_build_one, *job) for job in jobs]
+            done = as_completed(futures)
+            if progress:
+                from rich.progress import track
+
+                done = track(done, total=len(futures), description="building environments")
+            for _ in done:
+                pass
+            results = [f.result() for f in futures]
+    tool_rows = [r for rows_, _ in results for r in rows_]
+    domains = [s for _, s in results]
+    write_table(pa.Table.from_pylist(tool_rows, schema=TOOLS_SCHEMA), run.envs / "tools.parquet")
+    kinds = Counter({k: sum(d["kinds"][k] for d in domains) for k in KINDS})
+    executable = sum(r["executable"] for r in tool_rows)
+    reasons = Counter(r["reason"].split(":")[0] for r in tool_rows if r["reason"])
+    summary = {
+        "totals": {"domains": len(domains), "tools": len(tool_rows), "executable": executable,
+                   "executable_rate": round(executable / max(len(tool_rows), 1), 4), "kinds": dict(kinds),
+                   "tables": sum(d["tables"] for d in domains), "tools_missing_from_tools_parquet": missing,
+                   "reasons": dict(reasons.most_common(10)), "seconds": round(time.perf_counter() - started, 2),
+                   **options},
+        "domains": domains,
+    }
+    write_json(summary, run.envs / "summary.json")
+    return summary
+
+
+def build_envs_command(
+    run: Path = typer.Option(..., "--run", help="Run directory holding tools.parquet and domains.parquet."),
+    states: int = typer.Option(3, help="Synthesized initial states per domain."),
+    rows: int = typer.Option(10, help="Rows per table in each synthesized state."),
+    seed: int = typer.Option(0, help="Seed of the state synthesis: the same seed reproduces the states."),
+    workers: int = typer.Option(0, help="Worker processes (0: one per CPU)."),
+) -> None:
+    """Build a simulated, database-backed environment for every domain (stage 4)."""
+    totals = build_envs(run, states=states, rows=rows, seed=seed, workers=workers or None, progress=True)["totals"]
+    typer.echo(json.dumps(totals, indent=2))

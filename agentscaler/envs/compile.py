@@ -1,0 +1,145 @@
+"""Tools compiled to SQL operations on the inferred schema; SQL built as sqlglot ASTs.
+
+Argument values never become SQL text: each parameter is a named placeholder ``:p<i>`` (``i`` its
+position in the operation's bindings). A read renders one statement per *set of provided
+arguments*, so an optional filter that is absent is absent from the SQL (``(:p IS NULL OR c = :p)``
+would defeat the index); the simulator caches the rendered text per set.
+
+Writes return what they changed. ``RETURNING rowid`` names the rows; their values are read back with a
+plain SELECT because SQLite 3.40's RETURNING can report pre-affinity values (``1.0`` for an integer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlglot import exp
+
+from agentscaler.envs.schema import Draft
+from agentscaler.envs.spec import CompiledTool, Kind, Operation, Table
+
+_FILTERS = {
+    "eq": lambda c, p: c.eq(p),
+    "ge": lambda c, p: c >= p,
+    "le": lambda c, p: c <= p,
+    "like": lambda c, p: c.like(exp.DPipe(this=exp.DPipe(this=exp.Literal.string("%"), expression=p),
+                                          expression=exp.Literal.string("%"))),
+}
+
+
+def _ident(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
+
+
+def _table(name: str) -> exp.Table:
+    return exp.Table(this=_ident(name))
+
+
+def _col(name: str) -> exp.Column:
+    return exp.column(_ident(name))
+
+
+def _ph(i: int) -> exp.Placeholder:
+    return exp.Placeholder(this=f"p{i}")
+
+
+def _where(op: Operation, provided: Collection[str]) -> exp.Expression | None:
+    conditions = [_FILTERS[b.role](_col(b.column), _ph(i)) for i, b in enumerate(op.bindings)
+                  if b.param in provided and b.role in _FILTERS]
+    return exp.and_(*conditions) if conditions else None
+
+
+def _rowid_returning(statement: exp.Expression) -> exp.Expression:
+    statement.set("returning", exp.Returning(expressions=[_col("rowid")]))
+    return statement
+
+
+def render(kind: Kind, op: Operation, table: Table, provided: Collection[str]) -> tuple[str, str | None]:
+    """(statement, select of the rows it will touch) for the given argument names, as SQLite SQL.
+
+    The second statement reads update/delete targets *before* the write, for the change report
+    and the incremental state hash; it is None for reads and creates.
+    """
+    where = _where(op, provided)
+    given = [(i, b) for i, b in enumerate(op.bindings) if b.param in provided]
+    before = None
+    if kind == "read":
+        statement = exp.select(exp.Star()).from_(_table(table.name), copy=False).order_by(
+            _col(table.primary_key), copy=False)
+        if where is not None:
+            statement = statement.where(where, copy=False)
+        limit = next((_ph(i) for i, b in given if b.role == "limit"), exp.Literal.number(op.max_rows))
+        offset = next((_ph(i) for i, b in given if b.role in ("offset", "page")), None)
+        statement = statement.limit(limit, copy=False)
+        if offset is not None:
+            statement = statement.offset(offset, copy=False)
+    elif kind == "create":
+        columns = [b.column for _, b in given]
+        values: list[exp.Expression] = [_ph(i) for i, _ in given]
+        if op.generated_key and table.key_prefix is not None:
+            columns.append(table.primary_key)
+            values.append(next_key(table))
+        statement = _rowid_returning(
+            exp.insert(exp.values([tuple(values)]), _table(table.name), columns=[_ident(c) for c in columns])
+            if values else exp.Insert(this=_table(table.name), default=True))
+    else:
+        before = exp.select(exp.Star()).from_(_table(table.name), copy=False).where(where, copy=False)
+        before = before.sql(dialect="sqlite", copy=False)
+        if kind == "update":
+            assignments = [exp.EQ(this=_col(b.column), expression=_ph(i)) for i, b in given if b.role == "value"]
+            statement = exp.Update(this=_table(table.name), expressions=assignments, where=exp.Where(this=where))
+        else:
+            statement = exp.Delete(this=_table(table.name), where=exp.Where(this=where))
+        statement = _rowid_returning(statement)
+    return statement.sql(dialect="sqlite", copy=False), before
+
+
+def next_key(table: Table) -> exp.Expression:
+    """A fresh TEXT key ``<prefix><max rowid + 1>``, computed in SQL so replays stay deterministic."""
+    number = exp.Add(this=exp.func("COALESCE", exp.func("MAX", _col("rowid")), exp.Literal.number(0)),
+                     expression=exp.Literal.number(1))
+    select = exp.select(exp.DPipe(this=exp.Literal.string(table.key_prefix), expression=exp.Paren(this=number)))
+    return select.from_(_table(table.name), copy=False).subquery(copy=False)
+
+
+def select_all(table: Table) -> str:
+    statement = exp.select(exp.Star()).from_(_table(table.name), copy=False)
+    return statement.order_by(_col(table.primary_key), copy=False).sql(dialect="sqlite", copy=False)
+
+
+def select_by_rowid(table: Table) -> str:
+    statement = exp.select(exp.Star()).from_(_table(table.name), copy=False)
+    return statement.where(_col("rowid").eq(_ph(0)), copy=False).sql(dialect="sqlite", copy=False)
+
+
+def insert_row(table: Table) -> str:
+    """The statement that loads synthesized rows, columns in table order."""
+    values = exp.values([tuple(_ph(i) for i in range(len(table.columns)))])
+    statement = exp.insert(values, _table(table.name), columns=[_ident(c.name) for c in table.columns])
+    return statement.sql(dialect="sqlite", copy=False)
+
+
+def compile_tool(draft: Draft, tables: dict[str, Table]) -> CompiledTool:
+    """The tool's operation, or the reason it cannot be one (executable=False)."""
+    table = next(t for t in tables.values() if t.entity == draft.entity)
+    key = table.primary_key
+    bindings = draft.bindings
+    reason = None
+    if draft.kind == "update" and not any(b.role == "eq" for b in bindings):
+        reason = f"no parameter identifies the {draft.entity} to update"
+    elif draft.kind == "update" and not any(b.role == "value" for b in bindings):
+        reason = f"update has nothing to set on {table.name}"
+    elif draft.kind == "delete" and not bindings:
+        reason = f"delete without a filter would empty {table.name}"
+    elif unknown := [b.column for b in bindings if b.column and b.column not in {c.name for c in table.columns}]:
+        reason = f"columns {unknown} exceed the {table.name} table's column budget"
+    op = Operation(
+        table=table.name, bindings=bindings, sql="",
+        generated_key=draft.kind == "create" and not any(b.column == key for b in bindings),
+        single_row=draft.kind == "read" and any(b.column == key and b.role == "eq" and b.required for b in bindings),
+    )
+    if reason is None:
+        op.sql = render(draft.kind, op, table, [b.param for b in bindings])[0]
+    return CompiledTool(tool_id=draft.tool.tool_id, name=draft.tool.name, kind=draft.kind, table=table.name,
+                        operation=op if reason is None else None, openai_schema=draft.tool.openai_schema(),
+                        executable=reason is None, reason=reason)

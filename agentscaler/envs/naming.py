@@ -1,0 +1,45 @@
+"""Words from API names: tokens, snake_case identifiers, singular entities and plural table names."""
+
+from __future__ import annotations
+
+import re
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_NON_WORD = re.compile(r"[^a-zA-Z0-9]+")
+_INVARIANT = {"news", "series", "species", "data", "analytics", "weather", "sms", "status", "address", "business",
+              "class", "process", "access", "physics", "statistics", "lyrics", "metrics", "settings", "info"}
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-case words of an identifier or phrase: ``getUserOrders`` and ``get_user.orders`` alike."""
+    return [t.lower() for t in _NON_WORD.split(_CAMEL.sub(" ", text or "")) if t]
+
+
+def snake(text: str) -> str:
+    """A lower snake_case identifier that SQL and Python both accept (``2fa`` becomes ``c_2fa``)."""
+    name = "_".join(tokens(text)) or "value"
+    return name if name[0].isalpha() else f"c_{name}"
+
+
+_IE_NOUNS = {"movies", "cookies", "calories", "rookies", "zombies", "selfies", "hoodies", "pies", "ties", "lies",
+             "genies", "brownies", "smoothies", "freebies", "goalies", "aunties"}
+
+
+def singular(word: str) -> str:
+    if word in _INVARIANT or word.endswith(("ss", "us", "is")) or len(word) <= 3:
+        return word
+    if word.endswith("ies") and word not in _IE_NOUNS:
+        return word[:-3] + "y"
+    if word.endswith(("xes", "ches", "shes", "sses", "zes")):
+        return word[:-2]
+    return word[:-1] if word.endswith("s") else word
+
+
+def plural(word: str) -> str:
+    if word in _INVARIANT:
+        return word
+    if word.endswith("y") and word[-2:-1] not in set("aeiou"):
+        return word[:-1] + "ies"
+    if word.endswith(("s", "x", "ch", "sh", "z")):
+        return word + "es"
+    return word + "s"

@@ -1,0 +1,272 @@
+"""Schema inference: which entities a domain's tools talk about, and how each parameter maps onto them.
+
+The rules, in order of strength:
+- a tool's *subject* is the last noun of its name once verbs and filler words are dropped
+  (``list_user_orders`` → order, ``get_details_of_order`` → order); it names the table the tool
+  reads or writes;
+- a parameter ``<x>_id`` names an entity ``x`` with key column ``<x>_id``: the primary key of x's
+  table, and a foreign key everywhere else (``orders.user_id`` → ``users.user_id``); a bare ``id`` is
+  the subject's own key;
+- other parameters are columns of the subject's table (shared names across tools share the column);
+  ``q``/``query``/``keyword`` search the table's ``name``; ``min_x``/``max_x`` bound column ``x``;
+  ``limit``/``offset``/``page`` paginate; ``new_x`` writes column ``x``;
+- properties of a known return schema are columns of the subject's table too.
+Column types come from JSON Schema types; where tools disagree the column widens to REAL or TEXT.
+A key is INTEGER when any tool passes it as a number (SQLite compares ``"3"`` with an INTEGER column
+as 3, so string-typed tools still match), TEXT only when every tool passes a string.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+
+from agentscaler.envs.kinds import VERBS, classify
+from agentscaler.envs.naming import plural, singular, snake, tokens
+from agentscaler.envs.spec import Binding, Column, ForeignKey, JsonType, Kind, SqlType, Table
+from agentscaler.toolspec import ToolSpec
+
+PAGINATION = {
+    **dict.fromkeys(("limit", "page_size", "pagesize", "per_page", "max_results", "num_results",
+                     "results_per_page"), "limit"),
+    **dict.fromkeys(("offset", "skip", "start_index"), "offset"),
+    **dict.fromkeys(("page", "page_number", "page_no", "pagenum"), "page"),
+}
+SEARCH = {"q", "query", "search", "keyword", "keywords", "search_term", "search_query", "term"}
+DISPLAY_COLUMN = "name"
+_FILLER = {"details", "detail", "info", "information", "data", "list", "all", "api", "endpoint", "the", "a",
+           "an", "my", "current", "latest", "specific", "single", "multiple", "result", "results", "request",
+           "response", "v1", "v2", "v3", "id", "ids", "by", "new", "top", "get", "json", "full", "base",
+           "basic", "simple", "advanced", "and", "or", "random", "test", "one", "many", "each", "some"}
+_PREPOSITIONS = {"by", "for", "from", "with", "of", "in", "on", "to", "at", "into", "per", "via", "using",
+                 "about", "near", "between"}
+_JSON_TYPES: dict[str, JsonType] = {
+    "string": "string", "str": "string", "integer": "integer", "int": "integer", "number": "number",
+    "float": "number", "double": "number", "boolean": "boolean", "bool": "boolean", "array": "array",
+    "list": "array", "tuple": "array", "object": "object", "dict": "object",
+}
+_SQL_TYPES: dict[str, SqlType] = {"integer": "INTEGER", "boolean": "INTEGER", "number": "REAL"}
+MAX_COLUMNS = 48
+
+
+def json_type(prop: dict[str, Any]) -> JsonType:
+    """The JSON type of a property, across the corpora's dialects (``STRING``, ``dict``, ``float``, lists)."""
+    kind = prop.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), None)
+    return _JSON_TYPES.get(str(kind).lower(), "any") if kind else "any"
+
+
+def sql_type(kind: JsonType) -> SqlType:
+    return _SQL_TYPES.get(kind, "TEXT")
+
+
+def subject(name: str, fallback: str = "") -> str:
+    """The entity a tool's name is about: last noun of the first meaningful name segment."""
+    segments: list[list[str]] = [[]]
+    for word in tokens(name):
+        if word in _PREPOSITIONS:
+            segments.append([])
+        elif word not in VERBS and word not in _FILLER and word.isalpha() and len(word) > 1:
+            segments[-1].append(word)
+    noun = next((seg[-1] for seg in segments if seg), None)
+    if noun is None:
+        return subject(fallback) if fallback else "record"
+    return singular(noun)
+
+
+def key_entity(column: str) -> str | None:
+    """``user_id`` → ``user``: the entity a key-like column refers to."""
+    if column.endswith("_id") and len(column) > 3 and column[:-3].replace("_", "").isalpha():
+        return singular(column[:-3])
+    return None
+
+
+@dataclass
+class Param:
+    name: str
+    column: str
+    json_type: JsonType
+    required: bool
+    enum: list[Any] | None
+    default: Any
+
+
+@dataclass
+class Draft:
+    """A tool before compilation: its kind, subject and parameters in column terms."""
+
+    tool: ToolSpec
+    kind: Kind
+    entity: str
+    params: list[Param]
+    bindings: list[Binding] = field(default_factory=list)
+
+
+def _params(tool: ToolSpec) -> list[Param]:
+    props = tool.parameters.get("properties") or {}
+    required = set(tool.parameters.get("required") or [])
+    params, seen = [], set()
+    for name, prop in props.items():
+        prop = prop if isinstance(prop, dict) else {}
+        column = snake(name)
+        column = "id" if column == "is_id" else column  # ToolBench renames `id` to `is_id`
+        while column in seen:
+            column += "_"
+        seen.add(column)
+        enum = prop.get("enum") if isinstance(prop.get("enum"), list) and prop.get("enum") else None
+        params.append(Param(name, column, json_type(prop), name in required, enum, prop.get("default")))
+    return params
+
+
+def _role(kind: Kind, entity: str, p: Param, bare_id_is_key: bool = True) -> tuple[str, str | None]:
+    """(role, column) of one parameter in a tool of this kind about this entity."""
+    column = p.column
+    if column == "id" and bare_id_is_key:
+        return "eq" if kind != "create" else "value", f"{entity}_id"
+    if kind in ("create", "update"):
+        if column.startswith("new_") and len(column) > 4:
+            column = column[4:]
+        return "value", column
+    if kind == "read":
+        if column in PAGINATION and p.json_type in ("integer", "number", "string"):
+            return PAGINATION[column], None
+        if column in SEARCH and p.json_type == "string":
+            return "like", DISPLAY_COLUMN
+        for bound, role in (("min", "ge"), ("max", "le")):
+            if column.startswith(bound + "_") and len(column) > 4:
+                return role, column[4:]
+            if column.endswith("_" + bound) and len(column) > 4:
+                return role, column[:-4]
+    return "eq", column
+
+
+def _bind(draft: Draft) -> None:
+    """Map each parameter to (role, column); for update/delete pick which ones identify the row."""
+    key = f"{draft.entity}_id"
+    draft.bindings = []
+    for p in draft.params:
+        role, column = _role(draft.kind, draft.entity, p)
+        draft.bindings.append(Binding(param=p.name, column=column, role=role, json_type=p.json_type,
+                                      required=p.required, enum=p.enum))
+    if draft.kind in ("update", "delete"):
+        current = [b for b in draft.bindings if not snake(b.param).startswith("new_")]
+        ids = [b for b in current if b.column == key] or [b for b in current if b.column and key_entity(b.column)]
+        where = ids or ([] if draft.kind == "update" else draft.bindings)
+        for b in draft.bindings:
+            b.role = "eq" if b in where else "value"
+
+
+def _merge(column: Column | None, name: str, kind: JsonType, enum: list | None, default: Any) -> Column:
+    if column is None:
+        return Column(name=name, type=sql_type(kind), json_type=kind, enum=enum, default=default)
+    if column.json_type != kind:
+        wide = {column.type, sql_type(kind)}
+        column.type = "REAL" if wide == {"INTEGER", "REAL"} else "TEXT" if len(wide) > 1 else column.type
+        widened = {"REAL": "number", "TEXT": "string"}
+        column.json_type = widened.get(column.type, column.json_type)
+    if column.enum != enum:
+        column.enum = None
+    return column
+
+
+def _return_properties(tool: ToolSpec) -> dict[str, Any]:
+    schema = tool.returns or {}
+    if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
+        schema = schema["items"]
+    props = schema.get("properties")
+    return props if isinstance(props, dict) else {}
+
+
+def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
+    """Tables (with keys, foreign keys and indexes) and one bound draft per tool."""
+    by_plural: dict[str, str] = {}
+
+    def entity_of(word: str | None) -> str | None:
+        """One entity per table name: words with the same plural are the same entity."""
+        return word and by_plural.setdefault(plural(word), word)
+
+    drafts = [Draft(t, classify(t.name, t.description), entity_of(subject(t.name, t.toolkit or "")), _params(t))
+              for t in tools]
+    for draft in drafts:
+        _bind(draft)
+    entities = list(dict.fromkeys(
+        [d.entity for d in drafts]
+        + [entity_of(key_entity(b.column)) for d in drafts for b in d.bindings if b.column and key_entity(b.column)]))
+    names = {e: plural(e) for e in entities}
+    key_types: dict[str, set[str]] = {e: set() for e in entities}
+    for d in drafts:
+        for b in d.bindings:
+            if b.column and (e := entity_of(key_entity(b.column))) in key_types:
+                key_types[e].add(sql_type(b.json_type))
+
+    columns: dict[str, dict[str, Column]] = {}
+    for e in entities:
+        # numeric if any tool passes the key as a number: SQLite compares "3" to an INTEGER column as 3
+        key_type: SqlType = "INTEGER" if not key_types[e] <= {"TEXT"} or not key_types[e] else "TEXT"
+        key_json: JsonType = "integer" if key_type == "INTEGER" else "string"
+        columns[e] = {f"{e}_id": Column(name=f"{e}_id", type=key_type, json_type=key_json)}
+    for d in drafts:
+        table = columns[d.entity]
+        for b, p in zip(d.bindings, d.params):
+            if b.column is None or b.column == f"{d.entity}_id":
+                continue
+            ref = entity_of(key_entity(b.column))
+            if ref in columns and ref != d.entity:
+                table.setdefault(b.column, columns[ref][f"{ref}_id"].model_copy(update={"name": b.column}))
+            elif b.role == "like":
+                table.setdefault(DISPLAY_COLUMN, Column(name=DISPLAY_COLUMN, type="TEXT", json_type="string"))
+            elif len(table) < MAX_COLUMNS:
+                table[b.column] = _merge(table.get(b.column), b.column, b.json_type, b.enum, p.default)
+        for name, prop in _return_properties(d.tool).items():
+            column = snake(name)
+            if column not in table and len(table) < MAX_COLUMNS and isinstance(prop, dict):
+                table[column] = _merge(None, column, json_type(prop), prop.get("enum"), None)
+
+    lookups = {(d.entity, b.column) for d in drafts for b in d.bindings  # required equality filters
+               if b.role == "eq" and b.required and d.kind != "create" and b.column in columns[d.entity]}
+    tables = []
+    for e in entities:
+        key = f"{e}_id"
+        fks = [ForeignKey(column=c, table=names[r], ref_column=f"{r}_id")
+               for c in columns[e] if (r := entity_of(key_entity(c))) in columns and r != e]
+        indexed = [c for c in columns[e] if c != key and ((e, c) in lookups or any(f.column == c for f in fks))]
+        prefix = f"{e}_" if columns[e][key].type == "TEXT" else None
+        tables.append(Table(name=names[e], entity=e, columns=list(columns[e].values()), primary_key=key,
+                            key_prefix=prefix, foreign_keys=fks, indexes=indexed))
+    return tables, drafts
+
+
+def _ident(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
+
+
+def table_ddl(table: Table) -> list[exp.Expression]:
+    """CREATE TABLE and CREATE INDEX statements for one table, as sqlglot ASTs."""
+    defs: list[exp.Expression] = []
+    for c in table.columns:
+        key = c.name == table.primary_key
+        constraints = [exp.ColumnConstraint(kind=exp.PrimaryKeyColumnConstraint())] if key else []
+        defs.append(exp.ColumnDef(this=_ident(c.name), kind=exp.DataType.build(c.type), constraints=constraints))
+    for fk in table.foreign_keys:
+        ref = exp.Schema(this=exp.Table(this=_ident(fk.table)), expressions=[_ident(fk.ref_column)])
+        defs.append(exp.ForeignKey(expressions=[_ident(fk.column)], reference=exp.Reference(this=ref)))
+    statements: list[exp.Expression] = [
+        exp.Create(this=exp.Schema(this=exp.Table(this=_ident(table.name)), expressions=defs), kind="TABLE")]
+    for column in table.indexes:
+        index = exp.Index(this=_ident(f"ix_{table.name}_{column}"), table=exp.Table(this=_ident(table.name)),
+                          params=exp.IndexParameters(columns=[exp.Ordered(this=exp.column(_ident(column)),
+                                                                          nulls_first=True)]))
+        statements.append(exp.Create(this=index, kind="INDEX"))
+    return statements
+
+
+def render_ddl(tables: list[Table]) -> list[str]:
+    """SQLite DDL for the schema; parsed back here (it raises on malformed SQL), executed by the build."""
+    ddl = [statement.sql(dialect="sqlite", copy=False) for table in tables for statement in table_ddl(table)]
+    for sql in ddl:
+        sqlglot.parse_one(sql, read="sqlite")
+    return ddl

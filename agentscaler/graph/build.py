@@ -1,0 +1,191 @@
+"""Stage 2: the tool graph.
+
+Two tools are linked when some pair of their parameters has cosine similarity above ``tau`` (the
+paper's rule). Edge weight is the highest such similarity: it keeps the rule's meaning (how close
+the closest shared parameter is) and stays in (tau, 1], so the partition is not dominated by tools
+with many generic parameters the way a pair count would be.
+
+Memory never grows with n²: each parameter vector keeps only its ``top_k`` nearest neighbours
+(faiss exact inner-product search, query block by query block), so the candidate list is at most
+``n_params * top_k`` rows. A parameter with more than ``top_k`` neighbours above tau loses the
+weakest ones; they are nearly always tools already linked through a stronger pair.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import BaseModel, Field
+
+from agentscaler.artifacts import RunDir, write_json, write_table
+from agentscaler.graph.embedders import make_embedder
+from agentscaler.graph.texts import context_text, parameter_texts
+from agentscaler.toolspec import ToolSpec
+
+
+class GraphConfig(BaseModel):
+    """Settings of the tool-graph stage; each is a CLI flag of ``agentscaler graph``."""
+
+    embedder: str = Field("minilm", description="'minilm' (offline default), 'hashing', or 'hf:/local/checkpoint'.")
+    tau: float = Field(0.75, description="Link two tools when some parameter pair has cosine similarity above this.")
+    context_weight: float = Field(3.0, description="Weight of the tool's context vector in each parameter's vector.")
+    top_k: int = Field(32, description="Nearest parameter neighbours kept per parameter (bounds memory).")
+    max_length: int = Field(32, description="Tokens per embedded string; the cost of embedding is linear in it.")
+    batch_size: int = Field(128, description="Strings per model forward pass.")
+    embed_actors: int = Field(1, description="Ray Data actor-pool size for embedding.")
+    threads_per_actor: int = Field(0, description="Torch threads (= CPUs reserved) per embedding actor; 0: all CPUs.")
+
+
+@dataclass
+class ParameterIndex:
+    """Every parameter (and every parameter-less tool's context) as one row, with its owning tool."""
+
+    owner: np.ndarray  # tool row of each parameter
+    param_string: np.ndarray  # row in the unique-string table, or -1 for a parameter-less tool
+    strings: list[str]  # unique parameter strings
+    contexts: list[str]  # one per tool
+
+
+def index_parameters(tools: list[ToolSpec]) -> ParameterIndex:
+    string_row: dict[str, int] = {}
+    owner, param_string = [], []
+    for row, tool in enumerate(tools):
+        texts = parameter_texts(tool) or [None]
+        for text in texts:
+            owner.append(row)
+            param_string.append(-1 if text is None else string_row.setdefault(text, len(string_row)))
+    return ParameterIndex(np.asarray(owner, dtype=np.int64), np.asarray(param_string, dtype=np.int64),
+                          list(string_row), [context_text(tool) for tool in tools])
+
+
+class _EmbedBatch:
+    """Ray Data actor: loads the embedder once, embeds batches of strings."""
+
+    def __init__(self, config: GraphConfig, threads: int):
+        self.embedder = make_embedder(config.embedder, max_length=config.max_length,
+                                      batch_size=config.batch_size, threads=threads)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {"text": batch["text"], "vector": self.embedder.embed([str(t) for t in batch["text"]])}
+
+
+def _cache_path(run: RunDir, config: GraphConfig):
+    key = hashlib.sha1(f"{config.embedder}|{config.max_length}".encode()).hexdigest()[:12]
+    return run.embeddings / f"cache-{key}.parquet"
+
+
+def embed_strings(texts: list[str], run: RunDir, config: GraphConfig) -> dict[str, np.ndarray]:
+    """Embed unique strings with a Ray Data actor pool; strings embedded by an earlier run are reused."""
+    import ray
+
+    cache_file = _cache_path(run, config)
+    cache: dict[str, np.ndarray] = {}
+    if cache_file.exists():
+        table = pq.read_table(cache_file)
+        vectors = np.stack(table["vector"].to_numpy(zero_copy_only=False))
+        cache = dict(zip(table["text"].to_pylist(), vectors))
+    missing = sorted({t for t in texts if t not in cache}, key=len)  # length buckets: little padding
+    if missing:
+        if not ray.is_initialized():
+            ray.init()
+        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        threads = config.threads_per_actor or max(1, cpus // config.embed_actors)
+        # Reserve one CPU less than the cluster has: an actor asking for every CPU waits while Ray
+        # Data holds one for reading its input (minutes on a 2-core machine).
+        reserved = max(1, min(threads, cpus - 1))
+        blocks = max(config.embed_actors * 4, len(missing) // 4096 + 1)
+        dataset = ray.data.from_items([{"text": t} for t in missing], override_num_blocks=blocks)
+        dataset = dataset.map_batches(_EmbedBatch, fn_constructor_args=(config, threads), batch_size=1024,
+                                      compute=ray.data.ActorPoolStrategy(size=config.embed_actors),
+                                      num_cpus=reserved)
+        for batch in dataset.iter_batches(batch_format="numpy", batch_size=None):
+            cache.update(zip(batch["text"].tolist(), batch["vector"]))
+        dim = len(next(iter(cache.values())))
+        write_table(pa.table({"text": list(cache),
+                              "vector": pa.FixedSizeListArray.from_arrays(
+                                  np.stack(list(cache.values())).astype(np.float32).ravel(), dim)}),
+                    cache_file)
+    return cache
+
+
+def parameter_vectors(index: ParameterIndex, vectors: dict[str, np.ndarray], context_weight: float) -> np.ndarray:
+    contexts = np.stack([vectors[t] for t in index.contexts])
+    strings = np.stack([vectors[t] for t in index.strings]) if index.strings else np.zeros((0, contexts.shape[1]))
+    has_param = index.param_string >= 0
+    out = contexts[index.owner].copy()  # a parameter-less tool stands for itself through its context
+    out[has_param] = strings[index.param_string[has_param]] + context_weight * contexts[index.owner[has_param]]
+    return (out / np.linalg.norm(out, axis=1, keepdims=True).clip(1e-12)).astype(np.float32)
+
+
+def tool_vectors(owner: np.ndarray, param_vecs: np.ndarray, n_tools: int) -> np.ndarray:
+    """A tool's vector: the normalized sum of its parameter vectors (used to attach stray tools)."""
+    out = np.zeros((n_tools, param_vecs.shape[1]), dtype=np.float32)
+    np.add.at(out, owner, param_vecs)
+    return out / np.linalg.norm(out, axis=1, keepdims=True).clip(1e-12)
+
+
+def link_tools(param_vecs: np.ndarray, owner: np.ndarray, tau: float, top_k: int,
+               block: int = 8192) -> pa.Table:
+    """Tool pairs (src < dst) with some parameter pair above ``tau``; weight = best similarity."""
+    import faiss
+
+    index = faiss.IndexFlatIP(param_vecs.shape[1])
+    index.add(param_vecs)
+    k = min(top_k + 1, len(param_vecs))
+    src_parts, dst_parts, weight_parts = [], [], []
+    for start in range(0, len(param_vecs), block):
+        sims, hits = index.search(param_vecs[start : start + block], k)
+        query_owner = owner[start : start + block, None]
+        hit_owner = owner[hits.clip(0)]
+        keep = (sims > tau) & (hits >= 0) & (hit_owner != query_owner)
+        a = np.broadcast_to(query_owner, hits.shape)[keep]
+        b = hit_owner[keep]
+        src_parts.append(np.minimum(a, b))
+        dst_parts.append(np.maximum(a, b))
+        weight_parts.append(sims[keep])
+    pairs = pa.table({"src": np.concatenate(src_parts), "dst": np.concatenate(dst_parts),
+                      "weight": np.concatenate(weight_parts).astype(np.float32)})
+    return pairs.group_by(["src", "dst"]).aggregate([("weight", "max")]).rename_columns(["src", "dst", "weight"])
+
+
+def build_graph(run_dir, config: GraphConfig | None = None) -> dict:
+    """Embed, link and write ``graph.parquet`` and ``embeddings/tools.parquet``; returns the summary."""
+    config = config or GraphConfig()
+    run = RunDir(run_dir)
+    tools = run.read_tools()
+    started = time.perf_counter()
+    index = index_parameters(tools)
+    vectors = embed_strings(index.strings + index.contexts, run, config)
+    embedded = time.perf_counter()
+    param_vecs = parameter_vectors(index, vectors, config.context_weight)
+    edges = link_tools(param_vecs, index.owner, config.tau, config.top_k)
+    tool_ids = np.asarray([tool.tool_id for tool in tools])
+    graph = pa.table({"src": tool_ids[edges["src"].to_numpy()], "dst": tool_ids[edges["dst"].to_numpy()],
+                      "weight": edges["weight"]})
+    vecs = tool_vectors(index.owner, param_vecs, len(tools))
+    write_table(pa.table({"tool_id": tool_ids, "vector": pa.FixedSizeListArray.from_arrays(vecs.ravel(), vecs.shape[1])}),
+                run.embeddings / "tools.parquet")
+    write_table(graph, run.graph)
+    linked = np.unique(np.concatenate([edges["src"].to_numpy(), edges["dst"].to_numpy()]))
+    summary = {
+        "config": config.model_dump(),
+        "tools": len(tools),
+        "parameters": int(len(index.owner)),
+        "unique_strings_embedded": len(index.strings) + len(set(index.contexts)),
+        "edges": graph.num_rows,
+        "isolated_tools": len(tools) - len(linked),
+        "seconds_embedding": round(embedded - started, 2),
+        "seconds_linking": round(time.perf_counter() - embedded, 2),
+    }
+    write_json(summary, run.graph_summary)
+    return summary
+
+
+def read_tool_vectors(run: RunDir) -> tuple[list[str], np.ndarray]:
+    table = pq.read_table(run.require(run.embeddings / "tools.parquet", "graph"))
+    return table["tool_id"].to_pylist(), np.stack(table["vector"].to_numpy(zero_copy_only=False)).astype(np.float32)

@@ -1,0 +1,82 @@
+"""All stages built so far, in order, over one run directory.
+
+A stage is skipped when its artifact exists (artifacts are written atomically, so an existing one
+is whole) and its summary records the settings asked for now: a killed run resumes where it
+stopped, and a rerun with another tau redoes the graph and everything after it. ``force`` redoes
+everything.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable, Literal
+
+from pydantic import BaseModel, Field
+
+from agentscaler.artifacts import RunDir
+from agentscaler.domains import DomainConfig, build_domains
+from agentscaler.graph import GraphConfig, build_graph
+
+Stage = Literal["ingest", "graph", "domains", "envs"]
+STAGES: tuple[Stage, ...] = ("ingest", "graph", "domains", "envs")
+
+
+class PipelineConfig(BaseModel):
+    """Every stage's settings; the defaults are the embedded-defaults run of the README."""
+
+    graph: GraphConfig = Field(default_factory=GraphConfig)
+    domains: DomainConfig = Field(default_factory=DomainConfig)
+    env_states: int = Field(3, description="Synthesized initial states per domain.")
+    env_rows: int = Field(10, description="Rows per table in each synthesized state.")
+    env_seed: int = Field(0, description="Seed of the state synthesis: the same seed, the same states.")
+
+
+def run_pipeline(out: str | Path, sources: list[Path] | None = None, config: PipelineConfig | None = None,
+                 until: Stage = "envs", force: bool = False,
+                 on_stage: Callable[[Stage, object], None] | None = None) -> dict[Stage, object]:
+    """Run ingest -> graph -> domains -> envs (up to ``until``); returns what each stage that ran reported."""
+    from agentscaler.envs import build_envs
+    from agentscaler.ingest import ingest
+
+    config = config or PipelineConfig()
+    run = RunDir(out)
+    envs = {"states": config.env_states, "rows": config.env_rows, "seed": config.env_seed}
+    # stage -> (artifact, what its summary must record to count as done, how to run it)
+    steps: dict[Stage, tuple[Path, Callable[[], bool], Callable[[], object]]] = {
+        "ingest": (run.tools, lambda: True, lambda: ingest(sources or [], out)),
+        "graph": (run.graph, lambda: _summary(run.graph_summary).get("config") == config.graph.model_dump(),
+                  lambda: build_graph(out, config.graph)),
+        "domains": (run.domains, lambda: _summary(run.domains_summary).get("config") == config.domains.model_dump(),
+                    lambda: build_domains(out, config.domains)),
+        "envs": (run.envs / "summary.json",
+                 lambda: envs.items() <= _summary(run.envs / "summary.json").get("totals", {}).items(),
+                 lambda: build_envs(out, **envs)),
+    }
+    reports: dict[Stage, object] = {}
+    for stage in STAGES[: STAGES.index(until) + 1]:
+        artifact, same_settings, step = steps[stage]
+        if force or reports or not artifact.exists() or not same_settings():
+            reports[stage] = step()  # once a stage reruns, every later one must too
+            if on_stage:
+                on_stage(stage, reports[stage])
+    return reports
+
+
+def _summary(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+def print_stage(stage: Stage, report: object) -> None:
+    """Progress for the CLI: one line of what each stage produced."""
+    from rich.console import Console
+
+    console = Console()
+    if stage == "ingest":
+        from agentscaler.ingest.cli import summary_table
+
+        console.print(summary_table(report))
+    elif stage == "envs":
+        console.print(f"[bold]envs[/]: {report['totals']}")
+    else:
+        console.print(f"[bold]{stage}[/]: " + ", ".join(f"{k}={v}" for k, v in report.items()
+                                                       if not isinstance(v, dict)))

@@ -1,0 +1,314 @@
+"""A domain simulator: one in-memory SQLite database per episode plus the domain's compiled tools.
+
+Speed comes from doing everything once: argument validators are closures built per tool, SQL text
+is rendered once per (tool, set of provided arguments), forks and resets are
+``Connection.deserialize`` of a serialized image, and the state hash is maintained incrementally.
+
+The state hash is an order-independent multiset hash: the sum, modulo 2**128, of a BLAKE2b digest of
+each row's canonical encoding (table name + stored values). Equal contents give equal hashes however
+they were reached; rowids and page layout never enter it. A write adjusts the sum by the rows it
+removed and added, which tests prove equal to recomputing from scratch.
+
+Each call runs as one SQLite statement in autocommit mode, i.e. its own transaction: a write that
+fails (constraint, bad key) changes nothing, and a bad call is rejected before any SQL runs.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from hashlib import blake2b
+from typing import Any, Callable
+
+from agentscaler.envs.compile import insert_row, render, select_all, select_by_rowid
+from agentscaler.envs.spec import Binding, CompiledTool, EnvSpec, Table
+
+_MASK = (1 << 128) - 1
+_MISSING = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    observation: str  # JSON text: the result, or {"error": message}
+    error: bool
+
+
+class CallError(ValueError):
+    """A tool call the simulator refuses; its message is the error observation."""
+
+
+def row_digest(table: str, row: tuple) -> int:
+    return int.from_bytes(blake2b(repr((table, row)).encode(), digest_size=16).digest(), "big")
+
+
+def _checker(b: Binding) -> Callable[[Any], bool]:
+    kind = b.json_type
+    if kind == "string":
+        check = lambda v: type(v) is str  # noqa: E731
+    elif kind == "integer":
+        check = lambda v: type(v) is int or (type(v) is float and v.is_integer())  # noqa: E731
+    elif kind == "number":
+        check = lambda v: type(v) in (int, float)  # noqa: E731
+    elif kind == "boolean":
+        check = lambda v: type(v) is bool  # noqa: E731
+    elif kind == "array":
+        check = lambda v: type(v) is list  # noqa: E731
+    elif kind == "object":
+        check = lambda v: type(v) is dict  # noqa: E731
+    else:
+        check = lambda v: True  # noqa: E731
+    if b.enum:
+        allowed = {json.dumps(e, sort_keys=True) for e in b.enum}
+        return lambda v: check(v) and json.dumps(v, sort_keys=True) in allowed
+    return check
+
+
+def _store(v: Any) -> Any:
+    if type(v) is bool:
+        return int(v)
+    if type(v) in (list, dict):
+        return json.dumps(v, sort_keys=True, separators=(",", ":"))
+    return v
+
+
+def _count(v: Any, param: str) -> int:
+    try:
+        return max(int(v), 0)
+    except (TypeError, ValueError):
+        raise CallError(f"argument {param!r} must be a whole number, got {v!r}") from None
+
+
+class _Tool:
+    """One compiled tool, ready to validate, bind and run calls."""
+
+    __slots__ = ("spec", "kind", "op", "table", "columns", "slots", "names", "sql", "where_mask", "set_mask")
+
+    def __init__(self, spec: CompiledTool, table: Table | None):
+        self.spec, self.kind, self.op, self.table = spec, spec.kind, spec.operation, table
+        self.columns = [c.name for c in table.columns] if table else []
+        bindings = self.op.bindings if self.op else []
+        self.slots = [(b.param, f"p{i}", _checker(b), b.required, b.role, b.enum) for i, b in enumerate(bindings)]
+        self.names = {b.param for b in bindings}
+        self.sql: dict[int, tuple[str, str | None]] = {}
+        if self.op and self.kind in ("read", "create"):  # the build rendered the all-arguments statement
+            self.sql[(1 << len(bindings)) - 1] = (self.op.sql, None)
+        self.where_mask = sum(1 << i for i, b in enumerate(bindings) if b.role in ("eq", "like", "ge", "le"))
+        self.set_mask = sum(1 << i for i, b in enumerate(bindings) if b.role == "value")
+
+    def bind(self, args: dict) -> tuple[int, dict[str, Any]]:
+        """Validate the arguments and name them for the SQL; raise CallError on any defect."""
+        params: dict[str, Any] = {}
+        mask = found = 0
+        page = None
+        for i, (param, ph, check, required, role, enum) in enumerate(self.slots):
+            v = args.get(param, _MISSING)
+            if v is not _MISSING:
+                found += 1
+            if v is _MISSING or v is None:
+                if required:
+                    raise CallError(f"missing required argument {param!r}")
+                continue
+            if not check(v):
+                expected = f"one of {enum}" if enum else f"a {self.op.bindings[i].json_type}"
+                raise CallError(f"argument {param!r} must be {expected}, got {v!r}")
+            mask |= 1 << i
+            if role == "limit":
+                params[ph] = min(_count(v, param), self.op.max_rows)
+            elif role == "offset":
+                params[ph] = _count(v, param)
+            elif role == "page":
+                page = (ph, max(_count(v, param), 1))
+            else:
+                params[ph] = _store(v)
+        if found != len(args):
+            extra = sorted(str(k) for k in args if k not in self.names)
+            raise CallError(f"unexpected argument(s) {extra}; {self.spec.name} takes {sorted(self.names)}")
+        if page is not None:
+            limit = next((params[ph] for _, ph, _, _, role, _ in self.slots if role == "limit" and ph in params),
+                         self.op.max_rows)
+            params[page[0]] = (page[1] - 1) * limit
+        return mask, params
+
+    def statements(self, mask: int) -> tuple[str, str | None]:
+        sql = self.sql.get(mask)
+        if sql is None:
+            provided = [b.param for i, b in enumerate(self.op.bindings) if mask >> i & 1]
+            sql = self.sql[mask] = render(self.kind, self.op, self.table, provided)
+        return sql
+
+
+class DomainSimulator:
+    """``reset(state) → step(call) → Observation``, with ``snapshot``/``restore``/``fork`` and a state hash."""
+
+    def __init__(self, spec: EnvSpec):
+        self.spec = spec
+        self._tables = {t.name: t for t in spec.tables}
+        self._tools = {t.name: _Tool(t, self._tables.get(t.table)) for t in spec.tools}
+        self._by_rowid = {t.name: select_by_rowid(t) for t in spec.tables}
+        self._scan = {t.name: select_all(t) for t in spec.tables}
+        self._insert = {t.name: insert_row(t) for t in spec.tables}
+        self._db = self._connect()
+        for statement in spec.ddl:
+            self._db.execute(statement)
+        self._empty = self._db.serialize()
+        self._states: dict[int, tuple[int, bytes]] = {}
+        self._hash = 0
+        if spec.states:
+            self.reset(0)
+
+    @staticmethod
+    def _connect() -> sqlite3.Connection:
+        db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA foreign_keys = ON")
+        return db
+
+    # --- state ---------------------------------------------------------------------------------
+    def _state(self, index: int) -> tuple[int, bytes]:
+        """The synthesized state's (hash, image), loaded on first use."""
+        if index not in self._states:
+            self._db.deserialize(self._empty)
+            for table, rows in self.spec.states[index].items():
+                self._db.executemany(self._insert[table], [
+                    {f"p{i}": v for i, v in enumerate(row)} for row in rows])
+            digest = self.spec.state_hashes[index] if index < len(self.spec.state_hashes) else None
+            self._states[index] = (int(digest, 16) if digest else self._recompute(), self._db.serialize())
+        return self._states[index]
+
+    def reset(self, state: int | bytes = 0) -> str:
+        """Start an episode from synthesized state ``state`` (an index) or from a snapshot; returns the hash."""
+        if isinstance(state, (bytes, bytearray, memoryview)):
+            self.restore(bytes(state))
+        else:
+            if not 0 <= state < len(self.spec.states):
+                raise IndexError(f"state {state} does not exist: domain {self.spec.domain_id} has "
+                                 f"{len(self.spec.states)}")
+            self._hash, image = self._state(state)
+            self._db.deserialize(image)
+        return self.state_hash()
+
+    def snapshot(self) -> bytes:
+        """The whole state as bytes: 16 bytes of hash, then the SQLite image."""
+        return self._hash.to_bytes(16, "big") + self._db.serialize()
+
+    def restore(self, snapshot: bytes) -> None:
+        self._hash = int.from_bytes(snapshot[:16], "big")
+        self._db.deserialize(memoryview(snapshot)[16:])  # a view: no copy of the image
+
+    def fork(self) -> "DomainSimulator":
+        """An independent simulator at the current state, sharing the compiled tools and SQL cache."""
+        twin = object.__new__(DomainSimulator)
+        twin.__dict__.update(self.__dict__)
+        twin._db = self._connect()
+        twin.restore(self.snapshot())
+        return twin
+
+    def state_hash(self) -> str:
+        return f"{self._hash:032x}"
+
+    def _recompute(self) -> int:
+        total = 0
+        for name, scan in self._scan.items():
+            for row in self._db.execute(scan):
+                total += row_digest(name, row)
+        return total & _MASK
+
+    def recompute_hash(self) -> str:
+        """The hash from a full scan; equals ``state_hash()`` (the incremental one) by construction."""
+        return f"{self._recompute():032x}"
+
+    def rows(self, table: str) -> list[dict[str, Any]]:
+        columns = [c.name for c in self._tables[table].columns]
+        return [dict(zip(columns, r)) for r in self._db.execute(self._scan[table])]
+
+    # --- calls ---------------------------------------------------------------------------------
+    def step(self, call: dict | str | bytes) -> Observation:
+        """Run one tool call; any defect gives an error observation and leaves the state as it was."""
+        try:
+            name, args = _parse(call)
+            tool = self._tools.get(name)
+            if tool is None:
+                raise CallError(f"unknown tool {name!r}")
+            if not tool.spec.executable:
+                raise CallError(f"tool {name!r} is not available in this environment: {tool.spec.reason}")
+            mask, params = tool.bind(args)
+            return self._run(tool, mask, params)
+        except CallError as e:
+            return Observation(json.dumps({"error": str(e)}), True)
+        except sqlite3.Error as e:
+            return Observation(json.dumps({"error": f"{name} failed: {e}"}), True)
+
+    def _run(self, tool: _Tool, mask: int, params: dict) -> Observation:
+        op, kind, db = tool.op, tool.kind, self._db
+        sql, before_sql = tool.statements(mask)
+        columns = tool.columns
+        if kind == "read":
+            rows = db.execute(sql, params).fetchall()
+            if op.single_row:
+                if not rows:
+                    raise CallError(f"no {tool.table.entity} matches {_shown(tool, params)}")
+                return Observation(json.dumps(dict(zip(columns, rows[0]))), False)
+            return Observation(json.dumps([dict(zip(columns, r)) for r in rows]), False)
+        table = tool.table.name
+        if kind == "update" and not mask & tool.set_mask:
+            raise CallError(f"{tool.spec.name} needs a value to change, one of {_names(tool, tool.set_mask)}")
+        if kind != "create" and not mask & tool.where_mask:
+            raise CallError(f"{tool.spec.name} needs one of {_names(tool, tool.where_mask)} to find the "
+                            f"{tool.table.entity}")
+        before = db.execute(before_sql, params).fetchall() if before_sql else []
+        if kind != "create" and not before:
+            raise CallError(f"no {tool.table.entity} matches {_shown(tool, params)}")
+        rowids = db.execute(sql, params).fetchall()
+        after = [] if kind == "delete" else [
+            db.execute(self._by_rowid[table], {"p0": r[0]}).fetchone() for r in rowids]
+        h = self._hash
+        for row in before:
+            h -= row_digest(table, row)
+        for row in after:
+            h += row_digest(table, row)
+        self._hash = h & _MASK
+        label = {"create": "created", "update": "updated", "delete": "deleted"}[kind]
+        return Observation(json.dumps({label: [dict(zip(columns, r)) for r in (after or before)]}), False)
+
+    # --- gym-style surface ---------------------------------------------------------------------
+    def init(self, state: int | bytes = 0) -> tuple[list[dict], dict]:
+        """SkyRL-style start: (tools in OpenAI form, info)."""
+        return [t.openai_schema for t in self.spec.tools if t.executable], {"state_hash": self.reset(state)}
+
+    def step_gym(self, action: dict | str) -> dict[str, Any]:
+        """SkyRL-style step: the reward is left to the task's verifier, so it is 0 here."""
+        obs = self.step(action)
+        return {"observations": [{"role": "tool", "content": obs.observation}], "reward": 0.0, "done": False,
+                "metadata": {"error": obs.error, "state_hash": self.state_hash()}}
+
+
+def _parse(call: dict | str | bytes) -> tuple[str, dict]:
+    """(name, arguments) of an OpenAI-style call; arguments may be JSON text, as OpenAI sends them."""
+    if isinstance(call, (str, bytes)):
+        try:
+            call = json.loads(call)
+        except json.JSONDecodeError as e:
+            raise CallError(f"tool call is not valid JSON: {e}") from None
+    if isinstance(call, dict) and isinstance(call.get("function"), dict):
+        call = call["function"]
+    if not isinstance(call, dict) or not isinstance(call.get("name"), str):
+        raise CallError('a tool call is an object {"name": ..., "arguments": {...}}')
+    args = call.get("arguments")
+    if isinstance(args, str):
+        try:
+            args = json.loads(args) if args.strip() else {}
+        except json.JSONDecodeError as e:
+            raise CallError(f"arguments are not valid JSON: {e}") from None
+    if args is None:
+        args = {}
+    if not isinstance(args, dict):
+        raise CallError(f"arguments must be an object, got {type(args).__name__}")
+    return call["name"], args
+
+
+def _names(tool: _Tool, mask: int) -> list[str]:
+    return [b.param for i, b in enumerate(tool.op.bindings) if mask >> i & 1]
+
+
+def _shown(tool: _Tool, params: dict) -> str:
+    return json.dumps({b.param: params[f"p{i}"] for i, b in enumerate(tool.op.bindings) if f"p{i}" in params})

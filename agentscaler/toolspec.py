@@ -1,0 +1,95 @@
+"""The normalized API record every stage after ingest reads.
+
+A ``ToolSpec`` speaks the OpenAI function-calling schema (``name``, ``description``, ``parameters``
+as a JSON Schema object) because every model, chat template and benchmark speaks it. Parquet holds
+the JSON-valued fields as JSON text: their shapes differ from tool to tool, and a struct column
+would force one shape on all of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+_INVALID_NAME_CHARS = re.compile(r"[^a-zA-Z0-9_-]+")
+MAX_NAME_LENGTH = 64  # the OpenAI function-name limit
+
+
+def function_name(*parts: str) -> str:
+    """A valid function name (``^[a-zA-Z0-9_-]{1,64}$``) from free-form parts such as ``math.factorial``."""
+    name = "_".join(p for p in (_INVALID_NAME_CHARS.sub("_", part).strip("_") for part in parts) if p)
+    name = name or "tool"
+    if len(name) > MAX_NAME_LENGTH:
+        digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+        name = f"{name[: MAX_NAME_LENGTH - 9]}_{digest}"
+    return name
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no whitespace: equal values give equal text (and equal hashes)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+class ToolSpec(BaseModel):
+    """One API, normalized. ``tool_id`` is derived from content, so identical APIs share it."""
+
+    tool_id: str = Field(description="Stable id: a hash of name, description, parameters and returns.")
+    name: str = Field(description="Function name as an agent calls it (OpenAI naming rules).")
+    description: str = Field(default="", description="What the API does, as the source says it.")
+    parameters: dict[str, Any] = Field(
+        default_factory=lambda: {"type": "object", "properties": {}, "required": []},
+        description="JSON Schema object: properties (type, description, enum, default, nested), required.",
+    )
+    returns: dict[str, Any] | None = Field(default=None, description="JSON Schema of the result, where known.")
+    source: str = Field(description="Corpus format the record came from: toolbench, bfcl, openai, xlam, mcp, openapi.")
+    source_file: str = Field(default="", description="File (or file:line) the record was read from: lineage.")
+    toolkit: str | None = Field(
+        default=None, description="The provider the API belongs to (ToolBench tool, OpenAPI title, MCP server)."
+    )
+    category: str | None = Field(default=None, description="Source category (ToolBench has 49), where known.")
+    licence: str | None = Field(default=None, description="Licence of the source corpus, where known.")
+    raw: dict[str, Any] | list[Any] | None = Field(default=None, description="The record as the source wrote it.")
+
+    @staticmethod
+    def content_id(name: str, description: str, parameters: dict, returns: dict | None) -> str:
+        digest = hashlib.sha256(canonical_json([name, description, parameters, returns]).encode()).hexdigest()
+        return f"t{digest[:15]}"
+
+    @classmethod
+    def build(cls, **fields: Any) -> "ToolSpec":
+        """Create a spec whose ``tool_id`` is computed from its content."""
+        fields.setdefault("description", "")
+        fields.setdefault("parameters", {"type": "object", "properties": {}, "required": []})
+        fields["name"] = function_name(fields["name"])
+        fields["tool_id"] = cls.content_id(
+            fields["name"], fields["description"], fields["parameters"], fields.get("returns")
+        )
+        return cls(**fields)
+
+    def openai_schema(self) -> dict[str, Any]:
+        """The tool as an OpenAI ``tools`` entry, the form chat templates take."""
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": self.parameters},
+        }
+
+    def to_row(self) -> dict[str, Any]:
+        row = self.model_dump()
+        for key in JSON_COLUMNS:
+            row[key] = None if row[key] is None else canonical_json(row[key])
+        return row
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "ToolSpec":
+        row = dict(row)
+        for key in JSON_COLUMNS:
+            if isinstance(row.get(key), str):
+                row[key] = json.loads(row[key])
+        return cls(**row)
+
+
+JSON_COLUMNS = ("parameters", "returns", "raw")

@@ -1,0 +1,103 @@
+"""Builders shared by the environment, simulator and play tests: tools, run dirs, real corpora."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+
+from agentscaler.artifacts import RunDir, write_table
+from agentscaler.toolspec import ToolSpec
+
+_TOOLBENCH_TYPES = {"STRING": "string", "NUMBER": "number", "BOOLEAN": "boolean"}
+
+
+def tool(name: str, properties: dict | None = None, required: list[str] | None = None, description: str = "",
+         **fields) -> ToolSpec:
+    parameters = {"type": "object", "properties": properties or {}, "required": required or []}
+    return ToolSpec.build(name=name, description=description, parameters=parameters, source="test", **fields)
+
+
+def s(description: str = "") -> dict:
+    return {"type": "string", "description": description}
+
+
+def i(description: str = "") -> dict:
+    return {"type": "integer", "description": description}
+
+
+def shop_tools() -> list[ToolSpec]:
+    """The domain whose schema is obvious: users and their orders."""
+    return [
+        tool("get_user", {"user_id": s()}, ["user_id"], "Get a user's profile."),
+        tool("create_order", {"user_id": s(), "item": s(), "quantity": i()}, ["user_id", "item", "quantity"],
+             "Place an order for a user."),
+        tool("cancel_order", {"order_id": s()}, ["order_id"], "Cancel an order."),
+        tool("list_orders", {"user_id": s(), "limit": i()}, ["user_id"], "List a user's orders."),
+        tool("update_order", {"order_id": s(), "new_quantity": i()}, ["order_id", "new_quantity"],
+             "Change the quantity of an order."),
+        tool("search_users", {"q": s(), "min_age": i(), "max_age": i()}, [], "Find users by name and age."),
+    ]
+
+
+def toolbench_groups(data: Path, limit: int | None = None) -> list[list[ToolSpec]]:
+    """ToolBench APIs grouped by their RapidAPI tool: one group per line of the corpus."""
+    groups = []
+    with (data / "toolbench" / "toolbench_tools.jsonl").open() as handle:
+        for line in handle:
+            record = json.loads(line)
+            specs = []
+            for api in record["api_list"]:
+                props, required = {}, []
+                for key in ("required_parameters", "optional_parameters"):
+                    for p in api.get(key) or []:
+                        props[p["name"]] = {"type": _TOOLBENCH_TYPES.get(p.get("type"), "string"),
+                                            "description": p.get("description") or ""}
+                        if p.get("default") not in (None, ""):
+                            props[p["name"]]["default"] = p["default"]
+                        if key == "required_parameters":
+                            required.append(p["name"])
+                specs.append(ToolSpec.build(
+                    name=api["name"], description=api.get("description") or "", source="toolbench",
+                    parameters={"type": "object", "properties": props, "required": required},
+                    toolkit=record["tool_name"], category=record["category_name"]))
+            groups.append(list({t.tool_id: t for t in specs}.values()))
+            if limit and len(groups) >= limit:
+                break
+    return groups
+
+
+def bfcl_groups(data: Path, file: str = "BFCL_v4_live_multiple.json", limit: int | None = None) -> list[list[ToolSpec]]:
+    """BFCL function docs grouped as each question offers them (the functions of one record)."""
+    groups, seen = [], set()
+    with (data / "bfcl" / file).open() as handle:
+        for line in handle:
+            docs = json.loads(line)["function"]
+            specs = {}
+            for doc in docs:
+                params = dict(doc.get("parameters") or {})
+                params["type"] = "object"
+                spec = ToolSpec.build(name=doc["name"], description=doc.get("description") or "",
+                                      parameters=params, source="bfcl")
+                specs[spec.tool_id] = spec
+            key = tuple(sorted(specs))
+            if key not in seen:
+                seen.add(key)
+                groups.append(list(specs.values()))
+            if limit and len(groups) >= limit:
+                break
+    return groups
+
+
+def make_run(path: Path, groups: list[list[ToolSpec]]) -> RunDir:
+    """A run directory as stages 1 and 3 leave it: tools.parquet and domains.parquet."""
+    run = RunDir(path)
+    tools = {t.tool_id: t for group in groups for t in group}
+    write_table(pa.Table.from_pylist([t.to_row() for t in tools.values()]), run.tools)
+    rows = [{"tool_id": t.tool_id, "name": t.name, "domain_id": d, "attached": False}
+            for d, group in enumerate(groups) for t in group]
+    write_table(pa.Table.from_pylist(rows, schema=pa.schema([("tool_id", pa.string()), ("name", pa.string()),
+                                                              ("domain_id", pa.int64()), ("attached", pa.bool_())])),
+                run.domains)
+    return run

@@ -1,0 +1,76 @@
+"""The `agentscaler` command end to end on the embedded sample, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+import pytest
+
+from agentscaler.artifacts import RunDir
+
+
+def agentscaler(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "agentscaler.cli", *args], capture_output=True, text=True,
+                          env=env, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    result = agentscaler("build-domains", "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out, result
+
+
+def test_build_domains_on_the_embedded_sample(sample_run):
+    out, result = sample_run
+    run = RunDir(out)
+    tools = pq.read_table(run.tools)
+    domains = pq.read_table(run.domains).to_pylist()
+    assert tools.num_rows == 350  # 240 ToolBench APIs + 110 BFCL functions, no duplicates
+    assert sorted(d["tool_id"] for d in domains) == sorted(tools["tool_id"].to_pylist())  # each in one domain
+    summary = json.loads(run.domains_summary.read_text())
+    assert summary["tools"] == 350 and summary["domains"] >= 10
+    assert summary["category_purity"] > 0.7  # the sample's six themes come out as themes
+    assert "domains_with_at_least_3_tools" in result.stdout
+
+
+def test_show_prints_one_domains_tools(sample_run):
+    out, _ = sample_run
+    members = [d["name"] for d in pq.read_table(RunDir(out).domains).to_pylist() if d["domain_id"] == 0]
+    shown = agentscaler("domains", "--run", str(out), "--show", "0")
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert f"domain 0: {len(members)} tools" in shown.stdout
+    assert all(name[:30] in shown.stdout for name in members)
+
+
+def test_rerun_resumes_from_written_artifacts(sample_run):
+    out, _ = sample_run
+    run = RunDir(out)
+    before = {path: path.stat().st_mtime_ns for path in (run.tools, run.graph)}
+    result = agentscaler("build-domains", "--out", str(out))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert {path: path.stat().st_mtime_ns for path in before} == before  # ingest and graph were not redone
+
+
+def test_show_unknown_domain_is_a_clear_error(sample_run):
+    out, _ = sample_run
+    result = agentscaler("domains", "--run", str(out), "--show", "99999")
+    assert result.returncode != 0 and "no domain 99999" in result.stderr
+
+
+def test_changed_settings_redo_the_stage_and_those_after(sample_run):
+    out, _ = sample_run
+    run = RunDir(out)
+    before = {path: path.stat().st_mtime_ns for path in (run.tools, run.graph, run.domains)}
+    result = agentscaler("build-domains", "--out", str(out), "--tau", "0.7")
+    assert result.returncode == 0, result.stderr[-2000:]
+    after = {path: path.stat().st_mtime_ns for path in before}
+    assert after[run.tools] == before[run.tools]
+    assert after[run.graph] != before[run.graph] and after[run.domains] != before[run.domains]
+    assert json.loads(run.graph_summary.read_text())["config"]["tau"] == 0.7

@@ -1,0 +1,86 @@
+"""Stage 3: partition determinism, giant splitting, stray attachment, quality figures."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from agentscaler.domains import DomainConfig, partition
+from agentscaler.domains.quality import category_purity, size_histogram
+
+
+def planted(n_groups: int, size: int, seed: int = 0, p_in: float = 0.6, p_out: float = 0.002):
+    """A graph of ``n_groups`` dense groups with sparse links between them, and matching vectors."""
+    graph = nx.planted_partition_graph(n_groups, size, p_in, p_out, seed=seed)
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(n_groups, 16))
+    vectors = np.repeat(centres, size, axis=0) + 0.1 * rng.normal(size=(n_groups * size, 16))
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    src, dst = np.array(graph.edges).T
+    weights = rng.uniform(0.8, 1.0, size=len(src)).astype(np.float32)
+    return (src, dst, weights), vectors
+
+
+@pytest.mark.parametrize("algorithm", ["leiden", "louvain"])
+def test_same_seed_same_partition(algorithm):
+    edges, vectors = planted(12, 20)
+    config = DomainConfig(algorithm=algorithm, seed=7)
+    first = partition(240, edges, vectors, config)[0]
+    again = partition(240, edges, vectors, config)[0]
+    assert np.array_equal(first, again)
+
+
+@pytest.mark.parametrize("algorithm", ["leiden", "louvain"])
+def test_planted_groups_are_recovered(algorithm):
+    edges, vectors = planted(12, 20)
+    domain_id, _, _ = partition(240, edges, vectors, DomainConfig(algorithm=algorithm))
+    truth = np.repeat(np.arange(12), 20)
+    assert category_purity(domain_id, [str(t) for t in truth]) > 0.95
+    assert len(set(domain_id.tolist())) == 12
+
+
+def test_giant_communities_are_split_below_max_size():
+    edges, vectors = planted(1, 300, p_in=0.05, p_out=0.0)  # one sparse blob of 300 tools
+    domain_id, _, _ = partition(300, edges, vectors, DomainConfig(max_size=60))
+    sizes = np.bincount(domain_id)
+    assert sizes.max() <= 60 and sizes.sum() == 300
+
+
+def test_strays_join_their_nearest_domain_and_nothing_vanishes():
+    edges, vectors = planted(4, 10, p_in=0.9, p_out=0.0)
+    # Tool 40 has no edge but its vector sits in group 2; tools 41, 42 are a pair on their own whose
+    # vectors sit in group 1; tool 43 has one weak edge into group 3 (the edge decides, not the vector).
+    vectors = np.vstack([vectors, vectors[25], vectors[15], vectors[15], vectors[5]])
+    src, dst, w = edges
+    edges = (np.append(src, [41, 43]), np.append(dst, [42, 35]), np.append(w, [0.9, 0.5]).astype(np.float32))
+    domain_id, attached, _ = partition(44, edges, vectors, DomainConfig(min_size=3))
+    assert len(domain_id) == 44
+    assert domain_id[40] == domain_id[25] and attached[40]
+    assert domain_id[41] == domain_id[42] == domain_id[15] and attached[41] and attached[42]
+    assert domain_id[43] == domain_id[35] != domain_id[5]
+    assert not attached[:40].any()
+    assert np.bincount(domain_id).min() >= 3
+
+
+def test_without_any_full_size_domain_strays_stay_as_small_domains():
+    vectors = np.eye(3, dtype=np.float32)
+    domain_id, attached, _ = partition(3, (np.array([0]), np.array([1]), np.array([0.9], np.float32)), vectors,
+                                       DomainConfig(min_size=3))
+    assert sorted(np.bincount(domain_id).tolist()) == [1, 2] and not attached.any()
+
+
+def test_domain_ids_are_numbered_largest_first():
+    edges, vectors = planted(3, 10, p_in=1.0, p_out=0.0)
+    src, dst, w = edges
+    keep = ~((src >= 20) & (dst >= 25)) & ~((src >= 25) & (dst >= 20))  # cut group 2 into two halves of 5
+    domain_id, _, _ = partition(30, (src[keep], dst[keep], w[keep]), vectors, DomainConfig())
+    sizes = np.bincount(domain_id)
+    assert list(sizes) == sorted(sizes, reverse=True)
+
+
+def test_quality_figures():
+    assert size_histogram(np.array([1, 2, 3, 50, 2000]))["1-2"] == 2
+    assert size_histogram(np.array([1, 2, 3, 50, 2000]))["1000+"] == 1
+    assert category_purity(np.array([0, 0, 0, 1, 1]), ["a", "a", "b", "c", None]) == pytest.approx(3 / 4)
+    assert category_purity(np.array([0, 1]), [None, None]) is None

@@ -1,0 +1,118 @@
+"""Schema inference, kinds and compilation: the users/orders domain, then real corpora."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+import sqlglot
+from envs_helpers import bfcl_groups, i, s, shop_tools, tool, toolbench_groups
+
+from agentscaler.envs import build_domain, classify, infer_schema, render_ddl
+
+
+def test_shop_domain_has_users_and_orders_with_a_foreign_key():
+    tables, drafts = infer_schema(shop_tools())
+    by_name = {t.name: t for t in tables}
+    assert set(by_name) == {"users", "orders"}
+    orders = by_name["orders"]
+    assert orders.primary_key == "order_id" and by_name["users"].primary_key == "user_id"
+    assert [(fk.column, fk.table, fk.ref_column) for fk in orders.foreign_keys] == [("user_id", "users", "user_id")]
+    assert {c.name: c.type for c in orders.columns} == {
+        "order_id": "TEXT", "user_id": "TEXT", "item": "TEXT", "quantity": "INTEGER"}
+    assert "user_id" in orders.indexes
+    assert {c.name for c in by_name["users"].columns} == {"user_id", "name", "age"}  # q searches name, min/max_age
+    kinds = {d.tool.name: (d.kind, d.entity) for d in drafts}
+    assert kinds == {"get_user": ("read", "user"), "create_order": ("create", "order"),
+                     "cancel_order": ("delete", "order"), "list_orders": ("read", "order"),
+                     "update_order": ("update", "order"), "search_users": ("read", "user")}
+
+
+def test_ddl_is_built_by_sqlglot_parses_back_and_runs_in_sqlite():
+    tables, _ = infer_schema(shop_tools())
+    ddl = render_ddl(tables)
+    assert any(sql.startswith('CREATE TABLE "orders"') and 'FOREIGN KEY ("user_id") REFERENCES "users" ("user_id")'
+               in sql for sql in ddl)
+    assert 'CREATE INDEX "ix_orders_user_id" ON "orders"("user_id")' in ddl
+    db = sqlite3.connect(":memory:")
+    for sql in ddl:
+        assert sqlglot.parse_one(sql, read="sqlite").sql(dialect="sqlite") == sql
+        db.execute(sql)
+    assert {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")} == {"users", "orders"}
+
+
+def test_reserved_words_and_odd_names_become_safe_identifiers():
+    tables, drafts = infer_schema([tool("get_order", {"order": s(), "from": s(), "2fa-code": s(), "is_id": s()})])
+    columns = {c.name for c in tables[0].columns}
+    assert {"order", "from", "c_2fa_code", "order_id"} <= columns  # ToolBench's is_id is the entity's id
+    db = sqlite3.connect(":memory:")
+    for sql in render_ddl(tables):
+        db.execute(sql)
+
+
+@pytest.mark.parametrize(("name", "description", "kind"), [
+    ("get_weather", "", "read"), ("search_flights", "", "read"), ("calculate_bmi", "", "read"),
+    ("create_account", "", "create"), ("book_hotel", "", "create"), ("postComment", "", "create"),
+    ("update_profile", "", "update"), ("setVolume", "", "update"), ("rename_file", "", "update"),
+    ("delete_file", "", "delete"), ("cancel_booking", "", "delete"), ("remove_item", "", "delete"),
+    ("triangle_properties.get", "", "read"),  # the verb may come last (BFCL)
+    ("user_profile", "Updates the profile of a user.", "update"),  # no verb in the name: the description
+    ("xyz", "", "read"),  # no verb at all: a read, which cannot corrupt state
+    ("new_releases", "", "read"), ("close_price", "", "read"),  # adjective / noun, not verbs
+])
+def test_kind_comes_from_the_first_verb(name, description, kind):
+    assert classify(name, description) == kind
+
+
+def test_each_kind_compiles_to_its_statement():
+    spec = build_domain(0, shop_tools(), rows=4)
+    ops = {t.name: t.operation for t in spec.tools}
+    assert ops["get_user"].sql == 'SELECT * FROM "users" WHERE "user_id" = :p0 ORDER BY "user_id" LIMIT 50'
+    assert ops["get_user"].single_row and not ops["list_orders"].single_row
+    assert ops["list_orders"].sql.endswith('WHERE "user_id" = :p0 ORDER BY "order_id" LIMIT :p1')
+    assert ops["create_order"].sql.startswith('INSERT INTO "orders" ("user_id", "item", "quantity", "order_id")')
+    assert ops["create_order"].generated_key
+    assert ops["cancel_order"].sql == 'DELETE FROM "orders" WHERE "order_id" = :p0 RETURNING "rowid"'
+    assert ops["update_order"].sql == 'UPDATE "orders" SET "quantity" = :p1 WHERE "order_id" = :p0 RETURNING "rowid"'
+    search = ops["search_users"].sql
+    assert "\"name\" LIKE ('%' || :p0 || '%')" in search and '"age" >= :p1' in search and '"age" <= :p2' in search
+    assert all(t.executable for t in spec.tools)
+
+
+def test_uncompilable_tools_are_reported_with_a_reason():
+    spec = build_domain(0, [tool("set_volume", {"level": i()}, ["level"]), tool("delete_everything"),
+                            tool("get_thing", {"thing_id": s()}, ["thing_id"])])
+    by_name = {t.name: t for t in spec.tools}
+    assert not by_name["set_volume"].executable and "identifies" in by_name["set_volume"].reason
+    assert not by_name["delete_everything"].executable and "without a filter" in by_name["delete_everything"].reason
+    assert by_name["get_thing"].executable and by_name["get_thing"].reason is None
+
+
+def test_duplicate_names_in_a_domain_are_made_unique():
+    spec = build_domain(0, [tool("get_item", {"a": s()}), tool("get_item", {"b": s()})])
+    assert [t.name for t in spec.tools] == ["get_item", "get_item_2"]
+    assert spec.tools[1].openai_schema["function"]["name"] == "get_item_2"
+
+
+def _rate(groups) -> float:
+    tools = executable = 0
+    for d, group in enumerate(groups):
+        spec = build_domain(d, group, states=1, rows=5)
+        for t in spec.tools:
+            assert t.executable or t.reason, t.name  # never silently broken
+            assert (t.operation is not None) or not t.executable
+        tools += len(spec.tools)
+        executable += sum(t.executable for t in spec.tools)
+    return executable / tools
+
+
+def test_real_toolbench_domains_compile(shared_data):
+    rate = _rate(toolbench_groups(shared_data, limit=60))
+    print(f"ToolBench executable rate: {rate:.3f}")
+    assert rate > 0.9
+
+
+def test_real_bfcl_domains_compile(shared_data):
+    rate = _rate(bfcl_groups(shared_data, limit=60))
+    print(f"BFCL executable rate: {rate:.3f}")
+    assert rate > 0.8
