@@ -14,15 +14,10 @@ from agentscaler.domains.build import build_domains, domain_tools
 from agentscaler.domains.partition import DomainConfig
 from agentscaler.graph.build import GraphConfig
 from agentscaler.graph.cli import EMBEDDER, TAU
-
-
-def _option(field: str) -> typer.models.OptionInfo:
-    info = DomainConfig.model_fields[field]
-    return typer.Option(info.default, help=info.description)
-
+from agentscaler.options import config_option
 
 ALGORITHM, RESOLUTION, SEED, MIN_SIZE, MAX_SIZE = (
-    _option(f) for f in ("algorithm", "resolution", "seed", "min_size", "max_size"))
+    config_option(DomainConfig, f) for f in ("algorithm", "resolution", "seed", "min_size", "max_size"))
 
 
 def show_domain(run: Path, domain: int) -> None:

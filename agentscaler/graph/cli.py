@@ -8,16 +8,10 @@ from pathlib import Path
 import typer
 
 from agentscaler.graph.build import GraphConfig, build_graph
-
-
-def _option(field: str) -> typer.models.OptionInfo:
-    """A CLI flag whose default and help are the config field's own: one place documents both."""
-    info = GraphConfig.model_fields[field]
-    return typer.Option(info.default, help=info.description)
-
+from agentscaler.options import config_option
 
 EMBEDDER, TAU, CONTEXT_WEIGHT, TOP_K, EMBED_ACTORS = (
-    _option(f) for f in ("embedder", "tau", "context_weight", "top_k", "embed_actors"))
+    config_option(GraphConfig, f) for f in ("embedder", "tau", "context_weight", "top_k", "embed_actors"))
 
 
 def graph_command(

@@ -10,7 +10,7 @@ embed two kinds of unique, short strings instead and combine them:
 
 A parameter's vector is ``normalize(param + context_weight * context)``: parameters that mean the
 same thing in tools about the same thing come out close; a ``query`` in a weather API and a
-``query`` in a recipe API do not. On ToolBench + BFCL, weight 3 with tau 0.75 gave the purest domains
+``query`` in a recipe API do not. On ToolBench + BFCL, weight 3 with tau 0.7 gave the purest domains
 among the settings measured (benchmarks/bench_domains.py); at weight 1 the shared generic parameters
 pull unrelated tools together (purity 0.65-0.69 at every tau from 0.6 to 0.85).
 """

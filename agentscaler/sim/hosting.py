@@ -1,0 +1,201 @@
+"""Simulators on Ray: a pool of actors, each an ``EpisodeHost``, driven in batches and routed by domain.
+
+Why batches: a remote call costs far more than a tool call, so every method takes many episodes at
+once and sends one remote call per actor, then puts the answers back in input order. Why route by
+domain (a stable hash of its id): a domain's spec is then loaded by one actor only, and all its
+episodes share that actor's working simulator.
+
+An actor that dies takes its episodes with it. The pool replaces it at once (a fresh actor for the
+same domains; specs reload lazily) and every call naming one of the lost episodes raises
+``EpisodesLost`` with their ids, so that the rollout stage restarts exactly those. Episodes on other
+actors go on as if nothing happened; the calls they were sent in the same batch have run, and their
+results ride on the exception.
+
+    pool = SimulatorPool(run_dir)
+    pool.start([("ep-1", 7, 0), ("ep-2", 12, 1)])             # (episode id, domain id, state index)
+    pool.step([("ep-1", {"name": "get_user", "arguments": {"user_id": "user_1"}}), ...])
+    pool.close(["ep-1", "ep-2"])
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from hashlib import blake2b
+from pathlib import Path
+from typing import Any, Hashable, Iterable, Sequence
+
+import ray
+from ray.exceptions import RayActorError
+
+from agentscaler.sim.hosting_host import EpisodeHost
+
+_Host = ray.remote(EpisodeHost)
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    observation: str  # JSON text: the result, or {"error": message}
+    error: bool
+    state_hash: str  # after the call
+
+
+class EpisodesLost(RuntimeError):
+    """Episodes whose simulator actor died: start them again. ``results`` holds, in input order, what
+    the call returned for the episodes that were not lost (None for the lost ones)."""
+
+    def __init__(self, episode_ids: Iterable[Hashable], results: list | None = None):
+        self.episode_ids = sorted(episode_ids, key=str)
+        self.results = results
+        shown = ", ".join(map(repr, self.episode_ids[:20])) + (" ..." if len(self.episode_ids) > 20 else "")
+        super().__init__(f"{len(self.episode_ids)} episode(s) lost with their simulator actor: {shown}")
+
+
+def domain_slot(domain_id: int, slots: int) -> int:
+    """The actor a domain lives on: a stable hash, the same in every process and run."""
+    return int.from_bytes(blake2b(str(domain_id).encode(), digest_size=8).digest(), "big") % slots
+
+
+class SimulatorPool:
+    """Actors hosting the domain simulators of the run dir's ``envs/`` and the episodes played on them."""
+
+    def __init__(self, run_dir: str | os.PathLike, num_actors: int | None = None, actor_cpus: float = 1.0):
+        self.run_dir = str(Path(run_dir).resolve())  # actors may run elsewhere: they get the path, not the specs
+        self._cpus = actor_cpus
+        n = num_actors or max(int(ray.cluster_resources().get("CPU", 1) // actor_cpus), 1)
+        self._actors = [self._spawn(slot) for slot in range(n)]
+        self._episodes: dict[Hashable, int] = {}  # episode id -> actor slot
+        self._lost: set[Hashable] = set()
+
+    def _spawn(self, slot: int):
+        return _Host.options(num_cpus=self._cpus, max_restarts=0).remote(self.run_dir, f"sim-host-{slot}", True)
+
+    @property
+    def num_actors(self) -> int:
+        return len(self._actors)
+
+    def actor_for(self, domain_id: int):
+        """The actor handle hosting a domain."""
+        return self._actors[domain_slot(domain_id, len(self._actors))]
+
+    # --- episodes ------------------------------------------------------------------------------
+    def start(self, episodes: Sequence[tuple[Hashable, int, int]]) -> list[str]:
+        """Start (episode id, domain id, state index) episodes; returns their initial state hashes."""
+        episodes = [(eid, int(domain), int(state)) for eid, domain, state in episodes]
+        ids = [eid for eid, _, _ in episodes]
+        taken = [eid for eid, n in Counter(ids).items() if n > 1 or eid in self._episodes]
+        if taken:
+            raise ValueError(f"episode ids already running or repeated: {taken[:20]}")
+        self._lost.difference_update(ids)  # a lost episode may start again under its id
+        slots = [domain_slot(domain, len(self._actors)) for _, domain, _ in episodes]
+        hashes, lost, failure = self._fan("start", episodes, slots)
+        started = {eid: slot for eid, slot, h in zip(ids, slots, hashes) if h is not None}
+        self._episodes.update(started)
+        if failure is not None:
+            self.close(started)
+            raise failure
+        if lost:
+            never_started = {eid for eid, h in zip(ids, hashes) if h is None}
+            self._lost |= never_started
+            raise EpisodesLost(lost | never_started, hashes)
+        return hashes
+
+    def step(self, calls: Sequence[tuple[Hashable, Any]]) -> list[StepResult]:
+        """Run (episode id, tool call) pairs; calls to one episode run in the order given.
+
+        Returns one ``StepResult`` per call, in input order; a malformed call gets an error
+        observation. Raises ``EpisodesLost`` if any named episode's actor died.
+        """
+        return self._episode_call("step", calls, [eid for eid, _ in calls], lambda a: StepResult(*a))
+
+    def state_hashes(self, episode_ids: Sequence[Hashable]) -> list[str]:
+        return self._episode_call("state_hashes", list(episode_ids), episode_ids)
+
+    def close(self, episode_ids: Iterable[Hashable]) -> None:
+        """End episodes; closing a lost or already closed episode is not an error."""
+        ids = list(episode_ids)
+        self._lost.difference_update(ids)
+        slots = [self._episodes.pop(eid, None) for eid in ids]
+        self._fan("close", ids, slots)  # a dead actor's other episodes are recorded as lost, raised when used
+
+    def _episode_call(self, method: str, items: list, ids: Sequence[Hashable], wrap=lambda a: a) -> list:
+        slots = [self._episodes.get(eid) for eid in ids]
+        unknown = [eid for eid, slot in zip(ids, slots) if slot is None and eid not in self._lost]
+        if unknown:
+            raise KeyError(f"episodes never started or already closed: {unknown[:20]}")
+        answers, lost, failure = self._fan(method, items, slots)
+        if failure is not None:
+            raise failure
+        lost |= self._lost.intersection(ids)
+        if lost:
+            raise EpisodesLost(lost, [None if a is None else wrap(a) for a in answers])
+        return [wrap(a) for a in answers]
+
+    # --- fan-out -------------------------------------------------------------------------------
+    def _fan(self, method: str, items: list, slots: list[int | None]) -> tuple[list, set, Exception | None]:
+        """One remote call per actor with its items (slot None: skipped); answers back in input order.
+
+        Answers are taken as actors finish, in any order. Returns (answers, episodes lost because an
+        actor died, which is then replaced; the first other error, raised by the caller).
+        """
+        positions: dict[int, list[int]] = defaultdict(list)
+        for i, slot in enumerate(slots):
+            if slot is not None:
+                positions[slot].append(i)
+        pending = {getattr(self._actors[slot], method).remote([items[i] for i in where]): slot
+                   for slot, where in positions.items()}
+        answers: list = [None] * len(items)
+        lost: set[Hashable] = set()
+        failure = None
+        while pending:
+            (ref,), _ = ray.wait(list(pending), num_returns=1)
+            slot = pending.pop(ref)
+            try:
+                for i, answer in zip(positions[slot], ray.get(ref)):
+                    answers[i] = answer
+            except RayActorError:
+                lost |= self._replace(slot)
+            except Exception as e:  # noqa: BLE001 - a task error from one actor; the others' answers still count
+                failure = failure or e
+        return answers, lost, failure
+
+    def _replace(self, slot: int) -> set[Hashable]:
+        """A fresh actor in a dead one's slot; returns (and records) the episodes that died with it."""
+        lost = {eid for eid, s in self._episodes.items() if s == slot}
+        for eid in lost:
+            del self._episodes[eid]
+        self._lost |= lost
+        ray.kill(self._actors[slot])
+        self._actors[slot] = self._spawn(slot)
+        return lost
+
+    # --- inspection ----------------------------------------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        """Episodes, simulators and memory per actor (see ``EpisodeHost.stats``), and totals."""
+        hosts = []
+        for slot in range(len(self._actors)):
+            try:
+                hosts.append(ray.get(self._actors[slot].stats.remote()))
+            except RayActorError:
+                self._replace(slot)
+                hosts.append(ray.get(self._actors[slot].stats.remote()))
+        episodes = sum(h["episodes"] for h in hosts)
+        simulators = sum(h["simulators"] for h in hosts)
+        return {
+            "actors": hosts, "episodes": episodes, "simulators": simulators, "lost_episodes": len(self._lost),
+            "rss_bytes": sum(h["rss_bytes"] for h in hosts),
+            "bytes_per_episode": sum(h["episode_rss_bytes"] for h in hosts) // max(episodes, 1),
+            "bytes_per_simulator": sum(h["simulator_rss_bytes"] for h in hosts) // max(simulators, 1),
+        }
+
+    def shutdown(self) -> None:
+        for actor in self._actors:
+            ray.kill(actor)
+        self._actors, self._episodes = [], {}
+
+    def __enter__(self) -> "SimulatorPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.shutdown()
