@@ -59,6 +59,8 @@ def test_reserved_words_and_odd_names_become_safe_identifiers():
     ("user_profile", "Updates the profile of a user.", "update"),  # no verb in the name: the description
     ("xyz", "", "read"),  # no verb at all: a read, which cannot corrupt state
     ("new_releases", "", "read"), ("close_price", "", "read"),  # adjective / noun, not verbs
+    ("year_month_json_for_ny_times_archive", "Pass in year and month and get back JSON", "read"),  # provider name
+    ("delete_post_for_blog_api", "", "delete"),
 ])
 def test_kind_comes_from_the_first_verb(name, description, kind):
     assert classify(name, description) == kind

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
+from ray.exceptions import RayActorError
 
 from agentscaler.envs import build_envs, load_env
 from agentscaler.sim.hosting import EpisodesLost, SimulatorPool, domain_slot
@@ -131,6 +133,19 @@ def test_stats_measure_memory(pool):
     assert pool.stats()["episodes"] == 0
 
 
+def kill_and_wait(ray, actor, timeout_s: float = 30.0) -> None:
+    """``ray.kill`` returns before the actor is gone; a call sent in between would still be served."""
+    ray.kill(actor)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            ray.get(actor.stats.remote(), timeout=timeout_s)
+        except RayActorError:
+            return
+        time.sleep(0.05)
+    raise AssertionError("killed actor still answers")
+
+
 def test_dead_actor_is_replaced_and_only_its_episodes_are_lost(run, ray_session):
     with SimulatorPool(run.path, num_actors=2, actor_cpus=0.25) as pool:
         episodes = [(f"ep-{d}-{k}", d, 0) for d in range(DOMAINS) for k in range(3)]
@@ -142,7 +157,7 @@ def test_dead_actor_is_replaced_and_only_its_episodes_are_lost(run, ray_session)
         read = {"name": "search_users", "arguments": {}}
         pool.step([(eid, read) for eid, _, _ in episodes])
 
-        ray_session.kill(pool.actor_for(0))
+        kill_and_wait(ray_session, pool.actor_for(0))
         batch = [(eid, read) for eid, _, _ in episodes[::2]]  # names only some of the victim's episodes
         with pytest.raises(EpisodesLost) as lost:
             pool.step(batch)

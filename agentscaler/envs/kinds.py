@@ -1,6 +1,7 @@
 """Read or write? Each tool's kind, decided once from its name, then its description.
 
-The first verb found in the name decides; when the name has none, the first verb of the
+The first verb found in the name decides (in ToolBench's ``<api>_for_<provider>`` names, only in
+the API part: ``year_month_json_for_ny_times_archive`` archives nothing); when the name has none, the first verb of the
 description does; when neither has one, the tool is a read (most APIs in the corpora are lookups,
 and a read cannot corrupt state). Ambiguous verbs, decided here once:
 ``cancel``/``unsubscribe``/``revoke`` delete the record (the reservation stops existing);
@@ -37,5 +38,7 @@ def first_verb(words: list[str]) -> str | None:
 def classify(name: str, description: str = "") -> Kind:
     """The tool's kind; see the module docstring for the ambiguous verbs."""
     opening = [singular(w) for w in tokens(description.split(".")[0])[:8]]  # "Updates" → update
-    verb = first_verb(tokens(name)) or first_verb(opening)
+    words = tokens(name)
+    action = words[: words.index("for")] if "for" in words else words  # ToolBench: "<api>_for_<provider>"
+    verb = first_verb(action) or first_verb(opening)
     return VERBS[verb] if verb else "read"
