@@ -87,8 +87,7 @@ def embed_strings(texts: list[str], run: RunDir, config: GraphConfig) -> dict[st
     cache: dict[str, np.ndarray] = {}
     if cache_file.exists():
         table = pq.read_table(cache_file)
-        vectors = np.stack(table["vector"].to_numpy(zero_copy_only=False))
-        cache = dict(zip(table["text"].to_pylist(), vectors))
+        cache = dict(zip(table["text"].to_pylist(), _from_vector_column(table["vector"])))
     missing = sorted({t for t in texts if t not in cache}, key=len)  # length buckets: little padding
     if missing:
         if not ray.is_initialized():
@@ -103,10 +102,7 @@ def embed_strings(texts: list[str], run: RunDir, config: GraphConfig) -> dict[st
                                       num_cpus=config.threads_per_actor)
         for batch in dataset.iter_batches(batch_format="numpy", batch_size=None):
             cache.update(zip(batch["text"].tolist(), batch["vector"]))
-        dim = len(next(iter(cache.values())))
-        write_table(pa.table({"text": list(cache),
-                              "vector": pa.FixedSizeListArray.from_arrays(
-                                  np.stack(list(cache.values())).astype(np.float32).ravel(), dim)}),
+        write_table(pa.table({"text": list(cache), "vector": _vector_column(np.stack(list(cache.values())))}),
                     cache_file)
     return cache
 
@@ -167,8 +163,7 @@ def build_graph(run_dir, config: GraphConfig | None = None) -> dict:
     graph = pa.table({"src": tool_ids[edges["src"].to_numpy()], "dst": tool_ids[edges["dst"].to_numpy()],
                       "weight": edges["weight"]})
     vecs = tool_vectors(index.owner, param_vecs, len(tools))
-    write_table(pa.table({"tool_id": tool_ids, "vector": pa.FixedSizeListArray.from_arrays(vecs.ravel(), vecs.shape[1])}),
-                run.embeddings / "tools.parquet")
+    write_table(pa.table({"tool_id": tool_ids, "vector": _vector_column(vecs)}), run.embeddings / "tools.parquet")
     write_table(graph, run.graph)
     linked = np.unique(np.concatenate([edges["src"].to_numpy(), edges["dst"].to_numpy()]))
     summary = {
@@ -187,4 +182,13 @@ def build_graph(run_dir, config: GraphConfig | None = None) -> dict:
 
 def read_tool_vectors(run: RunDir) -> tuple[list[str], np.ndarray]:
     table = pq.read_table(run.require(run.embeddings / "tools.parquet", "graph"))
-    return table["tool_id"].to_pylist(), np.stack(table["vector"].to_numpy(zero_copy_only=False)).astype(np.float32)
+    return table["tool_id"].to_pylist(), _from_vector_column(table["vector"])
+
+
+def _vector_column(vectors: np.ndarray) -> pa.FixedSizeListArray:
+    """Rows of a float32 matrix as a Parquet fixed-size-list column."""
+    return pa.FixedSizeListArray.from_arrays(vectors.astype(np.float32).ravel(), vectors.shape[1])
+
+
+def _from_vector_column(column: pa.ChunkedArray) -> np.ndarray:
+    return np.stack(column.to_numpy(zero_copy_only=False)).astype(np.float32)
