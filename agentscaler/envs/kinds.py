@@ -1,9 +1,9 @@
 """Read or write? Each tool's kind, decided once from its name, then its description.
 
 The first verb found in the name decides (in ToolBench's ``<api>_for_<provider>`` names, only in
-the API part: ``year_month_json_for_ny_times_archive`` archives nothing); when the name has none, the first verb of the
-description does; when neither has one, the tool is a read (most APIs in the corpora are lookups,
-and a read cannot corrupt state). Ambiguous verbs, decided here once:
+the API part: ``year_month_json_for_ny_times_archive`` archives nothing); when the name has none,
+the first verb of the description does; when neither has one, the tool is a read (most APIs in
+the corpora are lookups, and a read cannot corrupt state). Ambiguous verbs, decided here once:
 ``cancel``/``unsubscribe``/``revoke`` delete the record (the reservation stops existing);
 ``set``/``toggle``/``assign``/``mark`` update; ``send``/``post``/``book``/``upload``/``save`` create
 a record; ``generate``/``convert``/``translate``/``check``/``verify`` compute or look up, so read.

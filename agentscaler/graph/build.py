@@ -94,7 +94,8 @@ def embed_strings(texts: list[str], run: RunDir, config: GraphConfig) -> dict[st
             ray.init()
         # One single-threaded actor per CPU: on 2 cores, 1.3x the strings/s of one actor with 2 threads
         # (small matmuls parallelize poorly inside one process).
-        actors = config.embed_actors or max(1, int(ray.cluster_resources().get("CPU", 1)) // config.threads_per_actor)
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        actors = config.embed_actors or max(1, cpus // config.threads_per_actor)
         blocks = max(actors * 4, len(missing) // 1024 + 1)  # small blocks: no long tail on one actor
         dataset = ray.data.from_items([{"text": t} for t in missing], override_num_blocks=blocks)
         dataset = dataset.map_batches(_EmbedBatch, fn_constructor_args=(config,), batch_size=1024,

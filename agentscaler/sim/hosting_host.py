@@ -35,11 +35,10 @@ class _Episode:
 class _Hosted:
     """A domain's working simulator and the episode currently loaded in it."""
 
-    __slots__ = ("sim", "loaded", "kinds")
+    __slots__ = ("sim", "loaded")
 
     def __init__(self, sim: DomainSimulator):
         self.sim, self.loaded = sim, None
-        self.kinds = {t.name: t.kind for t in sim.spec.tools}
 
     def initial_hash(self, state: int) -> str:
         hashes = self.sim.spec.state_hashes
