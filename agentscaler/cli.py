@@ -11,7 +11,9 @@ from agentscaler.domains.cli import build_domains_command, domains_command
 from agentscaler.envs.build import build_envs_command
 from agentscaler.graph.cli import graph_command
 from agentscaler.ingest.cli import ingest_command
+from agentscaler.rollouts.run import rollout_command
 from agentscaler.sim.play import play_command
+from agentscaler.tasks.build import tasks_command
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 
@@ -22,6 +24,8 @@ app.command("domains")(domains_command)
 app.command("build-domains")(build_domains_command)
 app.command("build-envs")(build_envs_command)
 app.command("play")(play_command)
+app.command("tasks")(tasks_command)
+app.command("rollout")(rollout_command)
 
 
 @app.command("run")
@@ -31,7 +35,7 @@ def run_command(
     out: Path = typer.Option(Path("runs/demo"), "--out", "-o", help="Run directory."),
     force: bool = typer.Option(False, help="Redo every stage even where its artifact exists."),
 ) -> None:
-    """Every stage built so far (ingest, graph, domains, envs) with default settings; resumes a killed run."""
+    """Every stage built so far (ingest ... rollouts) with default settings; resumes a killed run."""
     from agentscaler.pipeline import print_stage, run_pipeline
 
     run_pipeline(out, sources, force=force, on_stage=print_stage)

@@ -17,9 +17,11 @@ from pydantic import BaseModel, Field
 from agentscaler.artifacts import RunDir
 from agentscaler.domains import DomainConfig, build_domains
 from agentscaler.graph import GraphConfig, build_graph
+from agentscaler.rollouts import RolloutConfig
+from agentscaler.tasks import TaskConfig
 
-Stage = Literal["ingest", "graph", "domains", "envs"]
-STAGES: tuple[Stage, ...] = ("ingest", "graph", "domains", "envs")
+Stage = Literal["ingest", "graph", "domains", "envs", "tasks", "rollouts"]
+STAGES: tuple[Stage, ...] = ("ingest", "graph", "domains", "envs", "tasks", "rollouts")
 
 
 class PipelineConfig(BaseModel):
@@ -30,14 +32,20 @@ class PipelineConfig(BaseModel):
     env_states: int = Field(3, description="Synthesized initial states per domain.")
     env_rows: int = Field(10, description="Rows per table in each synthesized state.")
     env_seed: int = Field(0, description="Seed of the state synthesis: the same seed, the same states.")
+    tasks: TaskConfig = Field(default_factory=TaskConfig)
+    rollouts: RolloutConfig = Field(default_factory=RolloutConfig)
+    agent: str = Field("teacher", description="Rollout agent: teacher, a model path or an OpenAI-compatible URL.")
+    user: str = Field("template", description="Simulated user: template, a model path or a URL.")
 
 
 def run_pipeline(out: str | Path, sources: list[Path] | None = None, config: PipelineConfig | None = None,
-                 until: Stage = "envs", force: bool = False,
+                 until: Stage = "rollouts", force: bool = False,
                  on_stage: Callable[[Stage, object], None] | None = None) -> dict[Stage, object]:
-    """Run ingest -> graph -> domains -> envs (up to ``until``); returns what each stage that ran reported."""
+    """Run ingest -> ... -> rollouts (up to ``until``); returns what each stage that ran reported."""
     from agentscaler.envs import build_envs
     from agentscaler.ingest import ingest
+    from agentscaler.rollouts import run_rollouts
+    from agentscaler.tasks import build_tasks
 
     config = config or PipelineConfig()
     run = RunDir(out)
@@ -52,6 +60,12 @@ def run_pipeline(out: str | Path, sources: list[Path] | None = None, config: Pip
         "envs": (run.envs / "summary.json",
                  lambda: envs.items() <= _summary(run.envs / "summary.json").get("totals", {}).items(),
                  lambda: build_envs(out, **envs)),
+        "tasks": (run.path / "tasks_summary.json",
+                  lambda: _summary(run.path / "tasks_summary.json").get("config") == config.tasks.model_dump(),
+                  lambda: build_tasks(out, config.tasks)),
+        # rollouts resume by themselves (finished episodes are skipped), so the stage always runs
+        "rollouts": (run.path / "rollouts_summary.json", lambda: False,
+                     lambda: run_rollouts(out, config.agent, config.user, config.rollouts)),
     }
     reports: dict[Stage, object] = {}
     for stage in STAGES[: STAGES.index(until) + 1]:
@@ -77,6 +91,9 @@ def print_stage(stage: Stage, report: object) -> None:
         console.print(summary_table(report))
     elif stage == "envs":
         console.print(f"[bold]envs[/]: {report['totals']}")
+    elif stage in ("tasks", "rollouts"):
+        console.print(f"[bold]{stage}[/]: " + ", ".join(f"{k}={v}" for k, v in report.items()
+                                                       if k != "config" and not isinstance(v, (dict, list))))
     else:
         console.print(f"[bold]{stage}[/]: " + ", ".join(f"{k}={v}" for k, v in report.items()
                                                        if not isinstance(v, dict)))

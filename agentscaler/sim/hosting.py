@@ -19,6 +19,7 @@ results ride on the exception.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -82,6 +83,15 @@ class SimulatorPool:
     # --- episodes ------------------------------------------------------------------------------
     def start(self, episodes: Sequence[tuple[Hashable, int, int]]) -> list[str]:
         """Start (episode id, domain id, state index) episodes; returns their initial state hashes."""
+        episodes, slots, handles = self._before_start(episodes)
+        return self._after_start(episodes, slots, handles, *self._fan("start", episodes, slots))
+
+    async def start_async(self, episodes: Sequence[tuple[Hashable, int, int]]) -> list[str]:
+        """``start`` that awaits the actors instead of blocking."""
+        episodes, slots, handles = self._before_start(episodes)
+        return self._after_start(episodes, slots, handles, *await self._fan_async("start", episodes, slots))
+
+    def _before_start(self, episodes: Sequence[tuple[Hashable, int, int]]) -> tuple[list, list[int], list]:
         episodes = [(eid, int(domain), int(state)) for eid, domain, state in episodes]
         ids = [eid for eid, _, _ in episodes]
         taken = [eid for eid, n in Counter(ids).items() if n > 1 or eid in self._episodes]
@@ -89,14 +99,20 @@ class SimulatorPool:
             raise ValueError(f"episode ids already running or repeated: {taken[:20]}")
         self._lost.difference_update(ids)  # a lost episode may start again under its id
         slots = [domain_slot(domain, len(self._actors)) for _, domain, _ in episodes]
-        hashes, lost, failure = self._fan("start", episodes, slots)
+        return episodes, slots, [self._actors[slot] for slot in slots]
+
+    def _after_start(self, episodes: list, slots: list[int], handles: list, hashes: list, lost: set,
+                     failure: Exception | None) -> list[str]:
+        # an actor replaced while the start was in flight (another call saw it die) took the episode with it
+        hashes = [h if self._actors[slot] is handle else None for h, slot, handle in zip(hashes, slots, handles)]
+        ids = [eid for eid, _, _ in episodes]
         started = {eid: slot for eid, slot, h in zip(ids, slots, hashes) if h is not None}
         self._episodes.update(started)
         if failure is not None:
             self.close(started)
             raise failure
-        if lost:
-            never_started = {eid for eid, h in zip(ids, hashes) if h is None}
+        never_started = {eid for eid, h in zip(ids, hashes) if h is None}
+        if lost or never_started:
             self._lost |= never_started
             raise EpisodesLost(lost | never_started, hashes)
         return hashes
@@ -119,12 +135,24 @@ class SimulatorPool:
         slots = [self._episodes.pop(eid, None) for eid in ids]
         self._fan("close", ids, slots)  # a dead actor's other episodes are recorded as lost, raised when used
 
+    async def step_async(self, calls: Sequence[tuple[Hashable, Any]]) -> list[StepResult]:
+        """``step`` that awaits the actors instead of blocking: the caller's other coroutines (episodes
+        waiting on a model) run while the tool calls do."""
+        ids = [eid for eid, _ in calls]
+        slots = self._slots_of(ids)
+        return self._finish(ids, *await self._fan_async("step", list(calls), slots), wrap=lambda a: StepResult(*a))
+
     def _episode_call(self, method: str, items: list, ids: Sequence[Hashable], wrap=lambda a: a) -> list:
+        return self._finish(ids, *self._fan(method, items, self._slots_of(ids)), wrap=wrap)
+
+    def _slots_of(self, ids: Sequence[Hashable]) -> list[int | None]:
         slots = [self._episodes.get(eid) for eid in ids]
         unknown = [eid for eid, slot in zip(ids, slots) if slot is None and eid not in self._lost]
         if unknown:
             raise KeyError(f"episodes never started or already closed: {unknown[:20]}")
-        answers, lost, failure = self._fan(method, items, slots)
+        return slots
+
+    def _finish(self, ids: Sequence[Hashable], answers: list, lost: set, failure: Exception | None, wrap) -> list:
         if failure is not None:
             raise failure
         lost |= self._lost.intersection(ids)
@@ -139,26 +167,54 @@ class SimulatorPool:
         Answers are taken as actors finish, in any order. Returns (answers, episodes lost because an
         actor died, which is then replaced; the first other error, raised by the caller).
         """
-        positions: dict[int, list[int]] = defaultdict(list)
-        for i, slot in enumerate(slots):
-            if slot is not None:
-                positions[slot].append(i)
-        pending = {getattr(self._actors[slot], method).remote([items[i] for i in where]): slot
-                   for slot, where in positions.items()}
+        pending, positions = self._submit(method, items, slots)
         answers: list = [None] * len(items)
         lost: set[Hashable] = set()
         failure = None
         while pending:
             (ref,), _ = ray.wait(list(pending), num_returns=1)
-            slot = pending.pop(ref)
+            slot, handle = pending.pop(ref)
             try:
-                for i, answer in zip(positions[slot], ray.get(ref)):
-                    answers[i] = answer
-            except RayActorError:
-                lost |= self._replace(slot)
-            except Exception as e:  # noqa: BLE001 - a task error from one actor; the others' answers still count
-                failure = failure or e
+                answer = ray.get(ref)
+            except Exception as e:  # noqa: BLE001 - sorted out by _take, like the async path's
+                answer = e
+            failure = self._take(slot, handle, answer, positions[slot], answers, lost) or failure
         return answers, lost, failure
+
+    async def _fan_async(self, method: str, items: list, slots: list[int | None]) -> tuple[list, set, Exception | None]:
+        pending, positions = self._submit(method, items, slots)
+        results = await asyncio.gather(*pending, return_exceptions=True)  # ObjectRefs are awaitable
+        answers: list = [None] * len(items)
+        lost: set[Hashable] = set()
+        failure = None
+        for (slot, handle), answer in zip(pending.values(), results):
+            failure = self._take(slot, handle, answer, positions[slot], answers, lost) or failure
+        return answers, lost, failure
+
+    def _submit(self, method: str, items: list, slots: list[int | None]) -> tuple[dict, dict[int, list[int]]]:
+        positions: dict[int, list[int]] = defaultdict(list)
+        for i, slot in enumerate(slots):
+            if slot is not None:
+                positions[slot].append(i)
+        pending = {getattr(self._actors[slot], method).remote([items[i] for i in where]): (slot, self._actors[slot])
+                   for slot, where in positions.items()}
+        return pending, positions
+
+    def _take(self, slot: int, handle, answer: Any, where: list[int], answers: list, lost: set) -> Exception | None:
+        """Place one actor's answers; a dead actor is replaced and its episodes added to ``lost``; another
+        error is returned (the first one is raised once every actor has answered).
+
+        With calls in flight concurrently, several may see the same actor die: only the first replaces
+        it (the others' episodes were recorded as lost then, and ``_finish`` raises them)."""
+        if isinstance(answer, RayActorError):
+            if self._actors[slot] is handle:
+                lost |= self._replace(slot)
+        elif isinstance(answer, Exception):
+            return answer
+        elif isinstance(answer, list):  # one answer per item ("close" answers with a count)
+            for i, a in zip(where, answer):
+                answers[i] = a
+        return None
 
     def _replace(self, slot: int) -> set[Hashable]:
         """A fresh actor in a dead one's slot; returns (and records) the episodes that died with it."""

@@ -1,0 +1,261 @@
+"""``rollout``: play every task's episodes with an agent and a simulated user, write ``rollouts/``.
+
+Episodes run concurrently on one event loop (``concurrency`` in flight) so that model engines get
+batches and the simulator actors get batches (``EpisodeBatcher``). Rollout ids are deterministic
+(task id + sample index) and finished episodes are written in atomically renamed Parquet shards, so
+a killed run resumes without duplicates or gaps: what a shard holds is skipped, the rest is played.
+An episode whose simulator actor or model engine fails is retried from its start; one that keeps
+failing is reported, not written, so the next run tries it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import typer
+from pydantic import BaseModel, Field
+
+from agentscaler.artifacts import RunDir, write_json, write_table
+from agentscaler.envs.synth import rng_for
+from agentscaler.options import config_option
+from agentscaler.rollouts.episode import Budget, run_episode
+from agentscaler.rollouts.sims import EpisodeBatcher
+from agentscaler.rollouts.teacher import TeacherAgent, TemplateUser
+from agentscaler.tasks import read_tasks
+
+ROLLOUT_SCHEMA = pa.schema([
+    ("rollout_id", pa.string()), ("task_id", pa.string()), ("domain_id", pa.int64()), ("sample_index", pa.int64()),
+    ("messages", pa.string()), ("tools", pa.string()), ("final_hash", pa.string()), ("agent", pa.string()),
+    ("user", pa.string()), ("status", pa.string()), ("error", pa.string()), ("num_turns", pa.int64()),
+    ("prompt_tokens", pa.int64()), ("completion_tokens", pa.int64()), ("num_tool_calls", pa.int64()),
+    ("num_tool_errors", pa.int64()), ("user_interventions", pa.string()), ("assistant_token_ids", pa.string()),
+    ("seed", pa.int64()),
+])
+
+
+class RolloutConfig(BaseModel):
+    samples: int = Field(1, description="Episodes per task.")
+    concurrency: int = Field(64, description="Episodes in flight at once.")
+    max_turns: int = Field(16, description="Agent turns per episode.")
+    max_tokens: int = Field(16_384, description="Prompt + completion tokens per episode.")
+    turn_tokens: int = Field(512, description="Tokens per generation.")
+    retries: int = Field(2, description="Restarts of an episode whose actor or engine failed.")
+    flush_every: int = Field(256, description="Finished episodes per Parquet shard.")
+    seed: int = Field(0, description="Base seed; each episode's seed derives from it and its rollout id.")
+    actors: int = Field(0, description="Simulator actors (0: one per CPU).")
+
+
+def rollouts_dir(run: RunDir) -> Path:
+    return run.path / "rollouts"
+
+
+def read_rollouts(run: str | os.PathLike | RunDir, columns: list[str] | None = None) -> list[dict]:
+    run = run if isinstance(run, RunDir) else RunDir(run)
+    shards = sorted(rollouts_dir(run).glob("part-*.parquet"))
+    return [r for shard in shards for r in pq.read_table(shard, columns=columns).to_pylist()]
+
+
+def _open_rollouts_dir(run: RunDir, tasks: list[dict]) -> Path:
+    """The rollouts directory, emptied first if its episodes were played on other tasks than these
+    (tasks were sampled again): their ids would match and hide that they answer other intents."""
+    out = rollouts_dir(run)
+    fingerprint = hashlib.sha256(json.dumps(sorted(
+        (t["task_id"], t["gold_hash"], t["intent"]) for t in tasks)).encode()).hexdigest()
+    marker = out / "tasks.sha256"
+    if out.exists() and (not marker.exists() or marker.read_text() != fingerprint):
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    marker.write_text(fingerprint)
+    return out
+
+
+class _ShardWriter:
+    """Rows in, whole Parquet shards out (``part-00000.parquet``, ...), each renamed into place."""
+
+    def __init__(self, directory: Path, flush_every: int):
+        self.directory, self.flush_every = directory, flush_every
+        self.next = len(list(directory.glob("part-*.parquet")))
+        self.rows: list[dict] = []
+        self.written = 0
+
+    def add(self, row: dict) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= self.flush_every:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows:
+            write_table(pa.Table.from_pylist(self.rows, schema=ROLLOUT_SCHEMA),
+                        self.directory / f"part-{self.next:05d}.parquet")
+            self.next += 1
+            self.written += len(self.rows)
+            self.rows = []
+
+
+def backend_factories(run: RunDir, agent: str, user: str) -> tuple[Callable[[dict], Any], Any]:
+    """(task -> agent, user) from the CLI's names: ``teacher`` / ``template`` need no model; anything
+    else is a model path or URL, served through one shared backend whose calls are cached in the run."""
+    def model(spec: str):
+        from agentscaler.llm import make_backend
+        from agentscaler.llm.cache import CachedBackend
+
+        return CachedBackend(make_backend(spec), run.path / "llm_cache.sqlite")
+
+    if agent == "teacher":
+        agent_for = TeacherAgent
+    else:
+        shared = model(agent)
+        agent_for = lambda task: shared  # noqa: E731
+    if user == "template":
+        return agent_for, TemplateUser()
+    from agentscaler.rollouts.user import LLMUser
+
+    return agent_for, LLMUser(model(user))
+
+
+def run_rollouts(run: str | os.PathLike | RunDir, agent: str = "teacher", user: str = "template",
+                 config: RolloutConfig | None = None, tasks: list[dict] | None = None,
+                 progress: bool = False) -> dict[str, Any]:
+    """Play ``samples`` episodes of every task not yet played; writes shards and ``rollouts_summary.json``."""
+    import ray
+
+    from agentscaler.sim.hosting import SimulatorPool
+
+    run = run if isinstance(run, RunDir) else RunDir(run)
+    config = config or RolloutConfig()
+    every_task = read_tasks(run)
+    tasks = tasks if tasks is not None else every_task
+    out = _open_rollouts_dir(run, every_task)
+    done = {r["rollout_id"] for r in read_rollouts(run, ["rollout_id"])}
+    todo = [(t, k) for t in tasks for k in range(config.samples) if f"{t['task_id']}-r{k}" not in done]
+    agent_for, user_backend = backend_factories(run, agent, user)
+    if not ray.is_initialized():
+        ray.init()
+    writer = _ShardWriter(out, config.flush_every)
+    budget = Budget(config.max_turns, config.max_tokens, config.turn_tokens)
+    failures: Counter = Counter()
+    started = time.perf_counter()
+    pool = SimulatorPool(run.path, num_actors=config.actors or None)
+    try:
+        batcher = EpisodeBatcher(pool)
+        rows = asyncio.run(_play_all(todo, agent_for, user_backend, batcher, budget, config, writer, failures,
+                                     progress))
+        writer.flush()
+    finally:
+        pool.shutdown()
+    seconds = time.perf_counter() - started
+    summary = _summarize(run, tasks, rows, failures, seconds, batcher, len(done), agent, user, config)
+    write_json(summary, run.path / "rollouts_summary.json")
+    return summary
+
+
+async def _play_all(todo, agent_for, user, batcher, budget, config, writer, failures, progress) -> list[dict]:
+    gate = asyncio.Semaphore(config.concurrency)
+    rows: list[dict] = []
+    bar = None
+    if progress:
+        from rich.progress import Progress
+
+        bar = Progress()
+        bar.start()
+        bar_task = bar.add_task("episodes", total=len(todo))
+
+    async def one(task: dict, sample: int) -> None:
+        seed = rng_for(config.seed, task["task_id"], sample).randrange(2**31)
+        async with gate:
+            for attempt in range(config.retries + 1):
+                try:
+                    row = await run_episode(task, sample, agent_for(task), user, batcher, budget, seed)
+                    break
+                except Exception as e:  # noqa: BLE001 - an actor or engine failure: play the episode again
+                    error = f"{type(e).__name__}: {e}"
+            else:
+                failures[error[:200]] += 1
+                return
+        rows.append(row)
+        writer.add(row)
+        if bar:
+            bar.advance(bar_task)
+
+    try:
+        await asyncio.gather(*(one(t, k) for t, k in todo))
+    finally:
+        if bar:
+            bar.stop()
+    return rows
+
+
+def _summarize(run, tasks, rows, failures, seconds, batcher, skipped, agent, user, config) -> dict[str, Any]:
+    gold = {t["task_id"]: t for t in tasks}
+    reached = [r for r in rows if r["final_hash"] == gold[r["task_id"]]["gold_hash"]]
+    failed = [r for r in rows if r["status"] != "completed" or r not in reached]
+    user_side = [r for r in failed if json.loads(r["user_interventions"])]
+    interventions: Counter = Counter()
+    for r in rows:
+        interventions.update(json.loads(r["user_interventions"]))
+    calls = sum(r["num_tool_calls"] for r in rows)
+    tokens = sum(r["prompt_tokens"] + r["completion_tokens"] for r in rows)
+    return {
+        "agent": agent, "user": user, "config": config.model_dump(), "episodes": len(rows),
+        "skipped_already_written": skipped, "failed_after_retries": sum(failures.values()),
+        "failures": dict(failures.most_common(10)), "status": dict(Counter(r["status"] for r in rows)),
+        "reached_gold_hash": len(reached), "reached_gold_hash_rate": round(len(reached) / max(len(rows), 1), 4),
+        "write_tasks_reached": sum(gold[r["task_id"]]["writes"] for r in reached),
+        "write_tasks_played": sum(gold[r["task_id"]]["writes"] for r in rows),
+        "failed_episodes": len(failed), "user_caused_failures": len(user_side),
+        "user_caused_failure_share": round(len(user_side) / max(len(failed), 1), 4),
+        "user_interventions": dict(interventions), "tool_calls": calls, "tokens": tokens,
+        "seconds": round(seconds, 2), "episodes_per_s": round(len(rows) / max(seconds, 1e-9), 2),
+        "tool_calls_per_s": round(calls / max(seconds, 1e-9), 2), "tokens_per_s": round(tokens / max(seconds, 1e-9), 2),
+        "sim_batches": batcher.batches, "mean_sim_batch": round(batcher.calls / max(batcher.batches, 1), 2),
+    }
+
+
+def show_rollout(run: RunDir, rollout_id: str) -> None:
+    """Print one trajectory as a conversation."""
+    from rich.console import Console
+
+    row = next((r for r in read_rollouts(run) if r["rollout_id"] == rollout_id), None)
+    if row is None:
+        raise typer.BadParameter(f"no rollout {rollout_id!r} in {rollouts_dir(run)}")
+    console = Console()
+    console.print(f"[bold]{row['rollout_id']}[/] task {row['task_id']} agent={row['agent']} user={row['user']} "
+                  f"status={row['status']} final_hash={row['final_hash']}")
+    for m in json.loads(row["messages"]):
+        if m["role"] == "tool":
+            console.print(f"[dim]tool {m['name']} → {m['content'][:400]}[/]")
+            continue
+        console.print(f"[bold]{m['role']}[/]: {m.get('content') or ''}", markup=False)
+        for call in m.get("tool_calls") or []:
+            console.print(f"  ↳ {call['function']['name']}({call['function']['arguments']})", markup=False)
+
+
+def rollout_command(
+    run: Path = typer.Option(..., "--run", help="Run directory with tasks.parquet."),
+    agent: str = typer.Option("teacher", help="teacher (follows the gold plan), a model path, or an "
+                              "OpenAI-compatible URL."),
+    user: str = typer.Option("template", help="template (no model), a model path, or an OpenAI-compatible URL."),
+    samples: int = config_option(RolloutConfig, "samples"),
+    concurrency: int = config_option(RolloutConfig, "concurrency"),
+    max_turns: int = config_option(RolloutConfig, "max_turns"),
+    seed: int = config_option(RolloutConfig, "seed"),
+    show: str = typer.Option("", "--show", help="Print the rollout with this id and exit."),
+) -> None:
+    """Play episodes of every task: simulated user, agent, simulator actors (stage 7)."""
+    run_dir = RunDir(run)
+    if show:
+        show_rollout(run_dir, show)
+        return
+    config = RolloutConfig(samples=samples, concurrency=concurrency, max_turns=max_turns, seed=seed)
+    summary = run_rollouts(run_dir, agent, user, config, progress=True)
+    typer.echo(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))

@@ -1,0 +1,183 @@
+"""Stage 7: episodes on the simulator pool — teacher baseline, resume, user guards, bad calls, actor death."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import ray
+from envs_helpers import make_run, shop_tools
+from typer.testing import CliRunner
+
+from agentscaler.cli import app
+from agentscaler.envs import build_envs
+from agentscaler.llm.base import Completion
+from agentscaler.rollouts import RolloutConfig, read_rollouts, run_rollouts
+from agentscaler.rollouts.teacher import STOP
+from agentscaler.tasks import TaskConfig, build_tasks, read_tasks
+
+CONFIG = RolloutConfig(actors=1, concurrency=8, flush_every=4)
+
+
+@pytest.fixture
+def shop(tmp_path, ray_session):
+    run = make_run(tmp_path, [shop_tools(), shop_tools()[:4]])
+    build_envs(run, rows=10, workers=1)
+    build_tasks(run, TaskConfig(per_domain=6, seed=1), workers=1)
+    return run
+
+
+def check_openai_format(messages: list[dict]) -> None:
+    assert messages[0]["role"] == "system" and messages[1]["role"] == "user"
+    pending = set()
+    for m in messages[1:]:
+        if m["role"] == "tool":
+            pending.remove(m["tool_call_id"])
+            continue
+        assert not pending, "a tool call was left unanswered"
+        for call in m.get("tool_calls") or []:
+            assert call["type"] == "function" and isinstance(call["function"]["arguments"], str)
+            pending.add(call["id"])
+    assert messages[-1]["role"] == "assistant" and not messages[-1].get("tool_calls")
+
+
+def test_teacher_reaches_every_gold_state(shop):
+    summary = run_rollouts(shop, config=CONFIG.model_copy(update={"samples": 2}))
+    tasks = {t["task_id"]: t for t in read_tasks(shop)}
+    rows = read_rollouts(shop)
+    assert len(rows) == summary["episodes"] == 2 * len(tasks)
+    assert sorted(r["rollout_id"] for r in rows) == sorted(f"{t}-r{k}" for t in tasks for k in range(2))
+    assert summary["reached_gold_hash_rate"] == 1.0 and summary["status"] == {"completed": len(rows)}
+    for r in rows:
+        assert r["final_hash"] == tasks[r["task_id"]]["gold_hash"] and r["agent"] == "teacher"
+        check_openai_format(json.loads(r["messages"]))
+        calls = [c["function"] for m in json.loads(r["messages"]) for c in m.get("tool_calls") or []]
+        assert [{"name": c["name"], "arguments": json.loads(c["arguments"])} for c in calls] == \
+            json.loads(tasks[r["task_id"]]["gold_calls"])
+    assert summary["mean_sim_batch"] > 1  # concurrent episodes' calls went to the actors together
+
+
+def test_a_killed_run_resumes_without_duplicates_or_gaps(shop):
+    tasks = read_tasks(shop)
+    run_rollouts(shop, config=CONFIG, tasks=tasks[:5])  # a run stopped after five episodes
+    first = {r["rollout_id"]: r for r in read_rollouts(shop)}
+    summary = run_rollouts(shop, config=CONFIG)
+    rows = read_rollouts(shop)
+    assert summary["skipped_already_written"] == 5 and summary["episodes"] == len(tasks) - 5
+    assert sorted(r["rollout_id"] for r in rows) == sorted(f"{t['task_id']}-r0" for t in tasks)
+    assert all(first[r["rollout_id"]] == r for r in rows if r["rollout_id"] in first)
+
+
+def test_new_tasks_clear_rollouts_of_the_old_ones(shop):
+    run_rollouts(shop, config=CONFIG)
+    build_tasks(shop, TaskConfig(per_domain=6, seed=2), workers=1)
+    run_rollouts(shop, config=CONFIG)
+    gold = {t["task_id"]: t["gold_hash"] for t in read_tasks(shop)}
+    assert all(r["final_hash"] == gold[r["task_id"]] for r in read_rollouts(shop))
+
+
+class StopsAtOnce:
+    """A user that wants to leave before anything was done."""
+
+    name = "impatient"
+
+    async def reply(self, task, messages, seed=0):
+        if not any(m["role"] == "user" for m in messages):
+            return Completion({"role": "user", "content": task["intent"]})
+        return Completion({"role": "user", "content": STOP})
+
+
+class Chatty:
+    """An agent that never calls a tool."""
+
+    name = "chatty"
+
+    async def chat(self, messages, tools=None, **_):
+        return Completion({"role": "assistant", "content": "Sure, all done!"})
+
+
+def test_the_user_guard_keeps_the_user_from_stopping_before_the_writes(shop, monkeypatch):
+    from agentscaler.rollouts import run as rollout_run
+
+    monkeypatch.setattr(rollout_run, "backend_factories", lambda run, agent, user: (lambda t: Chatty(), StopsAtOnce()))
+    summary = run_rollouts(shop, "chatty", "impatient", CONFIG)
+    writes = [r for r in read_rollouts(shop) if r["task_id"] in {t["task_id"] for t in read_tasks(shop) if t["writes"]}]
+    assert writes and all(r["status"] == "user_gave_up" for r in writes)
+    assert all(json.loads(r["user_interventions"])["stopped_before_writes"] == 3 for r in writes)
+    nudges = [m for m in json.loads(writes[0]["messages"]) if m["role"] == "user"][1:]
+    assert len(nudges) == 2 and all("not done yet" in m["content"] for m in nudges)
+    assert summary["user_caused_failures"] == len(writes) and summary["user_caused_failure_share"] > 0
+
+
+class Careless:
+    """An agent whose first call names a tool that does not exist, then one with bad JSON."""
+
+    name = "careless"
+
+    async def chat(self, messages, tools=None, **_):
+        made = sum(len(m.get("tool_calls") or []) for m in messages if m["role"] == "assistant")
+        if made == 0:
+            return Completion({"role": "assistant", "content": None, "tool_calls": [
+                {"id": "a", "type": "function", "function": {"name": "drop_tables", "arguments": "{}"}},
+                {"id": "b", "type": "function", "function": {"name": "update_order", "arguments": "{oops"}}]})
+        return Completion({"role": "assistant", "content": "I could not do it."})
+
+
+def test_malformed_calls_get_error_observations_and_change_nothing(shop, monkeypatch):
+    from agentscaler.rollouts import run as rollout_run
+
+    monkeypatch.setattr(rollout_run, "backend_factories",
+                        lambda run, agent, user: (lambda t: Careless(), rollout_run.TemplateUser()))
+    run_rollouts(shop, "careless", "template", CONFIG)
+    tasks = {t["task_id"]: t for t in read_tasks(shop)}
+    for r in read_rollouts(shop):
+        tool_messages = [m for m in json.loads(r["messages"]) if m["role"] == "tool"]
+        assert [m["tool_call_id"] for m in tool_messages] == ["a", "b"]
+        assert all("error" in json.loads(m["content"]) for m in tool_messages)
+        assert r["num_tool_errors"] == 2 and r["final_hash"] == tasks[r["task_id"]]["initial_hash"]
+
+
+class KillsItsActor:
+    """The teacher, except that the first time it acts it kills the simulator actor under it."""
+
+    name = "teacher-with-a-crash"
+    killed = False
+
+    def __init__(self, pool_ref: dict, task: dict):
+        from agentscaler.rollouts.teacher import TeacherAgent
+
+        self.pool_ref, self.teacher, self.domain = pool_ref, TeacherAgent(task), int(task["domain_id"])
+
+    async def chat(self, messages, tools=None, **kwargs):
+        if not KillsItsActor.killed:
+            KillsItsActor.killed = True
+            ray.kill(self.pool_ref["pool"].actor_for(self.domain))
+        return await self.teacher.chat(messages, tools, **kwargs)
+
+
+def test_episodes_lost_with_an_actor_are_played_again(shop, monkeypatch):
+    from agentscaler.rollouts import run as rollout_run
+    from agentscaler.sim import hosting
+
+    pool_ref: dict = {}
+    real_pool = hosting.SimulatorPool
+
+    def remembered(*args, **kwargs):
+        pool_ref["pool"] = real_pool(*args, **kwargs)
+        return pool_ref["pool"]
+
+    monkeypatch.setattr(hosting, "SimulatorPool", remembered)
+    monkeypatch.setattr(rollout_run, "backend_factories", lambda run, agent, user: (
+        lambda t: KillsItsActor(pool_ref, t), rollout_run.TemplateUser()))
+    summary = run_rollouts(shop, "crash", "template", CONFIG)
+    assert KillsItsActor.killed and summary["failed_after_retries"] == 0, summary["failures"]
+    assert summary["reached_gold_hash_rate"] == 1.0 and summary["episodes"] == len(read_tasks(shop))
+
+
+def test_rollout_verb_runs_and_shows(shop):
+    runner = CliRunner()
+    result = runner.invoke(app, ["rollout", "--run", str(shop.path), "--concurrency", "4"])
+    assert result.exit_code == 0, result.output
+    rollout_id = read_rollouts(shop)[0]["rollout_id"]
+    shown = runner.invoke(app, ["rollout", "--run", str(shop.path), "--show", rollout_id])
+    assert shown.exit_code == 0 and rollout_id in shown.stdout and "assistant" in shown.stdout
