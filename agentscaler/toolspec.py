@@ -45,7 +45,9 @@ class ToolSpec(BaseModel):
         description="JSON Schema object: properties (type, description, enum, default, nested), required.",
     )
     returns: dict[str, Any] | None = Field(default=None, description="JSON Schema of the result, where known.")
-    source: str = Field(description="Corpus format the record came from: toolbench, bfcl, openai, xlam, mcp, openapi, swagger.")
+    source: str = Field(
+        description="Corpus format the record came from: toolbench, bfcl, openai, xlam, mcp, openapi, swagger."
+    )
     source_file: str = Field(default="", description="File (or file:line) the record was read from: lineage.")
     toolkit: str | None = Field(
         default=None, description="The provider the API belongs to (ToolBench tool, OpenAPI title, MCP server)."

@@ -22,7 +22,7 @@ from agentscaler.toolspec import ToolSpec
         ("DescribeTags", "", "POST", "/#DescribeTags", "read"),
         ("sheets_spreadsheets_batchGet", "", "POST", "/v4/spreadsheets:batchGet", "read"),
         ("post_orders_search", "", "POST", "/orders/search", "read"),  # method + path name: the path says search
-        ("post_contactdb_lists_list_id_recipients", "Add a recipient to a list", "POST", "/contactdb/lists/{list_id}/recipients", "create"),
+        ("post_lists_list_id_recipients", "Add a recipient to a list", "POST", "/lists/{list_id}/recipients", "create"),
         ("runReport", "", "POST", "/documents:runQuery", "read"),
         ("orders", "Finds orders by status", "POST", "/orders", "read"),  # no verb in the name: the description's
         ("DeleteEventSubscription", "", "POST", "/#DeleteEventSubscription", "delete"),  # RPC-style POST
@@ -42,7 +42,8 @@ def test_without_a_method_the_verbs_decide():
 def test_schema_inference_passes_the_method_through():
     def tool(name: str, method: str | None) -> ToolSpec:
         params = {"type": "object", "properties": {"order_id": {"type": "integer"}}, "required": ["order_id"]}
-        return ToolSpec.build(name=name, parameters=params, source="swagger", http_method=method, http_path="/orders/{order_id}")
+        return ToolSpec.build(name=name, parameters=params, source="swagger", http_method=method,
+                              http_path="/orders/{order_id}")
 
     _, drafts = infer_schema([tool("order_status", "DELETE"), tool("order_details", "PUT"), tool("order_info", None)])
     assert [d.kind for d in drafts] == ["delete", "update", "read"]

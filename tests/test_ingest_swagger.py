@@ -48,7 +48,8 @@ def test_query_parameters_carry_their_inline_schema():
         },
         "required": [],
     }
-    assert listing.returns["type"] == "array" and listing.returns["items"]["properties"]["status"]["enum"] == ["open", "shipped"]
+    assert listing.returns["type"] == "array"
+    assert listing.returns["items"]["properties"]["status"]["enum"] == ["open", "shipped"]
 
 
 def test_body_is_flattened_refs_resolved_and_credentials_dropped():
@@ -65,7 +66,8 @@ def test_body_is_flattened_refs_resolved_and_credentials_dropped():
     assert returns["required"] == ["id", "customer"] and "customer" in returns["allOf"][0]["properties"]
     # an optional body's fields are optional; the path parameter (a #/parameters ref on the path) is required
     update = by_name["updateOrder"].parameters
-    assert update["required"] == ["orderId"] and update["properties"]["orderId"] == {"type": "integer", "format": "int64"}
+    assert update["required"] == ["orderId"]
+    assert update["properties"]["orderId"] == {"type": "integer", "format": "int64"}
     assert by_name["updateOrder"].returns is None  # 204: no schema
 
 

@@ -192,7 +192,8 @@ def _add_body(properties: dict, required: list[str], body: Any, body_required: b
 
 def _successes(responses: dict[str | int, Any], doc: dict) -> Iterator[dict]:
     """The 2xx responses, lowest code first, dereferenced."""
-    for _, response in sorted(((str(c), r) for c, r in responses.items() if _SUCCESS.fullmatch(str(c))), key=itemgetter(0)):
+    codes = sorted(((str(c), r) for c, r in responses.items() if _SUCCESS.fullmatch(str(c))), key=itemgetter(0))
+    for _, response in codes:
         response = deref(response, doc)
         if isinstance(response, dict):
             yield response

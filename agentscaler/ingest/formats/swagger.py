@@ -35,8 +35,8 @@ class Swagger(OpenApiFamily):
         form = [p for p in params if p.location == "formData"]
         if not form:
             return None, False
-        schema = {"type": "object", "properties": {p.name: self.argument(p) for p in form}, "required": [p.name for p in form if p.required]}
-        return schema, True
+        properties = {p.name: self.argument(p) for p in form}
+        return {"type": "object", "properties": properties, "required": [p.name for p in form if p.required]}, True
 
     def response_schema(self, response: dict) -> Any:
         return response.get("schema")
