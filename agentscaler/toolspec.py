@@ -45,13 +45,19 @@ class ToolSpec(BaseModel):
         description="JSON Schema object: properties (type, description, enum, default, nested), required.",
     )
     returns: dict[str, Any] | None = Field(default=None, description="JSON Schema of the result, where known.")
-    source: str = Field(description="Corpus format the record came from: toolbench, bfcl, openai, xlam, mcp, openapi.")
+    source: str = Field(
+        description="Corpus format the record came from: toolbench, bfcl, openai, xlam, mcp, openapi, swagger."
+    )
     source_file: str = Field(default="", description="File (or file:line) the record was read from: lineage.")
     toolkit: str | None = Field(
         default=None, description="The provider the API belongs to (ToolBench tool, OpenAPI title, MCP server)."
     )
     category: str | None = Field(default=None, description="Source category (ToolBench has 49), where known.")
     licence: str | None = Field(default=None, description="Licence of the source corpus, where known.")
+    http_method: str | None = Field(
+        default=None, description="HTTP method in upper case (GET, POST...), for APIs read from an OpenAPI spec."
+    )
+    http_path: str | None = Field(default=None, description="The operation's path template (/pets/{petId}), likewise.")
     raw: dict[str, Any] | list[Any] | None = Field(default=None, description="The record as the source wrote it.")
 
     @staticmethod

@@ -32,10 +32,10 @@ def test_build_domains_on_the_embedded_sample(sample_run):
     run = RunDir(out)
     tools = pq.read_table(run.tools)
     domains = pq.read_table(run.domains).to_pylist()
-    assert tools.num_rows == 350  # 240 ToolBench APIs + 110 BFCL functions, no duplicates
+    assert tools.num_rows == 515  # 240 ToolBench APIs + 110 BFCL functions + 165 Swagger operations, no duplicates
     assert sorted(d["tool_id"] for d in domains) == sorted(tools["tool_id"].to_pylist())  # each in one domain
     summary = json.loads(run.domains_summary.read_text())
-    assert summary["tools"] == 350 and summary["domains"] >= 10
+    assert summary["tools"] == 515 and summary["domains"] >= 10
     assert summary["category_purity"] > 0.7  # the sample's six themes come out as themes
     assert "domains_with_at_least_3_tools" in result.stdout
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -34,8 +35,8 @@ def fixtures_run(ray_session, tmp_path_factory):
 def test_sample_ingest_writes_all_three_artifacts(sample_run):
     report, run = sample_run
     tools = run.read_tools()
-    assert len(tools) == report.totals.specs == 350
-    assert {t.source for t in tools} == {"toolbench", "bfcl"}
+    assert len(tools) == report.totals.specs == 515
+    assert {t.source for t in tools} == {"toolbench", "bfcl", "swagger"}
     assert len({t.tool_id for t in tools}) == len(tools)
     assert pq.read_schema(run.tools).names == list(ToolSpec.model_fields)
     assert read_jsonl(run.quarantine) == []
@@ -44,7 +45,18 @@ def test_sample_ingest_writes_all_three_artifacts(sample_run):
         "records": 27, "formats": {"toolbench": 27}, "specs": 240, "duplicates": 0, "quarantined": 0
     }  # fmt: skip
     assert summary["sources"]["bfcl_sample.jsonl"]["specs"] == 110
+    assert summary["sources"]["traccar.org_3.14.json"] == {
+        "records": 1, "formats": {"swagger": 1}, "specs": 57, "duplicates": 0, "quarantined": 0
+    }  # fmt: skip
     assert len({t.category for t in tools if t.source == "toolbench"}) >= 6
+
+
+def test_sample_has_state_changing_operations_in_seven_apis(sample_run):
+    _, run = sample_run
+    swagger = [t for t in run.read_tools() if t.source == "swagger"]
+    assert len(swagger) == 165 and len({t.toolkit for t in swagger}) == 7  # the write-rich specs of SOURCES.md
+    writes = Counter(t.toolkit for t in swagger if t.http_method in ("POST", "PUT", "PATCH", "DELETE"))
+    assert sum(writes.values()) == 98 and min(writes.values()) >= 5
 
 
 def test_tool_ids_are_stable(sample_run):

@@ -197,6 +197,7 @@ def test_openapi_operations(tmp_path, as_json):
     assert create == {"type": "object", "properties": {"name": {"type": "string"}, "tag": {"type": "string"}}, "required": ["name"]}
     assert by_name["get_pets_petId"].parameters["required"] == ["petId"]
     assert by_name["get_pets_petId"].description == "Info for a specific pet"
+    assert [(s.http_method, s.http_path) for s in specs] == [("GET", "/pets"), ("POST", "/pets"), ("GET", "/pets/{petId}")]
     assert [(q.locator, q.reason) for q in quarantined] == [
         ("document / DELETE /pets/{petId}", "unresolvable $ref: 'owners.yaml#/components/schemas/Owner' (only local references are supported)")
     ]

@@ -7,6 +7,15 @@ the corpora are lookups, and a read cannot corrupt state). Ambiguous verbs, deci
 ``cancel``/``unsubscribe``/``revoke`` delete the record (the reservation stops existing);
 ``set``/``toggle``/``assign``/``mark`` update; ``send``/``post``/``book``/``upload``/``save`` create
 a record; ``generate``/``convert``/``translate``/``check``/``verify`` compute or look up, so read.
+
+Where the API says its HTTP method (OpenAPI and Swagger operations), GET/HEAD read, PUT/PATCH update
+and DELETE deletes, whatever the name says. POST creates, except that RPC-style APIs POST every
+action (AWS's ``POST /#DeleteTags``, Google's ``.../instances/{id}/stop``), so its verbs decide
+within it: the first write verb of the name (of the description's opening if the name has none)
+gives its kind (``DeleteTags``, ``compute_instanceGroups_setNamedPorts``); a POST with only read
+verbs, or whose path ends in a search endpoint (``/orders/search``, ``/documents:runQuery``), is a
+search, so a read (``searchUsers``, ``batchGet``, ``DescribeTags``); with no verb at all it creates.
+A name made of method + path has no verbs of its own (``post_lists_list_id_recipients`` adds one).
 """
 
 from __future__ import annotations
@@ -35,10 +44,34 @@ def first_verb(words: list[str]) -> str | None:
     return next((w for w in words if w in VERBS), None)
 
 
-def classify(name: str, description: str = "") -> Kind:
-    """The tool's kind; see the module docstring for the ambiguous verbs."""
+METHOD_KINDS: dict[str, Kind] = {
+    "GET": "read", "HEAD": "read", "POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "delete",
+}  # fmt: skip
+SEARCH_ENDPOINTS = frozenset("search query find lookup filter autocomplete".split())
+"""Words that make a path's last segment a search endpoint (``/search``, ``:runQuery``); not ``list``,
+which names collections (``POST /mailing_lists`` creates one)."""
+
+
+def classify(name: str, description: str = "", http_method: str | None = None, http_path: str | None = None) -> Kind:
+    """The tool's kind; see the module docstring for the ambiguous verbs and for HTTP methods."""
+    method = (http_method or "").upper()
     opening = [singular(w) for w in tokens(description.split(".")[0])[:8]]  # "Updates" → update
     words = tokens(name)
     action = words[: words.index("for")] if "for" in words else words  # ToolBench: "<api>_for_<provider>"
+    if method and action[:1] == [method.lower()]:
+        action = []  # a name made of method + path: its words are the path's nouns
+    if method == "POST":
+        verbs = [VERBS[w] for w in action if w in VERBS] or [VERBS[w] for w in opening if w in VERBS]
+        writes = [kind for kind in verbs if kind != "read"]
+        if writes:
+            return writes[0]
+        return "read" if verbs or _search_endpoint(http_path or "") else "create"
+    if method in METHOD_KINDS:
+        return METHOD_KINDS[method]
     verb = first_verb(action) or first_verb(opening)
     return VERBS[verb] if verb else "read"
+
+
+def _search_endpoint(path: str) -> bool:
+    segments = [s for s in path.split("/") if s and not s.startswith("{")]
+    return bool(segments) and not SEARCH_ENDPOINTS.isdisjoint(tokens(segments[-1]))

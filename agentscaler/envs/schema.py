@@ -189,8 +189,8 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
         """One entity per table name: words with the same plural are the same entity."""
         return word and by_plural.setdefault(plural(word), word)
 
-    drafts = [Draft(t, classify(t.name, t.description), entity_of(subject(t.name, t.toolkit or "")), _params(t))
-              for t in tools]
+    drafts = [Draft(t, classify(t.name, t.description, t.http_method, t.http_path),
+                    entity_of(subject(t.name, t.toolkit or "")), _params(t)) for t in tools]
     for draft in drafts:
         _bind(draft)
     entities = list(dict.fromkeys(

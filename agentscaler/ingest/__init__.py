@@ -1,4 +1,4 @@
-"""Stage 1, ingest: API corpora in any of six formats -> one normalized ``ToolSpec`` table.
+"""Stage 1, ingest: API corpora in any of seven formats -> one normalized ``ToolSpec`` table.
 
 ``ingest(sources, out_dir)`` writes ``tools.parquet``, ``quarantine.jsonl`` and
 ``ingest_summary.json`` (see ``artifacts.RunDir``); ``parse_file`` parses one file in-process

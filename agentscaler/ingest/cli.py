@@ -26,7 +26,7 @@ def ingest_command(
         DEFAULT_CHUNK_BYTES / (1 << 20), help="Split JSON-lines files bigger than this (MiB) into parallel tasks."
     ),
 ) -> None:
-    """Parse API corpora (ToolBench, BFCL, OpenAI tools, xLAM, MCP, OpenAPI) into one ToolSpec table."""
+    """Parse API corpora (ToolBench, BFCL, OpenAI tools, xLAM, MCP, OpenAPI 3, Swagger 2.0) into one ToolSpec table."""
     report = ingest(sources or [], out, chunk_bytes=int(chunk_mb * (1 << 20)))
     Console().print(summary_table(report))
 

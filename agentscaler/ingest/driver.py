@@ -58,7 +58,7 @@ class IngestReport(BaseModel):
 def sample_sources() -> list[Path]:
     """The embedded sample corpus, used when no source is given (a user's machine has no shared data)."""
     sample = Path(str(files("agentscaler") / "data" / "sample"))
-    return sorted(p for p in sample.iterdir() if p.suffix in (".json", ".jsonl"))
+    return sorted(p for p in sample.rglob("*") if p.suffix in (".json", ".jsonl"))
 
 
 def ingest(

@@ -13,8 +13,8 @@ from urllib.parse import unquote
 
 from agentscaler.ingest.records import RecordError
 
-MAX_DEPTH = 32
-"""Deeper schemas are rejected: real APIs are far shallower, and it bounds runaway ``$ref`` chains."""
+MAX_DEPTH = 64
+"""Deeper schemas are rejected: Azure's resource models nest about 40 deep, and it bounds ``$ref`` chains."""
 
 RECURSIVE_REF = "x-recursive-ref"
 """Marker left where a ``$ref`` points back into itself: inlining it would never end."""
@@ -121,7 +121,8 @@ class _Resolver:
         names = node["required"]
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise RecordError(f"invalid required: not a list of names at {where}")
-        unknown = [n for n in names if n not in node.get("properties", {})]
+        known = set(node.get("properties", {})).union(*(part.get("properties", {}) for part in node.get("allOf", [])))
+        unknown = [n for n in names if n not in known]  # JSON Schema lets allOf parts declare them
         if unknown:
             raise RecordError(f"required names not in properties: {', '.join(unknown)} at {where}")
         return list(dict.fromkeys(names))

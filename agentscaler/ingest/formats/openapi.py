@@ -1,8 +1,19 @@
-"""OpenAPI 3 specs: one spec per operation, parameters from path/query/header/cookie and JSON body."""
+"""OpenAPI specs, both families: one spec per operation, keeping its HTTP method and path.
+
+OpenAPI 3 and Swagger 2.0 (``swagger.py``) share the walk (paths → path items → operations, the
+path's parameters overridden by the operation's own), the naming (``operationId``, else method +
+path) and what a JSON body becomes: an object body's fields are the tool's top-level arguments,
+so an agent calls ``createPet(name=...)`` as it calls any function. The families differ only in
+where a parameter's schema, the request body and the success response's schema live.
+Credentials (the spec's API-key headers, ``Authorization`` and the like) are not arguments: the
+agent never supplies them.
+"""
 
 from __future__ import annotations
 
+import re
 from functools import partial
+from operator import itemgetter
 from typing import Any, Iterator
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,8 +25,17 @@ from agentscaler.toolspec import function_name
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
+_AUTH_HEADER = re.compile(r"auth|token|api[-_]?key|secret|password|(^|[-_])(app|user)[-_]?(key|id)$", re.I)
+"""Header names that carry credentials, beyond those a spec declares among its security schemes."""
+
+_SUCCESS = re.compile(r"2\d\d")
+
 
 class Parameter(BaseModel):
+    """A parameter of either family: 2.0 writes its schema inline (the extra fields), 3 under ``schema``."""
+
+    model_config = ConfigDict(extra="allow")
+
     name: Name
     location: str = Field(alias="in")
     required: bool = False
@@ -32,70 +52,155 @@ class Operation(BaseModel):
     tags: list[str] = []
     parameters: list[Any] = []
     requestBody: dict[str, Any] | None = None
-    responses: dict[str, Any] = {}
+    responses: dict[str | int, Any] = {}  # YAML reads an unquoted 200 as a number
 
 
-class OpenApi(Format):
-    name = "openapi"
-
-    def detect(self, record: dict) -> bool:
-        return str(record.get("openapi", "")).startswith("3") and isinstance(record.get("paths"), dict)
+class OpenApiFamily(Format):
+    """The walk and the assembly both families share; subclasses say where each part lives."""
 
     def apis(self, record: dict) -> Iterator[Api]:
-        for path, item in record["paths"].items():
+        paths = record.get("paths")
+        if paths is None or paths == {}:
+            raise RecordError("no paths: the spec defines no operations")
+        if not isinstance(paths, dict):
+            raise RecordError(f"invalid paths: not a mapping but {type(paths).__name__}")
+        for path, item in paths.items():
             item = deref(item, record)
             if not isinstance(item, dict):
                 yield path, item, partial(_reject, f"invalid path item: not an object at {path}")
                 continue
             for method in (m for m in METHODS if m in item):
                 op = item[method]
-                yield f"{method.upper()} {path}", op, partial(_fields, record, path, method, item, op)
+                yield f"{method.upper()} {path}", op, partial(self.fields, record, path, method, item, op)
+
+    def parameter_schema(self, param: Parameter) -> dict[str, Any]:
+        """The JSON Schema of a (non-body) parameter's value."""
+        raise NotImplementedError
+
+    def argument(self, param: Parameter) -> dict[str, Any]:
+        """A parameter as a property of the tool's arguments: its schema plus its description."""
+        return {**self.parameter_schema(param), **({"description": param.description} if param.description else {})}
+
+    def request_body(self, op: Operation, params: list[Parameter], doc: dict) -> tuple[Any, bool]:
+        """The JSON request body's schema (``None`` if there is none) and whether it is required."""
+        raise NotImplementedError
+
+    def response_schema(self, response: dict) -> Any:
+        """The schema of one (dereferenced) response object, if it has one."""
+        raise NotImplementedError
+
+    def fields(self, doc: dict, path: str, method: str, item: dict, raw: Any) -> dict[str, Any]:
+        """``ToolSpec.build`` fields for one operation."""
+        if not isinstance(raw, dict):
+            raise RecordError(f"invalid operation: not a mapping but {type(raw).__name__}")
+        op = Operation.model_validate(raw)
+        by_key: dict[tuple[str, str], Parameter] = {}  # the operation's own parameters override the path's
+        for entry in [*item.get("parameters", []), *op.parameters]:
+            param = Parameter.model_validate(deref(entry, doc))
+            by_key[param.name, param.location] = param
+        credentials = security_headers(doc)
+        params = [p for p in by_key.values() if not (p.location == "header" and is_credential(p.name, credentials))]
+        properties, required = {}, []
+        for p in params:
+            if p.location not in ("body", "formData"):
+                properties[p.name] = self.argument(p)
+                required += [p.name] if p.required or p.location == "path" else []
+        body, body_required = self.request_body(op, params, doc)
+        _add_body(properties, required, body, body_required, doc)
+        returns = next((s for r in _successes(op.responses, doc) if (s := self.response_schema(r)) is not None), None)
+        info = doc.get("info") if isinstance(doc.get("info"), dict) else {}
+        licence = info.get("license") if isinstance(info.get("license"), dict) else {}
+        return {
+            "name": function_name(op.operationId) if op.operationId else function_name(method, path),
+            "description": op.description or op.summary or "",
+            "parameters": normalize_parameters({"type": "object", "properties": properties, "required": required}, doc),
+            "returns": None if returns is None else normalize_schema(returns, doc),
+            "category": op.tags[0] if op.tags else None,
+            "toolkit": info.get("title"),
+            "licence": licence.get("name"),
+            "http_method": method.upper(),
+            "http_path": path,
+        }
+
+
+class OpenApi(OpenApiFamily):
+    """OpenAPI 3: parameter schemas under ``schema``, bodies and responses under ``content``."""
+
+    name = "openapi"
+
+    def detect(self, record: dict) -> bool:
+        return str(record.get("openapi", "")).startswith("3")
+
+    def parameter_schema(self, param: Parameter) -> dict[str, Any]:
+        return param.schema_
+
+    def request_body(self, op: Operation, params: list[Parameter], doc: dict) -> tuple[Any, bool]:
+        request = deref(op.requestBody, doc) or {}
+        return _json_content(request), bool(request.get("required"))
+
+    def response_schema(self, response: dict) -> Any:
+        return _json_content(response)
 
 
 def _reject(reason: str) -> dict[str, Any]:
     raise RecordError(reason)
 
 
-def _document_fields(doc: dict) -> dict[str, Any]:
-    info = doc.get("info") if isinstance(doc.get("info"), dict) else {}
-    licence = info.get("license") if isinstance(info.get("license"), dict) else {}
-    return {"toolkit": info.get("title"), "licence": licence.get("name")}
-
-
-def _fields(doc: dict, path: str, method: str, item: dict, raw: Any) -> dict[str, Any]:
-    op = Operation.model_validate(raw)
-    params = {}  # (name, in) -> Parameter; an operation's own parameters override the path's
-    for entry in [*item.get("parameters", []), *op.parameters]:
-        param = Parameter.model_validate(deref(entry, doc))
-        params[param.name, param.location] = param
-    properties = {
-        p.name: {**p.schema_, **({"description": p.description} if p.description else {})} for p in params.values()
-    }
-    required = [p.name for p in params.values() if p.required or p.location == "path"]
-    request = deref(op.requestBody, doc) or {}
-    body = _json_schema(request)
-    flat = deref(body, doc)
-    fields = flat.get("properties") if isinstance(flat, dict) else None
-    if isinstance(fields, dict) and not set(fields) & set(properties):
-        properties.update(fields)  # an object body's fields become the tool's arguments
-        required += flat.get("required", [])
-    elif body is not None:
-        properties["body"] = body
-        required += ["body"] if request.get("required") else []
-    ok = next((deref(op.responses[c], doc) for c in ("200", "201") if c in op.responses), None)
-    returns = _json_schema(ok)
+def security_headers(doc: dict) -> set[str]:
+    """Lower-cased names of the headers the spec's API-key security schemes read."""
+    components = doc.get("components") if isinstance(doc.get("components"), dict) else {}
+    schemes = doc.get("securityDefinitions") or components.get("securitySchemes") or {}
     return {
-        "name": function_name(op.operationId) if op.operationId else function_name(method, path),
-        "description": op.description or op.summary or "",
-        "parameters": normalize_parameters({"type": "object", "properties": properties, "required": required}, doc),
-        "returns": None if returns is None else normalize_schema(returns, doc),
-        "category": op.tags[0] if op.tags else None,
-        **_document_fields(doc),
+        str(s.get("name")).lower()
+        for s in (schemes.values() if isinstance(schemes, dict) else [])
+        if isinstance(s, dict) and s.get("in") == "header"
     }
 
 
-def _json_schema(holder: Any) -> Any:
-    """The JSON media type's schema of a request body or response, if it has one."""
+def is_credential(header: str, declared: set[str]) -> bool:
+    return header.lower() in declared or bool(_AUTH_HEADER.search(header))
+
+
+def object_fields(schema: Any, doc: dict) -> tuple[dict[str, Any], list[str]] | None:
+    """An object schema's properties and required names, ``allOf`` parts merged; ``None`` if not an object."""
+    schema = deref(schema, doc)
+    if not isinstance(schema, dict):
+        return None
+    properties = dict(schema["properties"]) if isinstance(schema.get("properties"), dict) else {}
+    required = list(schema["required"]) if isinstance(schema.get("required"), list) else []
+    for part in schema.get("allOf", []) if isinstance(schema.get("allOf"), list) else []:
+        inner = object_fields(part, doc)
+        if inner is None:
+            return None
+        properties.update(inner[0])
+        required += inner[1]
+    return (properties, required) if properties else None
+
+
+def _add_body(properties: dict, required: list[str], body: Any, body_required: bool, doc: dict) -> None:
+    """An object body's fields as arguments (required only if the body is); any other body as ``body``."""
+    if body is None:
+        return
+    fields = object_fields(body, doc)
+    if fields is not None and not set(fields[0]) & set(properties):
+        properties.update(fields[0])
+        required += fields[1] if body_required else []
+    else:
+        properties["body"] = body
+        required += ["body"] if body_required else []
+
+
+def _successes(responses: dict[str | int, Any], doc: dict) -> Iterator[dict]:
+    """The 2xx responses, lowest code first, dereferenced."""
+    codes = sorted(((str(c), r) for c, r in responses.items() if _SUCCESS.fullmatch(str(c))), key=itemgetter(0))
+    for _, response in codes:
+        response = deref(response, doc)
+        if isinstance(response, dict):
+            yield response
+
+
+def _json_content(holder: Any) -> Any:
+    """The JSON media type's schema of an OpenAPI 3 request body or response, if it has one."""
     content = holder.get("content") if isinstance(holder, dict) else None
     if not isinstance(content, dict):
         return None
