@@ -142,9 +142,8 @@ def _rewrite_intents(rows: list[dict], backend, seed: int, concurrency: int = 32
     gate = asyncio.Semaphore(concurrency)
 
     async def one(row: dict) -> bool:
-        names = [t["function"]["name"] for t in json.loads(row["tools"])]
         async with gate:
-            text = await llm_intent(backend, row["intent"], names, json.loads(row["gold_calls"]),
+            text = await llm_intent(backend, row["intent"], json.loads(row["tools"]), json.loads(row["gold_calls"]),
                                     json.loads(row["gold_observations"]), seed)
         if text is None:
             return False

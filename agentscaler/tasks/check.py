@@ -30,7 +30,7 @@ def check_task(sim: DomainSimulator, task: dict[str, Any]) -> list[str]:
         problems.append("gold replay does not reproduce gold_hash")
     if task["writes"] and task["gold_hash"] == task["initial_hash"]:
         problems.append("the writes change nothing (final state = initial state)")
-    missing = missing_values(task["intent"], calls, observations)
+    missing = missing_values(task["intent"], calls, observations, json.loads(task["tools"]))
     if missing:
         problems.append("intent lacks " + ", ".join(f"{p}={show(v)} (call {i})" for i, p, v in missing[:5]))
     named = [name for t in json.loads(task["tools"]) for name in (t["function"]["name"],)

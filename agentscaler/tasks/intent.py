@@ -29,13 +29,18 @@ def words(identifier: str) -> str:
     return " ".join(tokens(identifier)) or identifier
 
 
+_HTTP_VERBS = {"get", "post", "put", "patch"}  # names built from method + path say nothing a user would
+
+
 def _verb(step: Step) -> str:
-    found = next((w for w in tokens(step.tool.name) if VERBS.get(w) == step.tool.kind), None)
+    found = next((w for w in tokens(step.tool.name) if VERBS.get(w) == step.tool.kind and w not in _HTTP_VERBS), None)
     return found or _DEFAULT_VERB[step.tool.kind]
 
 
 def _bindings(step: Step) -> dict[str, Binding]:
-    return {b.param: b for b in step.tool.operation.bindings}
+    """The step's parameters, less constants (a one-value enum, such as AWS's ``Action``): the agent reads
+    those off the tool's schema, so the user never says them."""
+    return {b.param: b for b in step.tool.operation.bindings if not (b.enum and len(b.enum) == 1)}
 
 
 def _paging(step: Step) -> list[str]:
@@ -47,13 +52,13 @@ def _paging(step: Step) -> list[str]:
 def _conditions(step: Step) -> list[str]:
     bindings = _bindings(step)
     return [f"{words(p)} {_COMPARE[b.role]} {show(v)}" for p, v in step.arguments.items()
-            for b in (bindings[p],) if p not in step.looked_up and b.role in _COMPARE]
+            for b in (bindings.get(p),) if b and p not in step.looked_up and b.role in _COMPARE]
 
 
 def _values(step: Step, joiner: str) -> list[str]:
     bindings = _bindings(step)
     return [f"{words(p)}{joiner}{show(v)}" for p, v in step.arguments.items()
-            if p not in step.looked_up and bindings[p].role == "value"]
+            if p in bindings and p not in step.looked_up and bindings[p].role == "value"]
 
 
 def _found_by(plan: Plan, spec: EnvSpec, step: Step) -> list[str]:
@@ -65,10 +70,11 @@ def _found_by(plan: Plan, spec: EnvSpec, step: Step) -> list[str]:
         if lookup.purpose != "lookup":
             continue
         said = [f"whose {words(p)} is {show(v)}" for p, v in lookup.arguments.items()
-                if _bindings(lookup)[p].role not in PAGING_ROLES]
+                if p in _bindings(lookup) and _bindings(lookup)[p].role not in PAGING_ROLES]
         said += [f"whose {words(c)} is {show(v)}" for c, v in lookup.singles_out.items()]
         owner = spec.table(lookup.tool.table)
-        if owner.name == plan.table.name and _bindings(step)[param].column == plan.table.primary_key:
+        if owner.name == plan.table.name and step.tool.operation and any(
+                b.param == param and b.column == plan.table.primary_key for b in step.tool.operation.bindings):
             phrases.append(" and ".join(said))
         else:
             phrases.append(f"for the {words(owner.entity)} " + " and ".join(said))
@@ -111,13 +117,20 @@ def _scalars(value: Any) -> set[str]:
     return {json.dumps(value)}
 
 
-def needed_values(calls: list[dict], observations: list[str]) -> list[tuple[int, str, Any]]:
-    """(call index, parameter, value) of every argument no earlier observation returned: the intent must
-    state those."""
-    needed, seen = [], set()
+def constants(tools: list[dict]) -> set[tuple[str, str]]:
+    """(tool, parameter) pairs whose schema allows one value only: the schema tells the agent, not the user."""
+    return {(t["function"]["name"], p) for t in tools
+            for p, schema in (t["function"].get("parameters") or {}).get("properties", {}).items()
+            if isinstance(schema, dict) and isinstance(schema.get("enum"), list) and len(schema["enum"]) == 1}
+
+
+def needed_values(calls: list[dict], observations: list[str], tools: list[dict] = ()) -> list[tuple[int, str, Any]]:
+    """(call index, parameter, value) of every argument that no earlier observation returned and no
+    schema fixes: the intent must state those."""
+    needed, seen, fixed = [], set(), constants(list(tools))
     for i, call in enumerate(calls):
         for param, v in call["arguments"].items():
-            if not _scalars(v) <= seen:
+            if (call["name"], param) not in fixed and not _scalars(v) <= seen:
                 needed.append((i, param, v))
         try:
             seen |= _scalars(json.loads(observations[i]))
@@ -126,10 +139,11 @@ def needed_values(calls: list[dict], observations: list[str]) -> list[tuple[int,
     return needed
 
 
-def missing_values(intent: str, calls: list[dict], observations: list[str]) -> list[tuple[int, str, Any]]:
-    """Needed values the intent does not state (a string by its text, anything else as JSON)."""
-    return [(i, p, v) for i, p, v in needed_values(calls, observations)
-            if (v if isinstance(v, str) else show(v)) not in intent]
+def missing_values(intent: str, calls: list[dict], observations: list[str],
+                   tools: list[dict] = ()) -> list[tuple[int, str, Any]]:
+    """Needed values the intent does not state (by their text or as JSON)."""
+    return [(i, p, v) for i, p, v in needed_values(calls, observations, tools)
+            if show(v) not in intent and not (isinstance(v, str) and v in intent)]
 
 
 LLM_PROMPT = """Rewrite this request as the customer would write it to a support agent, in one short \
@@ -140,12 +154,13 @@ the request only.
 Request: {intent}"""
 
 
-async def llm_intent(backend, template: str, tool_names: list[str], calls: list[dict], observations: list[str],
+async def llm_intent(backend, template: str, tools: list[dict], calls: list[dict], observations: list[str],
                      seed: int) -> str | None:
     """The template rewritten by an LLM, or None when the rewrite drops a value or names a tool."""
     reply = await backend.chat([{"role": "user", "content": LLM_PROMPT.format(intent=template)}], None,
                                seed=seed, max_tokens=256)
     text = (reply.message.get("content") or "").strip()
-    if not text or any(name in text for name in tool_names) or missing_values(text, calls, observations):
+    names = [t["function"]["name"] for t in tools]
+    if not text or any(name in text for name in names) or missing_values(text, calls, observations, tools):
         return None
     return text

@@ -25,8 +25,10 @@ from agentscaler.toolspec import function_name
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
-_AUTH_HEADER = re.compile(r"auth|token|api[-_]?key|secret|password|(^|[-_])(app|user)[-_]?(key|id)$", re.I)
-"""Header names that carry credentials, beyond those a spec declares among its security schemes."""
+_AUTH_HEADER = re.compile(r"auth|token|api[-_]?key|secret|password|(^|[-_])(app|user)[-_]?(key|id)$|signature|"
+                          r"credential|signed[-_]?headers|content[-_]sha256|^x-[a-z]+-(date|algorithm)$", re.I)
+"""Header names that carry credentials or request signing (AWS SigV4's ``X-Amz-Signature``, ``X-Amz-Date``...),
+beyond those a spec declares among its security schemes."""
 
 _SUCCESS = re.compile(r"2\d\d")
 
