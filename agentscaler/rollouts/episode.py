@@ -67,7 +67,7 @@ async def run_episode(task: dict[str, Any], sample: int, agent, user, sims: Epis
                 break
             messages.append({"role": "user", "content": text})
     finally:
-        sims.close(rollout_id)
+        await sims.close(rollout_id)
     return {
         "rollout_id": rollout_id, "task_id": task["task_id"], "domain_id": int(task["domain_id"]),
         "sample_index": sample, "messages": json.dumps(messages, ensure_ascii=False), "tools": task["tools"],

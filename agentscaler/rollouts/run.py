@@ -125,8 +125,11 @@ def backend_factories(run: RunDir, agent: str, user: str) -> tuple[Callable[[dic
 
 def run_rollouts(run: str | os.PathLike | RunDir, agent: str = "teacher", user: str = "template",
                  config: RolloutConfig | None = None, tasks: list[dict] | None = None,
-                 progress: bool = False) -> dict[str, Any]:
-    """Play ``samples`` episodes of every task not yet played; writes shards and ``rollouts_summary.json``."""
+                 progress: bool = False, pool=None) -> dict[str, Any]:
+    """Play ``samples`` episodes of every task not yet played; writes shards and ``rollouts_summary.json``.
+
+    ``pool``: a ``SimulatorPool`` of this run to play on (kept open); by default one is made and shut down.
+    """
     import ray
 
     from agentscaler.sim.hosting import SimulatorPool
@@ -145,14 +148,16 @@ def run_rollouts(run: str | os.PathLike | RunDir, agent: str = "teacher", user: 
     budget = Budget(config.max_turns, config.max_tokens, config.turn_tokens)
     failures: Counter = Counter()
     started = time.perf_counter()
-    pool = SimulatorPool(run.path, num_actors=config.actors or None)
+    own_pool = pool is None
+    pool = pool or SimulatorPool(run.path, num_actors=config.actors or None)
     try:
         batcher = EpisodeBatcher(pool)
         rows = asyncio.run(_play_all(todo, agent_for, user_backend, batcher, budget, config, writer, failures,
                                      progress))
         writer.flush()
     finally:
-        pool.shutdown()
+        if own_pool:
+            pool.shutdown()
     seconds = time.perf_counter() - started
     summary = _summarize(run, tasks, rows, failures, seconds, batcher, len(done), agent, user, config)
     write_json(summary, run.path / "rollouts_summary.json")

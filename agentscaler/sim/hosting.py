@@ -130,10 +130,16 @@ class SimulatorPool:
 
     def close(self, episode_ids: Iterable[Hashable]) -> None:
         """End episodes; closing a lost or already closed episode is not an error."""
+        ids, slots = self._before_close(episode_ids)
+        self._fan("close", ids, slots)  # a dead actor's other episodes are recorded as lost, raised when used
+
+    async def close_async(self, episode_ids: Iterable[Hashable]) -> None:
+        await self._fan_async("close", *self._before_close(episode_ids))
+
+    def _before_close(self, episode_ids: Iterable[Hashable]) -> tuple[list, list[int | None]]:
         ids = list(episode_ids)
         self._lost.difference_update(ids)
-        slots = [self._episodes.pop(eid, None) for eid in ids]
-        self._fan("close", ids, slots)  # a dead actor's other episodes are recorded as lost, raised when used
+        return ids, [self._episodes.pop(eid, None) for eid in ids]
 
     async def step_async(self, calls: Sequence[tuple[Hashable, Any]]) -> list[StepResult]:
         """``step`` that awaits the actors instead of blocking: the caller's other coroutines (episodes
