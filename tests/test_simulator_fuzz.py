@@ -16,7 +16,6 @@ import json
 import math
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from envs_helpers import i, make_run, s, shop_tools, tool, toolbench_groups
@@ -24,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agentscaler.envs import build_domain, build_envs
-from agentscaler.envs.spec import Binding, CompiledTool, EnvSpec
+from agentscaler.envs.spec import CompiledTool, EnvSpec
 from agentscaler.envs.synth import sample_arguments
 from agentscaler.sim import DomainSimulator, Observation, simulator
 from agentscaler.sim.hosting_host import EpisodeHost
@@ -47,8 +46,8 @@ characters = st.characters(exclude_categories=()) | st.characters(categories=["C
 texts = st.text(characters, max_size=20)
 scalars = st.sampled_from(EDGES) | texts | st.integers() | st.floats() | st.booleans() | st.none()
 keys = texts | st.integers()  # JSON keys are strings; a Python caller's need not be
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4),
-                           max_leaves=12) | st.sampled_from(HUGE)
+containers = lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4)  # noqa: E731
+json_values = st.recursive(scalars, containers, max_leaves=12) | st.sampled_from(HUGE)
 BY_TYPE = {
     "string": texts | st.sampled_from([v for v in EDGES + HUGE if isinstance(v, str)]),
     "integer": st.integers() | st.sampled_from([v for v in EDGES if isinstance(v, (int, float))]),
@@ -169,7 +168,7 @@ FUZZ = settings(max_examples=120, deadline=None, database=None, derandomize=True
 
 @pytest.fixture(scope="module")
 def hand_written() -> list[DomainSimulator]:
-    return [DomainSimulator(build_domain(0, shop_tools(), rows=5)), DomainSimulator(build_domain(1, catalog_tools(), rows=5))]
+    return [DomainSimulator(build_domain(n, tools, rows=5)) for n, tools in enumerate([shop_tools(), catalog_tools()])]
 
 
 @pytest.fixture(scope="module")
