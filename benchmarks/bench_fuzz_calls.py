@@ -62,7 +62,7 @@ def careless(tool, table, state, rng: random.Random) -> dict:
 
 
 def _strict(text: str) -> bool:
-    """Whether ``text`` is JSON by the standard (no NaN/Infinity), with an "error" key if it says so."""
+    """Whether ``text`` is JSON by the standard: Python writes NaN and Infinity, which it is not."""
     def refuse(constant: str) -> None:
         raise ValueError(constant)
 
