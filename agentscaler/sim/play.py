@@ -2,6 +2,8 @@
 
 Piped, each input line is a tool call ``{"name": ..., "arguments": {...}}`` and each output line is
 ``{"observation": ..., "error": ..., "state_hash": ...}``, so scripts and tests talk to it directly.
+A line that is not a call (not JSON, not UTF-8, not an object) is answered with an error line like
+any refused call: one bad line must not end a session that a script drives.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import Iterable, TextIO
 
 import typer
 
@@ -17,8 +19,8 @@ from agentscaler.envs.build import load_env
 from agentscaler.sim.simulator import DomainSimulator
 
 
-def serve(sim: DomainSimulator, lines: TextIO, out: TextIO) -> None:
-    """Answer each JSON-line tool call with one JSON line."""
+def serve(sim: DomainSimulator, lines: Iterable[str | bytes], out: TextIO) -> None:
+    """Answer each JSON-line tool call with one JSON line; lines may be bytes, decoded by the simulator."""
     for line in lines:
         if line.strip():
             obs = sim.step(line)
@@ -31,6 +33,7 @@ def repl(sim: DomainSimulator) -> None:
     """Interactive loop: ``name {json arguments}`` or a JSON call; tables are shown after each write."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text  # values and messages are shown as plain text: "[/x]" is not markup here
 
     console = Console()
 
@@ -38,19 +41,25 @@ def repl(sim: DomainSimulator) -> None:
         table = Table("tool", "kind", "parameters", "executable", title=f"domain {sim.spec.domain_id}")
         for t in sim.spec.tools:
             params = ", ".join(t.openai_schema["function"]["parameters"].get("properties", {}))
-            table.add_row(t.name, t.kind, params, "yes" if t.executable else f"no: {t.reason}")
+            table.add_row(Text(t.name), t.kind, Text(params), Text("yes" if t.executable else f"no: {t.reason}"))
         console.print(table)
 
     def show_table(name: str) -> None:
         rows = sim.rows(name)
         view = Table(*[c.name for c in sim.spec.table(name).columns], title=name)
         for row in rows:
-            view.add_row(*[json.dumps(v) for v in row.values()])
+            view.add_row(*[Text(json.dumps(v)) for v in row.values()])
         console.print(view)
+
+    def ask() -> str:
+        try:
+            return console.input(f"[bold]{sim.state_hash()[:8]}> [/bold]").strip()
+        except EOFError:  # Ctrl-D, or the end of redirected input
+            return ":quit"
 
     show_tools()
     console.print('Enter `name {"arg": value}`, `:tools`, `:tables` or `:quit`.')
-    while (line := console.input(f"[bold]{sim.state_hash()[:8]}> [/bold]").strip()) != ":quit":
+    while (line := ask()) != ":quit":
         if line == ":tools":
             show_tools()
         elif line == ":tables":
@@ -60,7 +69,7 @@ def repl(sim: DomainSimulator) -> None:
             name, _, args = line.partition(" ")
             call = line if line.startswith("{") else {"name": name, "arguments": args or "{}"}
             obs = sim.step(call)
-            console.print_json(obs.observation) if not obs.error else console.print(f"[red]{obs.observation}")
+            console.print_json(obs.observation) if not obs.error else console.print(Text(obs.observation, "red"))
             tool = next((t for t in sim.spec.tools if t.name == name), None)
             if not obs.error and tool is not None and tool.kind != "read":
                 show_table(tool.table)
@@ -77,7 +86,7 @@ def play_command(
     if sys.stdin.isatty():
         repl(sim)
     else:
-        serve(sim, sys.stdin, sys.stdout)
+        serve(sim, sys.stdin.buffer, sys.stdout)  # bytes: a line that is not UTF-8 gets an error answer
 
 
 if __name__ == "__main__":  # `python -m agentscaler.sim.play`: the verb without importing every stage

@@ -9,13 +9,21 @@ each row's canonical encoding (table name + stored values). Equal contents give 
 they were reached; rowids and page layout never enter it. A write adjusts the sum by the rows it
 removed and added, which tests prove equal to recomputing from scratch.
 
-Each call runs as one SQLite statement in autocommit mode, i.e. its own transaction: a write that
-fails (constraint, bad key) changes nothing, and a bad call is rejected before any SQL runs.
+A bad call is rejected before any SQL runs, and a write runs in its own transaction, committed only
+once its observation is built: a call that fails (constraint, bad key) changes nothing.
+
+Any value JSON can carry is either stored as given or refused with an error observation, never an
+exception out of ``step``: a rollout actor must not lose its batch to one careless call. What
+SQLite cannot hold faithfully is refused by name: integers past 64 bits, NaN and infinities (SQLite
+stores NaN as NULL; JSON has neither), strings with lone surrogates (not UTF-8), arrays and objects
+nested past the encoder's depth. Counts (limit, offset, page) are clamped to 0..2**63-1 instead.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import reprlib
 import sqlite3
 from dataclasses import dataclass
 from hashlib import blake2b
@@ -26,6 +34,11 @@ from agentscaler.envs.spec import Binding, CompiledTool, EnvSpec, Table
 
 _MASK = (1 << 128) - 1
 _MISSING = object()
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+_SHOW = reprlib.Repr()  # values quoted in error messages: short, whatever their size or depth
+_SHOW.maxstring = _SHOW.maxother = 60
+_SHOW.maxlong, _SHOW.maxlevel = 40, 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,41 +55,86 @@ def row_digest(table: str, row: tuple) -> int:
     return int.from_bytes(blake2b(repr((table, row)).encode(), digest_size=16).digest(), "big")
 
 
-def _checker(b: Binding) -> Callable[[Any], bool]:
-    kind = b.json_type
-    if kind == "string":
-        check = lambda v: type(v) is str  # noqa: E731
-    elif kind == "integer":
-        check = lambda v: type(v) is int or (type(v) is float and v.is_integer())  # noqa: E731
-    elif kind == "number":
-        check = lambda v: type(v) in (int, float)  # noqa: E731
-    elif kind == "boolean":
-        check = lambda v: type(v) is bool  # noqa: E731
-    elif kind == "array":
-        check = lambda v: type(v) is list  # noqa: E731
-    elif kind == "object":
-        check = lambda v: type(v) is dict  # noqa: E731
-    else:
-        check = lambda v: True  # noqa: E731
-    if b.enum:
-        allowed = {json.dumps(e, sort_keys=True) for e in b.enum}
-        return lambda v: check(v) and json.dumps(v, sort_keys=True) in allowed
+def _show(v: Any) -> str:
+    return _SHOW.repr(v)
+
+
+_IS_TYPE: dict[str, Callable[[Any], bool]] = {
+    "string": lambda v: type(v) is str,
+    "integer": lambda v: type(v) is int or (type(v) is float and v.is_integer()),
+    "number": lambda v: type(v) in (int, float),
+    "boolean": lambda v: type(v) is bool,
+    "array": lambda v: type(v) is list,
+    "object": lambda v: type(v) is dict,
+}
+
+
+def _flaw(v: Any) -> str | None:
+    """Why a value cannot be stored as given, as the end of an error message (None: it can).
+
+    Arrays and objects are checked as they are encoded (``_json_text``).
+    """
+    t = type(v)
+    if t is str:
+        if v.isascii():
+            return None
+        try:
+            v.encode()
+            return None
+        except UnicodeEncodeError as e:
+            return f"is not valid text: a lone surrogate at position {e.start} has no UTF-8 encoding"
+    if t is int:
+        return None if _INT64_MIN <= v <= _INT64_MAX else f"must fit in 64 bits (-2**63..2**63-1), got {_show(v)}"
+    if t is float:
+        return None if math.isfinite(v) else f"must be a finite number (JSON has no NaN or Infinity), got {v!r}"
+    if t in (bool, list, dict) or v is None:
+        return None
+    return f"must be a JSON value, got a Python {t.__name__}"
+
+
+def _json_text(v: list | dict, param: str) -> str:
+    """An array or object as stored: canonical JSON text; CallError if it is not JSON or too deep to encode."""
+    try:
+        return json.dumps(v, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (ValueError, TypeError) as e:  # NaN/Infinity inside, keys of mixed types, non-JSON leaves
+        raise CallError(f"argument {param!r} is not a JSON value: {e}") from None
+    except RecursionError:
+        raise CallError(f"argument {param!r} is nested too deeply to store") from None
+
+
+def _checker(b: Binding) -> Callable[[Any], str | None]:
+    """What is wrong with a value for this parameter, as the end of an error message (None: nothing)."""
+    is_type = _IS_TYPE.get(b.json_type, lambda v: True)
+    expected = f"one of {b.enum}" if b.enum else "a JSON value" if b.json_type == "any" else f"a {b.json_type}"
+    allowed = {_json_text(e, b.param) if type(e) in (list, dict) else json.dumps(e) for e in b.enum or ()}
+
+    def check(v: Any) -> str | None:
+        if not is_type(v):
+            return f"must be {expected}, got {_show(v)}"
+        flaw = _flaw(v)
+        if flaw is not None:
+            return flaw
+        if allowed and (_json_text(v, b.param) if type(v) in (list, dict) else json.dumps(v)) not in allowed:
+            return f"must be {expected}, got {_show(v)}"
+        return None
+
     return check
 
 
-def _store(v: Any) -> Any:
+def _store(v: Any, param: str) -> Any:
     if type(v) is bool:
         return int(v)
     if type(v) in (list, dict):
-        return json.dumps(v, sort_keys=True, separators=(",", ":"))
+        return _json_text(v, param)
     return v
 
 
 def _count(v: Any, param: str) -> int:
+    """A limit, offset or page as SQLite takes it: a whole number, clamped to 0..2**63-1 (huge means "all")."""
     try:
-        return max(int(v), 0)
-    except (TypeError, ValueError):
-        raise CallError(f"argument {param!r} must be a whole number, got {v!r}") from None
+        return min(max(int(v), 0), _INT64_MAX)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
+        raise CallError(f"argument {param!r} must be a whole number, got {_show(v)}") from None
 
 
 class _Tool:
@@ -88,7 +146,7 @@ class _Tool:
         self.spec, self.kind, self.op, self.table = spec, spec.kind, spec.operation, table
         self.columns = [c.name for c in table.columns] if table else []
         bindings = self.op.bindings if self.op else []
-        self.slots = [(b.param, f"p{i}", _checker(b), b.required, b.role, b.enum) for i, b in enumerate(bindings)]
+        self.slots = [(b.param, f"p{i}", _checker(b), b.required, b.role) for i, b in enumerate(bindings)]
         self.names = {b.param for b in bindings}
         self.sql: dict[int, tuple[str, str | None]] = {}
         if self.op and self.kind in ("read", "create"):  # the build rendered the all-arguments statement
@@ -101,7 +159,7 @@ class _Tool:
         params: dict[str, Any] = {}
         mask = found = 0
         page = None
-        for i, (param, ph, check, required, role, enum) in enumerate(self.slots):
+        for i, (param, ph, check, required, role) in enumerate(self.slots):
             v = args.get(param, _MISSING)
             if v is not _MISSING:
                 found += 1
@@ -109,9 +167,9 @@ class _Tool:
                 if required:
                     raise CallError(f"missing required argument {param!r}")
                 continue
-            if not check(v):
-                expected = f"one of {enum}" if enum else f"a {self.op.bindings[i].json_type}"
-                raise CallError(f"argument {param!r} must be {expected}, got {v!r}")
+            flaw = check(v)
+            if flaw is not None:
+                raise CallError(f"argument {param!r} {flaw}")
             mask |= 1 << i
             if role == "limit":
                 params[ph] = min(_count(v, param), self.op.max_rows)
@@ -120,14 +178,14 @@ class _Tool:
             elif role == "page":
                 page = (ph, max(_count(v, param), 1))
             else:
-                params[ph] = _store(v)
+                params[ph] = _store(v, param)
         if found != len(args):
             extra = sorted(str(k) for k in args if k not in self.names)
-            raise CallError(f"unexpected argument(s) {extra}; {self.spec.name} takes {sorted(self.names)}")
+            raise CallError(f"unexpected argument(s) {_show(extra)}; {self.spec.name} takes {sorted(self.names)}")
         if page is not None:
-            limit = next((params[ph] for _, ph, _, _, role, _ in self.slots if role == "limit" and ph in params),
+            limit = next((params[ph] for _, ph, _, _, role in self.slots if role == "limit" and ph in params),
                          self.op.max_rows)
-            params[page[0]] = (page[1] - 1) * limit
+            params[page[0]] = min((page[1] - 1) * limit, _INT64_MAX)
         return mask, params
 
     def statements(self, mask: int) -> tuple[str, str | None]:
@@ -224,19 +282,25 @@ class DomainSimulator:
     # --- calls ---------------------------------------------------------------------------------
     def step(self, call: dict | str | bytes) -> Observation:
         """Run one tool call; any defect gives an error observation and leaves the state as it was."""
+        name = None
         try:
             name, args = _parse(call)
             tool = self._tools.get(name)
             if tool is None:
-                raise CallError(f"unknown tool {name!r}")
+                raise CallError(f"unknown tool {_show(name)}")
             if not tool.spec.executable:
                 raise CallError(f"tool {name!r} is not available in this environment: {tool.spec.reason}")
             mask, params = tool.bind(args)
             return self._run(tool, mask, params)
         except CallError as e:
-            return Observation(json.dumps({"error": str(e)}), True)
+            return _error(str(e))
         except sqlite3.Error as e:
-            return Observation(json.dumps({"error": f"{name} failed: {e}"}), True)
+            return _error(f"{name} failed: {e}")
+        except Exception as e:  # noqa: BLE001 -- last resort, after the validation above: a gap in it is a
+            # bug to fix, but must not kill the actor that hosts this simulator. Nothing was changed: reads
+            # write nothing, and a write's transaction was rolled back before the exception got here.
+            return _error(f"internal simulator error, please report it as a bug: {type(e).__name__} in "
+                          f"{_show(name)}: {_show(str(e))}")
 
     def _run(self, tool: _Tool, mask: int, params: dict) -> Observation:
         op, kind, db = tool.op, tool.kind, self._db
@@ -255,20 +319,28 @@ class DomainSimulator:
         if kind != "create" and not mask & tool.where_mask:
             raise CallError(f"{tool.spec.name} needs one of {_names(tool, tool.where_mask)} to find the "
                             f"{tool.table.entity}")
-        before = db.execute(before_sql, params).fetchall() if before_sql else []
-        if kind != "create" and not before:
-            raise CallError(f"no {tool.table.entity} matches {_shown(tool, params)}")
-        rowids = db.execute(sql, params).fetchall()
-        after = [] if kind == "delete" else [
-            db.execute(self._by_rowid[table], {"p0": r[0]}).fetchone() for r in rowids]
-        h = self._hash
-        for row in before:
-            h -= row_digest(table, row)
-        for row in after:
-            h += row_digest(table, row)
+        db.execute("BEGIN")
+        try:
+            before = db.execute(before_sql, params).fetchall() if before_sql else []
+            if kind != "create" and not before:
+                raise CallError(f"no {tool.table.entity} matches {_shown(tool, params)}")
+            rowids = db.execute(sql, params).fetchall()
+            after = [] if kind == "delete" else [
+                db.execute(self._by_rowid[table], {"p0": r[0]}).fetchone() for r in rowids]
+            h = self._hash
+            for row in before:
+                h -= row_digest(table, row)
+            for row in after:
+                h += row_digest(table, row)
+            label = {"create": "created", "update": "updated", "delete": "deleted"}[kind]
+            observation = json.dumps({label: [dict(zip(columns, r)) for r in (after or before)]})
+        except BaseException:
+            if db.in_transaction:  # SQLite rolls back by itself after some errors
+                db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
         self._hash = h & _MASK
-        label = {"create": "created", "update": "updated", "delete": "deleted"}[kind]
-        return Observation(json.dumps({label: [dict(zip(columns, r)) for r in (after or before)]}), False)
+        return Observation(observation, False)
 
     # --- gym-style surface ---------------------------------------------------------------------
     def init(self, state: int | bytes = 0) -> tuple[list[dict], dict]:
@@ -285,20 +357,14 @@ class DomainSimulator:
 def _parse(call: dict | str | bytes) -> tuple[str, dict]:
     """(name, arguments) of an OpenAI-style call; arguments may be JSON text, as OpenAI sends them."""
     if isinstance(call, (str, bytes)):
-        try:
-            call = json.loads(call)
-        except json.JSONDecodeError as e:
-            raise CallError(f"tool call is not valid JSON: {e}") from None
+        call = _loads(call, "tool call is")
     if isinstance(call, dict) and isinstance(call.get("function"), dict):
         call = call["function"]
     if not isinstance(call, dict) or not isinstance(call.get("name"), str):
         raise CallError('a tool call is an object {"name": ..., "arguments": {...}}')
     args = call.get("arguments")
     if isinstance(args, str):
-        try:
-            args = json.loads(args) if args.strip() else {}
-        except json.JSONDecodeError as e:
-            raise CallError(f"arguments are not valid JSON: {e}") from None
+        args = _loads(args, "arguments are") if args.strip() else {}
     if args is None:
         args = {}
     if not isinstance(args, dict):
@@ -306,9 +372,21 @@ def _parse(call: dict | str | bytes) -> tuple[str, dict]:
     return call["name"], args
 
 
+def _loads(text: str | bytes, subject: str) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as e:  # bad JSON, bytes that are not UTF-8, nesting past the parser
+        raise CallError(f"{subject} not valid JSON: {e}") from None
+
+
+def _error(message: str) -> Observation:
+    return Observation(json.dumps({"error": message}), True)
+
+
 def _names(tool: _Tool, mask: int) -> list[str]:
     return [b.param for i, b in enumerate(tool.op.bindings) if mask >> i & 1]
 
 
 def _shown(tool: _Tool, params: dict) -> str:
-    return json.dumps({b.param: params[f"p{i}"] for i, b in enumerate(tool.op.bindings) if f"p{i}" in params})
+    return ", ".join(f"{b.param}={_show(params[f'p{i}'])}" for i, b in enumerate(tool.op.bindings)
+                     if f"p{i}" in params)
