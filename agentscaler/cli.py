@@ -11,7 +11,7 @@ from agentscaler.domains.cli import build_domains_command, domains_command
 from agentscaler.envs.build import build_envs_command
 from agentscaler.graph.cli import graph_command
 from agentscaler.ingest.cli import ingest_command
-from agentscaler.llm.cli import tiny_model_command
+from agentscaler.llm.cli import serve_command, tiny_model_command
 from agentscaler.sim.play import play_command
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -24,6 +24,7 @@ app.command("build-domains")(build_domains_command)
 app.command("build-envs")(build_envs_command)
 app.command("play")(play_command)
 app.command("tiny-model")(tiny_model_command)
+app.command("serve")(serve_command)
 
 
 @app.command("run")

@@ -17,7 +17,10 @@ from typing import Iterator
 
 import torch
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-from transformers import AutoModelForCausalLM, GenerationConfig, PreTrainedTokenizerFast, Qwen3Config, Qwen3MoeConfig
+from transformers import (AutoModelForCausalLM, AutoTokenizer, GenerationConfig, PreTrainedTokenizerFast, Qwen3Config,
+                          Qwen3MoeConfig)
+
+from agentscaler.llm.render import render_prompt
 
 # Qwen3's added tokens: the first three are special (dropped by skip_special_tokens); the markup
 # tokens are not, so decoded text keeps them and the tool-call parser can see them.
@@ -92,6 +95,36 @@ def build_tiny_model(out_dir: str | os.PathLike, *, moe: bool = False, seed: int
     model.generation_config = GenerationConfig(
         eos_token_id=[tokenizer.eos_token_id, tokenizer.pad_token_id], pad_token_id=tokenizer.pad_token_id,
         bos_token_id=tokenizer.pad_token_id)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+def teach_tiny_model(model_dir: str | os.PathLike, out_dir: str | os.PathLike,
+                     examples: list[tuple[list[dict], list[dict] | None, str]], *, steps: int = 60, lr: float = 1e-2,
+                     seed: int = 0) -> Path:
+    """Overfit a tiny model on (messages, tools, reply) examples so greedy decoding gives those replies.
+
+    A random model only emits noise; tests of tool-call plumbing (a server's ``tool_calls``, an
+    agent's calls reaching the simulator) need a real model that emits a real ``<tool_call>``.
+    Each reply is learnt after its rendered prompt, ending with ``<|im_end|>``; seconds on CPU.
+    """
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    batches = []
+    for messages, tools, reply in examples:
+        prompt = tokenizer(render_prompt(tokenizer, messages, tools), add_special_tokens=False)["input_ids"]
+        target = tokenizer(reply + tokenizer.eos_token, add_special_tokens=False)["input_ids"]
+        batches.append((torch.tensor([prompt + target]), torch.tensor([[-100] * len(prompt) + target])))
+    torch.manual_seed(seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    model.train()
+    for _ in range(steps):
+        for input_ids, labels in batches:  # each example's mean loss counts in full, however long its prompt
+            model(input_ids=input_ids, labels=labels).loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    out = Path(out_dir)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
