@@ -11,6 +11,7 @@ from agentscaler.domains.cli import build_domains_command, domains_command
 from agentscaler.envs.build import build_envs_command
 from agentscaler.graph.cli import graph_command
 from agentscaler.ingest.cli import ingest_command
+from agentscaler.llm.cli import serve_command, tiny_model_command
 from agentscaler.rollouts.run import rollout_command
 from agentscaler.sim.play import play_command
 from agentscaler.tasks.build import tasks_command
@@ -26,6 +27,8 @@ app.command("build-envs")(build_envs_command)
 app.command("play")(play_command)
 app.command("tasks")(tasks_command)
 app.command("rollout")(rollout_command)
+app.command("tiny-model")(tiny_model_command)
+app.command("serve")(serve_command)
 
 
 @app.command("run")
