@@ -181,3 +181,50 @@ def test_rollout_verb_runs_and_shows(shop):
     rollout_id = read_rollouts(shop)[0]["rollout_id"]
     shown = runner.invoke(app, ["rollout", "--run", str(shop.path), "--show", rollout_id])
     assert shown.exit_code == 0 and rollout_id in shown.stdout and "assistant" in shown.stdout
+
+
+@pytest.fixture(scope="module")
+def tiny_qwen3(tmp_path_factory):
+    from agentscaler.llm.tiny import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny"))
+
+
+SHORT = CONFIG.model_copy(update={"max_turns": 2, "turn_tokens": 12})
+
+
+def test_tiny_qwen3_plays_agent_and_user_through_transformers(shop, tiny_qwen3):
+    tasks = read_tasks(shop)[:3]
+    summary = run_rollouts(shop, str(tiny_qwen3), str(tiny_qwen3), SHORT, tasks=tasks)
+    rows = read_rollouts(shop)
+    assert summary["episodes"] == len(rows) == 3 and summary["tokens"] > 0
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_qwen3)
+    for r in rows:
+        assert r["agent"] == f"transformers:{tiny_qwen3}" and r["user"].startswith("user:transformers:")
+        messages = json.loads(r["messages"])
+        assistant = [m for m in messages if m["role"] == "assistant"]
+        ids = json.loads(r["assistant_token_ids"])
+        assert len(ids) == len(assistant) and sum(map(len, ids)) == r["completion_tokens"]
+        for m, turn in zip(assistant, ids):  # the kept ids are the generated text
+            if not m.get("tool_calls") and m["content"]:
+                assert m["content"].strip() in tokenizer.decode(turn, skip_special_tokens=True)
+    # the LLM-call cache makes the run replayable exactly
+    import shutil
+
+    shutil.rmtree(shop.path / "rollouts")
+    run_rollouts(shop, str(tiny_qwen3), str(tiny_qwen3), SHORT, tasks=tasks)
+    assert sorted(map(json.dumps, read_rollouts(shop)), key=len) == sorted(map(json.dumps, rows), key=len)
+
+
+def test_tiny_qwen3_as_agent_through_agentscaler_serve(shop, tiny_qwen3, tmp_path, monkeypatch):
+    from test_llm_serve import KEY, running_server
+
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    with running_server(tiny_qwen3, tmp_path / "serve.log") as url:
+        summary = run_rollouts(shop, url, "template", SHORT, tasks=read_tasks(shop)[:2])
+    rows = read_rollouts(shop)
+    assert summary["episodes"] == 2 and summary["failed_after_retries"] == 0
+    assert all(r["agent"] == f"openai:{url}" and r["completion_tokens"] > 0 for r in rows)
+    assert all(json.loads(r["assistant_token_ids"])[0] for r in rows)  # the server sends the ids back

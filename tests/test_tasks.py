@@ -114,3 +114,33 @@ def test_tasks_verb(shop):
     result = CliRunner().invoke(app, ["tasks", "--run", str(shop.path), "--per-domain", "2", "--workers", "1"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["tasks"] == len(read_tasks(shop)) <= 2 * 2
+
+
+class Rewriter:
+    """A stand-in for an intent LLM: rewrites the template's request by a fixed rule."""
+
+    def __init__(self, rule):
+        self.rule, self.name = rule, "rewriter"
+
+    async def chat(self, messages, tools=None, **_):
+        from agentscaler.llm.base import Completion
+
+        template = messages[-1]["content"].split("Request: ", 1)[1]
+        return Completion({"role": "assistant", "content": self.rule(template)})
+
+
+def test_llm_intents_are_kept_only_when_they_keep_every_value(tmp_path):
+    run = make_run(tmp_path, [shop_tools()])
+    build_envs(run, rows=10, workers=1)
+    summary = build_tasks(run, TaskConfig(per_domain=6), workers=1,
+                          intent_backend=Rewriter(lambda t: "Hi! " + t.replace('"', "")))
+    tasks = read_tasks(run)
+    assert summary["counts"]["llm_intents"] == len(tasks) and all(t["intent_source"] == "llm:rewriter" for t in tasks)
+    assert all(t["intent"].startswith("Hi! ") and '"' not in t["intent"] for t in tasks)
+    sim = DomainSimulator(load_env(run.path, 0))
+    assert all(check_task(sim, t) == [] for t in tasks)
+
+    summary = build_tasks(run, TaskConfig(per_domain=6), workers=1,
+                          intent_backend=Rewriter(lambda t: "Please sort out my orders."))
+    assert summary["counts"]["llm_intents_rejected"] == len(read_tasks(run))
+    assert all(t["intent_source"] == "template" for t in read_tasks(run))

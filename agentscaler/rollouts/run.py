@@ -104,12 +104,14 @@ class _ShardWriter:
 
 def backend_factories(run: RunDir, agent: str, user: str) -> tuple[Callable[[dict], Any], Any]:
     """(task -> agent, user) from the CLI's names: ``teacher`` / ``template`` need no model; anything
-    else is a model path or URL, served through one shared backend whose calls are cached in the run."""
+    else is a model path or URL, served through one shared backend whose calls are cached in the run
+    (a rerun with the same seeds replays them exactly). URLs take their key from ``OPENAI_API_KEY``."""
     def model(spec: str):
         from agentscaler.llm import make_backend
         from agentscaler.llm.cache import CachedBackend
 
-        return CachedBackend(make_backend(spec), run.path / "llm_cache.sqlite")
+        options = {"api_key": os.environ.get("OPENAI_API_KEY")} if spec.startswith(("http://", "https://")) else {}
+        return CachedBackend(make_backend(spec, **options), run.path / "llm_cache.sqlite")
 
     if agent == "teacher":
         agent_for = TeacherAgent
