@@ -14,7 +14,6 @@ import os
 import sqlite3
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from agentscaler.envs.schema import infer_schema, render_ddl
 from agentscaler.envs.spec import EnvSpec
 from agentscaler.envs.synth import rng_for, sample_arguments, synthesize
 from agentscaler.toolspec import ToolSpec
+from agentscaler.workers import map_jobs
 
 BUILD_VERSION = 2  # bump when the compiler's output changes, so reruns rebuild
 KINDS = ("read", "create", "update", "delete")
@@ -127,20 +127,7 @@ def build_envs(run: str | os.PathLike | RunDir, *, states: int = 3, rows: int = 
             missing += 1
     options = {"states": states, "rows": rows, "seed": seed}
     jobs = [(spec_path(run, d), d, list(m.values()), options) for d, m in sorted(members.items())]
-    workers = workers or os.cpu_count() or 1
-    if workers == 1 or len(jobs) < 2:
-        results = [_build_one(*job) for job in jobs]
-    else:
-        with ProcessPoolExecutor(workers) as pool:
-            futures = [pool.submit(_build_one, *job) for job in jobs]
-            done = as_completed(futures)
-            if progress:
-                from rich.progress import track
-
-                done = track(done, total=len(futures), description="building environments")
-            for _ in done:
-                pass
-            results = [f.result() for f in futures]
+    results = map_jobs(_build_one, jobs, workers, "building environments" if progress else None)
     tool_rows = [r for rows_, _ in results for r in rows_]
     domains = [s for _, s in results]
     write_table(pa.Table.from_pylist(tool_rows, schema=TOOLS_SCHEMA), run.envs / "tools.parquet")

@@ -13,7 +13,6 @@ import json
 import os
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from agentscaler.sim.simulator import DomainSimulator
 from agentscaler.tasks.check import check_task
 from agentscaler.tasks.intent import llm_intent, template_intent
 from agentscaler.tasks.plan import PlanError, sample_plan
+from agentscaler.workers import map_jobs
 
 TASKS_SCHEMA = pa.schema([
     ("task_id", pa.string()), ("domain_id", pa.int64()), ("state_index", pa.int64()), ("intent", pa.string()),
@@ -105,19 +105,7 @@ def build_tasks(run: str | os.PathLike | RunDir, config: TaskConfig | None = Non
     domains = [d["domain_id"] for d in json.loads(summary_path.read_text())["domains"]]
     sources = {r["tool_id"]: r["source"] for r in pq.read_table(run.tools, columns=["tool_id", "source"]).to_pylist()}
     jobs = [(str(run.path), d, config, sources) for d in domains]
-    workers = workers or os.cpu_count() or 1
-    if workers == 1 or len(jobs) < 8:
-        results = [_domain_job(*job) for job in jobs]
-    else:
-        with ProcessPoolExecutor(workers) as pool:
-            futures = [pool.submit(_domain_job, *job) for job in jobs]
-            if progress:
-                from rich.progress import track
-
-                futures_done = track(futures, description="sampling tasks")
-            else:
-                futures_done = futures
-            results = [f.result() for f in futures_done]
+    results = map_jobs(_domain_job, jobs, workers, "sampling tasks" if progress else None)
     rows = [r for rows_, _ in results for r in rows_]
     counts = sum((c for _, c in results), Counter())
     if intent_backend is not None:

@@ -19,7 +19,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentscaler.envs.spec import Binding, CompiledTool, EnvSpec, Table
+from agentscaler.envs.spec import CompiledTool, EnvSpec, Table
 from agentscaler.envs.synth import as_argument, sample_arguments
 from agentscaler.sim.simulator import DomainSimulator
 
