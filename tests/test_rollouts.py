@@ -43,7 +43,7 @@ def check_openai_format(messages: list[dict]) -> None:
 
 def test_teacher_reaches_every_gold_state(shop):
     summary = run_rollouts(shop, config=CONFIG.model_copy(update={"samples": 2}))
-    tasks = {t["task_id"]: t for t in read_tasks(shop)}
+    tasks = {t["task_id"]: t for t in read_tasks(shop, "train")}  # held-out tasks are left for evaluation
     rows = read_rollouts(shop)
     assert len(rows) == summary["episodes"] == 2 * len(tasks)
     assert sorted(r["rollout_id"] for r in rows) == sorted(f"{t}-r{k}" for t in tasks for k in range(2))
@@ -58,12 +58,12 @@ def test_teacher_reaches_every_gold_state(shop):
 
 
 def test_a_killed_run_resumes_without_duplicates_or_gaps(shop):
-    tasks = read_tasks(shop)
-    run_rollouts(shop, config=CONFIG, tasks=tasks[:5])  # a run stopped after five episodes
+    tasks = read_tasks(shop, "train")
+    run_rollouts(shop, config=CONFIG, tasks=tasks[:3])  # a run stopped after three episodes
     first = {r["rollout_id"]: r for r in read_rollouts(shop)}
     summary = run_rollouts(shop, config=CONFIG)
     rows = read_rollouts(shop)
-    assert summary["skipped_already_written"] == 5 and summary["episodes"] == len(tasks) - 5
+    assert summary["skipped_already_written"] == 3 and summary["episodes"] == len(tasks) - 3
     assert sorted(r["rollout_id"] for r in rows) == sorted(f"{t['task_id']}-r0" for t in tasks)
     assert all(first[r["rollout_id"]] == r for r in rows if r["rollout_id"] in first)
 
@@ -171,7 +171,7 @@ def test_episodes_lost_with_an_actor_are_played_again(shop, monkeypatch):
         lambda t: KillsItsActor(pool_ref, t), rollout_run.TemplateUser()))
     summary = run_rollouts(shop, "crash", "template", CONFIG)
     assert KillsItsActor.killed and summary["failed_after_retries"] == 0, summary["failures"]
-    assert summary["reached_gold_hash_rate"] == 1.0 and summary["episodes"] == len(read_tasks(shop))
+    assert summary["reached_gold_hash_rate"] == 1.0 and summary["episodes"] == len(read_tasks(shop, "train"))
 
 
 def test_rollout_verb_runs_and_shows(shop):

@@ -62,6 +62,22 @@ def test_gold_calls_piped_into_play_reproduce_the_gold_hash(shop):
         assert answers[-1]["state_hash"] == t["gold_hash"] != t["initial_hash"]
 
 
+def test_held_out_splits_are_whole_domains_and_a_share_of_the_rest(tmp_path):
+    run = make_run(tmp_path, [shop_tools()] * 20)
+    build_envs(run, rows=10, workers=1)
+    summary = build_tasks(run, TaskConfig(per_domain=10, heldout_domains=0.2, heldout_tasks=0.3), workers=1)
+    tasks = read_tasks(run)
+    by_domain: dict[int, set[str]] = {}
+    for t in tasks:
+        by_domain.setdefault(t["domain_id"], set()).add(t["split"])
+    held_domains = [d for d, splits in by_domain.items() if "heldout_domain" in splits]
+    assert 1 <= len(held_domains) <= 9 and all(by_domain[d] == {"heldout_domain"} for d in held_domains)
+    rest = [t for t in tasks if t["domain_id"] not in held_domains]
+    assert 0.15 < sum(t["split"] == "heldout_task" for t in rest) / len(rest) < 0.45
+    assert summary["splits"]["train"] == len(read_tasks(run, "train"))
+    assert len(read_tasks(run, "heldout")) == len(tasks) - len(read_tasks(run, "train"))
+
+
 def test_the_same_seed_gives_the_same_tasks(shop, tmp_path):
     again = make_run(tmp_path, [shop_tools(), shop_tools()[:4]])
     build_envs(again, rows=10, workers=1)

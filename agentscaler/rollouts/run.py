@@ -128,7 +128,8 @@ def backend_factories(run: RunDir, agent: str, user: str) -> tuple[Callable[[dic
 def run_rollouts(run: str | os.PathLike | RunDir, agent: str = "teacher", user: str = "template",
                  config: RolloutConfig | None = None, tasks: list[dict] | None = None,
                  progress: bool = False, pool=None) -> dict[str, Any]:
-    """Play ``samples`` episodes of every task not yet played; writes shards and ``rollouts_summary.json``.
+    """Play ``samples`` episodes of every training task (or of ``tasks``) not yet played; writes shards and
+    ``rollouts_summary.json``. Held-out tasks are left for evaluation.
 
     ``pool``: a ``SimulatorPool`` of this run to play on (kept open); by default one is made and shut down.
     """
@@ -139,7 +140,7 @@ def run_rollouts(run: str | os.PathLike | RunDir, agent: str = "teacher", user: 
     run = run if isinstance(run, RunDir) else RunDir(run)
     config = config or RolloutConfig()
     every_task = read_tasks(run)
-    tasks = tasks if tasks is not None else every_task
+    tasks = tasks if tasks is not None else read_tasks(run, "train")
     out = _open_rollouts_dir(run, every_task)
     done = {r["rollout_id"] for r in read_rollouts(run, ["rollout_id"])}
     todo = [(t, k) for t in tasks for k in range(config.samples) if f"{t['task_id']}-r{k}" not in done]

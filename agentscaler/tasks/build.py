@@ -36,8 +36,9 @@ TASKS_SCHEMA = pa.schema([
     ("task_id", pa.string()), ("domain_id", pa.int64()), ("state_index", pa.int64()), ("intent", pa.string()),
     ("gold_calls", pa.string()), ("gold_observations", pa.string()), ("gold_hash", pa.string()),
     ("initial_hash", pa.string()), ("writes", pa.bool_()), ("tools", pa.string()), ("intent_source", pa.string()),
-    ("source", pa.string()), ("seed", pa.int64()),
+    ("source", pa.string()), ("seed", pa.int64()), ("split", pa.string()),
 ])
+SPLITS = ("train", "heldout_task", "heldout_domain")
 
 
 class TaskConfig(BaseModel):
@@ -46,6 +47,8 @@ class TaskConfig(BaseModel):
     read_only_share: float = Field(0.2, description="Share of read-only tasks in domains with writes.")
     follow_up: float = Field(0.4, description="Chance that a create is followed by a write on the row it made.")
     attempts: int = Field(25, description="Draws per task before the task is given up.")
+    heldout_domains: float = Field(0.1, description="Share of domains whose tasks are all held out for evaluation.")
+    heldout_tasks: float = Field(0.2, description="Share of the other domains' tasks held out for evaluation.")
     seed: int = Field(0, description="Seed: the same seed, the same tasks.")
 
 
@@ -74,6 +77,8 @@ def domain_tasks(spec: EnvSpec, config: TaskConfig, sources: dict[str, str] | No
             counts["given_up"] += 1
             continue
         calls = [s.call for s in plan.steps]
+        split = ("heldout_domain" if rng_for(config.seed, "heldout", spec.domain_id).random() < config.heldout_domains
+                 else "heldout_task" if rng.random() < config.heldout_tasks else "train")
         task = {
             "task_id": f"d{spec.domain_id}-t{k}", "domain_id": spec.domain_id, "state_index": state,
             "intent": template_intent(plan, spec), "gold_calls": json.dumps(calls),
@@ -81,7 +86,7 @@ def domain_tasks(spec: EnvSpec, config: TaskConfig, sources: dict[str, str] | No
             "initial_hash": spec.state_hashes[state] if state < len(spec.state_hashes) else checker.reset(state),
             "writes": plan.writes, "tools": tools_json, "intent_source": "template",
             "source": ",".join(sorted({(sources or {}).get(s.tool.tool_id, "") for s in plan.steps} - {""})),
-            "seed": config.seed,
+            "seed": config.seed, "split": split,
         }
         problems = check_task(checker, task)
         if problems:
@@ -119,6 +124,7 @@ def build_tasks(run: str | os.PathLike | RunDir, config: TaskConfig | None = Non
         "write_tasks": sum(r["writes"] for r in rows), "read_only_tasks": sum(not r["writes"] for r in rows),
         "gold_calls": sum(len(json.loads(r["gold_calls"])) for r in rows),
         "multi_call_tasks": sum(len(json.loads(r["gold_calls"])) > 1 for r in rows),
+        "splits": {split: sum(r["split"] == split for r in rows) for split in SPLITS},
         "counts": dict(sorted(counts.items())), "seconds": round(time.perf_counter() - started, 2),
     }
     write_json(summary, run.path / "tasks_summary.json")
@@ -145,9 +151,13 @@ def _rewrite_intents(rows: list[dict], backend, seed: int, concurrency: int = 32
     return Counter({"llm_intents": sum(done), "llm_intents_rejected": len(done) - sum(done)})
 
 
-def read_tasks(run: str | os.PathLike | RunDir) -> list[dict]:
+def read_tasks(run: str | os.PathLike | RunDir, split: str | None = None) -> list[dict]:
+    """The run's tasks; ``split``: only "train", only the held-out ones ("heldout" = both kinds), or one kind."""
     run = run if isinstance(run, RunDir) else RunDir(run)
-    return pq.read_table(run.require(run.path / "tasks.parquet", "tasks")).to_pylist()
+    tasks = pq.read_table(run.require(run.path / "tasks.parquet", "tasks")).to_pylist()
+    if split is None:
+        return tasks
+    return [t for t in tasks if t["split"] == split or (split == "heldout" and t["split"].startswith("heldout"))]
 
 
 def tasks_command(
