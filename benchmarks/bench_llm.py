@@ -78,7 +78,8 @@ def main() -> None:
 
     print(f"model {model} on {args.device}, {args.turns} turns an episode, max_tokens {args.max_tokens}, "
           f"max_batch {args.max_batch}", flush=True)
-    print(f"{'episodes':>8} {'mode':<14} {'tokens':>7} {'wall s':>8} {'tokens/s':>9} {'mean batch':>10} {'speed-up':>8}")
+    print(f"{'episodes':>8} {'mode':<14} {'tokens':>7} {'wall s':>8} {'tokens/s':>9} {'mean batch':>10} "
+          f"{'speed-up':>8}")
     for episodes in (int(n) for n in args.episodes.split(",")):
         serial = measure(backend, one_by_one, episodes, args.turns, args.max_tokens)
         batched = measure(backend, concurrent, episodes, args.turns, args.max_tokens)

@@ -43,7 +43,8 @@ def test_tokenizer_renders_qwen3_tool_prompts(dense):
                                          enable_thinking=False)
     assert text.startswith("<|im_start|>system\nYou are a weather assistant.\n\n# Tools\n")
     assert "<tools>\n" + json.dumps(TOOLS[0]) + "\n</tools>" in text
-    assert '<|im_start|>assistant\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call><|im_end|>' in text
+    assert ('<|im_start|>assistant\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n'
+            '</tool_call><|im_end|>') in text
     assert '<|im_start|>user\n<tool_response>\n{"sky": "sunny"}\n</tool_response><|im_end|>' in text
     assert text.endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n")  # thinking switched off
     thinking = tokenizer.apply_chat_template(CONVERSATION, tools=TOOLS, tokenize=False, add_generation_prompt=True)
