@@ -47,7 +47,8 @@ def running_server(model: Path, log_path: Path):
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "agentscaler.cli", "serve", "--model", str(model), "--port", str(port),
-             "--api-key", KEY], stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"})
+             "--api-key", KEY], stdout=log, stderr=subprocess.STDOUT,
+            env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"})
         try:
             deadline = time.time() + 180
             while True:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 
 from agentscaler.cli import app
 from agentscaler.llm.tiny import build_tiny_model
+from agentscaler.llm.transformers_backend import TransformersBackend
 
 TOOLS = [{"type": "function", "function": {
     "name": "get_weather", "description": "Current weather in a city.",
@@ -43,7 +45,8 @@ def test_tokenizer_renders_qwen3_tool_prompts(dense):
                                          enable_thinking=False)
     assert text.startswith("<|im_start|>system\nYou are a weather assistant.\n\n# Tools\n")
     assert "<tools>\n" + json.dumps(TOOLS[0]) + "\n</tools>" in text
-    assert '<|im_start|>assistant\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call><|im_end|>' in text
+    assert ('<|im_start|>assistant\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n'
+            '</tool_call><|im_end|>') in text
     assert '<|im_start|>user\n<tool_response>\n{"sky": "sunny"}\n</tool_response><|im_end|>' in text
     assert text.endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n")  # thinking switched off
     thinking = tokenizer.apply_chat_template(CONVERSATION, tools=TOOLS, tokenize=False, add_generation_prompt=True)
@@ -91,3 +94,16 @@ def test_moe_model_returns_router_aux_loss(moe):
     assert routers and all(p.grad is not None and p.grad.abs().sum() > 0 for p in routers)
     tokenizer = AutoTokenizer.from_pretrained(moe)
     assert "<tool_call>" in tokenizer.apply_chat_template(CONVERSATION, tools=TOOLS, tokenize=False)
+
+
+def test_moe_model_serves_batched_chat(moe):
+    backend = TransformersBackend(moe)
+
+    async def three():
+        return await asyncio.gather(*(backend.chat(CONVERSATION[:2], TOOLS, seed=i, temperature=1.0, max_tokens=6)
+                                      for i in range(3)))
+
+    replies = asyncio.run(three())
+    backend.close()
+    assert backend.batch_sizes == [3] and all(0 < len(r.token_ids) <= 6 for r in replies)
+    assert len({tuple(r.token_ids) for r in replies}) == 3  # each row sampled with its own seed

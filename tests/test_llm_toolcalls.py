@@ -20,7 +20,8 @@ def test_plain_answer():
 
 
 def test_one_call_with_reasoning():
-    text = '<think>\nThe user wants Paris.\n</think>\n\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>'
+    text = ('<think>\nThe user wants Paris.\n</think>\n\n'
+            '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>')
     turn = parse_qwen3(text)
     assert turn.reasoning == "The user wants Paris." and turn.content is None and turn.errors == []
     call = turn.tool_calls[0]
@@ -106,7 +107,8 @@ def test_empty_thinking_block_and_end_markers():
 
 
 def test_unknown_tool_is_kept_and_reported():
-    text = '<tool_call>{"name": "launch", "arguments": {}}</tool_call><tool_call>{"name": "a", "arguments": {}}</tool_call>'
+    text = ('<tool_call>{"name": "launch", "arguments": {}}</tool_call>'
+            '<tool_call>{"name": "a", "arguments": {}}</tool_call>')
     turn = parse_qwen3(text, tool_names=["a"])
     assert [c["function"]["name"] for c in turn.tool_calls] == ["launch", "a"]
     assert turn.errors == ["tool call 0: unknown tool 'launch'"]

@@ -96,10 +96,13 @@ async def stream_completion(request: web.Request, header: dict, completion: Comp
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
     await response.prepare(request)
 
-    async def send(delta: dict, finish_reason: str | None = None, **more) -> None:
-        chunk = {**header, "object": "chat.completion.chunk",
-                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None, **more}]}
+    async def event(payload: dict) -> None:
+        chunk = {**header, "object": "chat.completion.chunk", **payload}
         await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+
+    async def send(delta: dict, finish_reason: str | None = None, **more) -> None:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None, **more}
+        await event({"choices": [choice]})
 
     message = choice_message(completion)
     await send({"role": "assistant", "content": ""})
@@ -111,7 +114,7 @@ async def stream_completion(request: web.Request, header: dict, completion: Comp
         await send({"tool_calls": [{"index": index, **call}]})
     await send({}, completion.finish_reason, **extras)
     if include_usage:
-        await response.write(f"data: {json.dumps({**header, 'object': 'chat.completion.chunk', 'choices': [], 'usage': usage})}\n\n".encode())
+        await event({"choices": [], "usage": usage})
     await response.write(b"data: [DONE]\n\n")
     await response.write_eof()
     return response

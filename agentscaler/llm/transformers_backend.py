@@ -129,7 +129,8 @@ class TransformersBackend:
         config = GenerationConfig(max_new_tokens=max(r.max_tokens for r in batch), do_sample=False,
                                   eos_token_id=sorted(self.eos_ids), pad_token_id=self.tokenizer.pad_token_id)
         sampling = SeededGumbelSampling([r.temperature for r in batch], [r.seed for r in batch], self.device)
-        output = self.model.generate(**inputs, generation_config=config, logits_processor=LogitsProcessorList([sampling]))
+        output = self.model.generate(**inputs, generation_config=config,
+                                     logits_processor=LogitsProcessorList([sampling]))
         prompt_width = inputs["input_ids"].shape[1]
         completions = []
         for row, request in enumerate(batch):
