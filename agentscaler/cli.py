@@ -9,6 +9,7 @@ import typer
 
 from agentscaler.domains.cli import build_domains_command, domains_command
 from agentscaler.envs.build import build_envs_command
+from agentscaler.filters.cli import export_command, filter_command
 from agentscaler.graph.cli import graph_command
 from agentscaler.ingest.cli import ingest_command
 from agentscaler.sim.play import play_command
@@ -22,6 +23,8 @@ app.command("domains")(domains_command)
 app.command("build-domains")(build_domains_command)
 app.command("build-envs")(build_envs_command)
 app.command("play")(play_command)
+app.command("filter")(filter_command)
+app.command("export")(export_command)
 
 
 @app.command("run")

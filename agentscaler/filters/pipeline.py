@@ -1,0 +1,138 @@
+"""The filter pipeline: rollouts -> validity -> state alignment -> exact match -> dedup, streaming on Ray Data.
+
+    from agentscaler.filters import run_filters
+    report = run_filters("runs/demo")          # reads runs/demo/rollouts/*.parquet
+    report = run_filters("runs/demo", "x.jsonl")  # or trajectories from elsewhere, matched by task_id
+
+The three filters are fused ``map_batches`` transforms (each also usable on its own, see
+``filter_dataset``), followed by the dedup signatures; rows stream to the driver in input order
+(``preserve_order``, so which copy dedup keeps is deterministic), where the dedup index decides and
+each row is written to ``DIR/filters/kept/`` or ``DIR/filters/rejected/`` as it arrives. Nothing
+holds the whole set in memory except the dedup index (a hash and a 64-int signature per kept row).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from agentscaler.artifacts import RunDir, write_json
+from agentscaler.filters.alignment import StateAlignment
+from agentscaler.filters.config import FilterConfig
+from agentscaler.filters.dedup import DedupIndex, DedupKeys
+from agentscaler.filters.exact import ExactMatch
+from agentscaler.filters.report import Funnel
+from agentscaler.filters.stage import count
+from agentscaler.filters.validity import Validity
+
+LINEAGE = [("rollout_id", pa.string()), ("task_id", pa.string()), ("domain_id", pa.int64()),
+           ("sample_index", pa.int64()), ("source", pa.string()), ("agent", pa.string()), ("user", pa.string())]
+KEPT_SCHEMA = pa.schema(LINEAGE + [
+    ("filters_passed", pa.list_(pa.string())), ("tags", pa.list_(pa.string())), ("writes", pa.bool_()),
+    ("messages", pa.string()), ("tools", pa.string()), ("rewards", pa.string()), ("status", pa.string()),
+    ("final_hash", pa.string()), ("recomputed_hash", pa.string()), ("num_turns", pa.int64()),
+    ("num_tool_calls", pa.int64()), ("num_tool_errors", pa.int64())])
+REJECTED_SCHEMA = pa.schema(LINEAGE + [
+    ("stage", pa.string()), ("reason", pa.string()), ("tags", pa.list_(pa.string())),
+    ("final_hash", pa.string()), ("recomputed_hash", pa.string())])
+
+
+def filters_dir(run: str | os.PathLike) -> Path:
+    return RunDir(run).path / "filters"
+
+
+def read_trajectories(run: str | os.PathLike, input: str | os.PathLike | None = None):
+    """The run's ``rollouts/*.parquet``, or JSON lines in the rollouts' row format."""
+    import ray.data
+
+    if input is not None:
+        return ray.data.read_json(str(input), lines=True)
+    rollouts = RunDir(run).require(RunDir(run).path / "rollouts", "rollouts")
+    return ray.data.read_parquet(str(rollouts), file_extensions=["parquet"])
+
+
+def filter_dataset(ds, run: str | os.PathLike, config: FilterConfig | None = None):
+    """The three filters, in order, then the dedup signatures, as lazy Ray Data transforms of ``ds``."""
+    config = config or FilterConfig()
+    options = {"batch_format": "pyarrow", "batch_size": config.batch_size, "udf_modifying_row_count": False}
+    for stage in (Validity(config), StateAlignment(run), ExactMatch(run), DedupKeys(config)):
+        ds = ds.map_batches(stage, **options)
+    return ds
+
+
+class _PartWriter:
+    """Rows of one schema appended to one Parquet file as batches arrive."""
+
+    def __init__(self, path: Path, schema: pa.Schema):
+        self.path, self.schema, self.writer = path, schema, None
+
+    def write(self, rows: list[dict]) -> None:
+        if rows:
+            self.writer = self.writer or pq.ParquetWriter(self.path, self.schema)
+            self.writer.write_table(pa.Table.from_pylist(rows, schema=self.schema))
+
+    def close(self) -> None:
+        if self.writer is None:
+            pq.write_table(self.schema.empty_table(), self.path)
+        else:
+            self.writer.close()
+
+
+def run_filters(run: str | os.PathLike, input: str | os.PathLike | None = None,
+                config: FilterConfig | None = None) -> dict:
+    """Filter the run's trajectories into ``filters/kept`` and ``filters/rejected``; returns the report."""
+    from ray.data import DataContext
+
+    config = config or FilterConfig()
+    started = time.perf_counter()
+    out = filters_dir(run)
+    staging = out / f".staging{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    for name in ("kept", "rejected"):
+        (staging / name).mkdir(parents=True)
+    writers = {"kept": _PartWriter(staging / "kept" / "part-00000.parquet", KEPT_SCHEMA),
+               "rejected": _PartWriter(staging / "rejected" / "part-00000.parquet", REJECTED_SCHEMA)}
+    DataContext.get_current().execution_options.preserve_order = True
+    funnel, index = Funnel(), DedupIndex(config)
+    for batch in filter_dataset(read_trajectories(run, input), run, config).iter_batches(
+            batch_format="pyarrow", batch_size=None):
+        parts: dict[str, list[dict]] = {"kept": [], "rejected": []}
+        for row in batch.to_pylist():
+            if row["stage"] is None:
+                reason = index.check(row["rollout_id"], row["exact_key"], row["dedup_block"], row["minhash"])
+                if reason:
+                    row["stage"], row["reason"] = "dedup", reason
+                else:
+                    row["filters_passed"] = [*row["filters_passed"], "dedup"]
+            funnel.add(row)
+            parts["kept" if row["stage"] is None else "rejected"].append(row)
+        count("dedup", len(parts["kept"]), sum(r["stage"] == "dedup" for r in parts["rejected"]))
+        for name, rows in parts.items():
+            writers[name].write(rows)
+    for writer in writers.values():
+        writer.close()
+    for name in ("kept", "rejected"):
+        shutil.rmtree(out / name, ignore_errors=True)
+        os.replace(staging / name, out / name)
+    staging.rmdir()
+    seconds = time.perf_counter() - started
+    report = {**funnel.report(), "seconds": round(seconds, 3),
+              "trajectories_per_s": round(funnel.entered["validity"] / max(seconds, 1e-9), 1),
+              "input_path": str(input) if input else str(RunDir(run).path / "rollouts"),
+              "config": config.model_dump()}
+    write_json(report, out / "report.json")
+    return report
+
+
+def read_kept(run: str | os.PathLike) -> pa.Table:
+    return pq.read_table(RunDir(run).require(filters_dir(run) / "kept", "filter"))
+
+
+def read_rejected(run: str | os.PathLike) -> pa.Table:
+    return pq.read_table(RunDir(run).require(filters_dir(run) / "rejected", "filter"))
+
