@@ -23,9 +23,9 @@ from envs_helpers import make_run, shop_tools
 WRITE_KINDS = {"create", "update", "delete"}
 
 
-def shop_run(path: Path) -> RunDir:
-    """A run with one built domain (0: users and orders), 2 states of 5 rows a table."""
-    run = make_run(path, [shop_tools()])
+def shop_run(path: Path, domains: int = 1) -> RunDir:
+    """A run with ``domains`` built domains (each the users-and-orders shop), 2 states of 5 rows a table."""
+    run = make_run(path, [shop_tools() for _ in range(domains)])
     build_envs(run, states=2, rows=5, workers=1)
     return run
 

@@ -80,7 +80,7 @@ def export_training_set(run: str | os.PathLike, out: str | os.PathLike, config: 
     else:
         write_jsonl(rows, out)
     splits = Counter(r["split"] for r in rows)
-    summary = {"out": str(out), "rows": len(rows), "general": splits["general"], "vertical": splits["vertical"],
-               "vertical_domains": sorted(vertical), **config.model_dump()}
+    summary = {**config.model_dump(), "out": str(out), "rows": len(rows), "general": splits["general"],
+               "vertical": splits["vertical"], "vertical_domains": sorted(vertical)}
     write_json(summary, filters_dir(run) / "export.json")
     return summary
