@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+from functools import lru_cache
 from pathlib import Path
 
 import pyarrow as pa
@@ -30,12 +31,16 @@ def shop_run(path: Path, domains: int = 1) -> RunDir:
     return run
 
 
+@lru_cache(maxsize=None)
+def simulator(run_path: Path, domain_id: int) -> DomainSimulator:
+    return DomainSimulator(load_env(run_path, domain_id))
+
+
 def task_row(run: RunDir, domain_id: int, state_index: int, calls: list[dict], task_id: str,
              intent: str = "") -> dict:
     """A tasks.parquet row: ``calls`` executed on a fresh simulator; every call must succeed."""
-    spec = load_env(run.path, domain_id)
-    sim = DomainSimulator(spec)
-    initial = sim.reset(state_index)
+    sim = simulator(run.path, domain_id)
+    spec, initial = sim.spec, sim.reset(state_index)
     kinds = {t.name: t.kind for t in spec.tools}
     observations, writes = [], False
     for call in calls:
@@ -58,7 +63,7 @@ def write_tasks(run: RunDir, rows: list[dict]) -> None:
 def rollout(run: RunDir, task: dict, calls: list[dict], rollout_id: str, *, answer: str = "All done: your request "
             "is complete.", final_hash: str | None = None, intent: str | None = None, sample: int = 0) -> dict:
     """A rollouts row whose assistant makes ``calls`` one per turn, then answers; observations are replayed."""
-    sim = DomainSimulator(load_env(run.path, task["domain_id"]))
+    sim = simulator(run.path, task["domain_id"])
     sim.reset(task["state_index"])
     messages = [{"role": "system", "content": "You are a helpful agent."},
                 {"role": "user", "content": intent or task["intent"]}]
@@ -85,16 +90,18 @@ def write_rollouts(run: RunDir, rows: list[dict]) -> None:
 
 
 def sampled_tasks(run: RunDir, domains: list[int], per_domain: int, seed: int = 0, max_calls: int = 3) -> list[dict]:
-    """Tasks of 1..max_calls calls to each domain's executable tools, arguments sampled from the state
-    (the environment build's sampler); sequences with a failing call are resampled."""
+    """Tasks of 1..max_calls distinct calls to each domain's executable tools (half of them writes, where the
+    domain has any), arguments sampled from the state by the environment build's sampler; a sequence with a
+    failing call is resampled."""
     rng = random.Random(seed)
     tasks = []
     for d in domains:
-        spec = load_env(run.path, d)
+        sim = simulator(run.path, d)
+        spec = sim.spec
         usable = [t for t in spec.tools if t.executable]
+        writes = [t for t in usable if t.kind in WRITE_KINDS]
         if not usable or not spec.states:
             continue
-        sim = DomainSimulator(spec)
         made = attempts = 0
         while made < per_domain and attempts < per_domain * 5:
             attempts += 1
@@ -102,10 +109,10 @@ def sampled_tasks(run: RunDir, domains: list[int], per_domain: int, seed: int = 
             sim.reset(state)
             calls = []
             for _ in range(rng.randint(1, max_calls)):
-                tool = rng.choice(usable)
+                tool = rng.choice(writes if writes and rng.random() < 0.5 else usable)
                 call = {"name": tool.name, "arguments": sample_arguments(
                     tool.operation.bindings, spec.table(tool.table), spec.states[state], rng.randrange(100), rng)}
-                if sim.step(call).error:
+                if call in calls or sim.step(call).error:
                     break
                 calls.append(call)
             else:

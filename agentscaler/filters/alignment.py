@@ -24,7 +24,7 @@ import pyarrow as pa
 from agentscaler.filters.gold import load_tasks, simulator
 from agentscaler.filters.rewards import GoldTarget, call_rewards, state_rows
 from agentscaler.filters.stage import Stage, Verdict, reject
-from agentscaler.filters.trajectory import calls_of, parse_messages
+from agentscaler.filters.trajectory import parse
 
 
 @lru_cache(maxsize=4096)
@@ -54,7 +54,7 @@ class StateAlignment(Stage):
         if task is None:
             return reject("unknown_task", f"task {row.get('task_id')!r} is not in the run's tasks.parquet")
         try:
-            calls = calls_of(parse_messages(row.get("messages")))
+            calls = parse(row.get("messages")).calls
         except ValueError as e:
             return reject("malformed", str(e))
         sim, tools = simulator(self.run, task.domain_id)

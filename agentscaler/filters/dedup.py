@@ -24,21 +24,23 @@ import pyarrow as pa
 
 from agentscaler.filters.config import FilterConfig
 from agentscaler.filters.stage import column, with_columns
-from agentscaler.filters.trajectory import call_key, calls_of, parse_messages
+from agentscaler.filters.trajectory import Trajectory, parse
 
 _PRIME = (1 << 31) - 1
 _WORD = re.compile(r"\w+")
 KEY_TYPES = {"exact_key": pa.string(), "dedup_block": pa.string(), "minhash": pa.list_(pa.int64())}
 
 
-def dialogue_lines(messages: list[dict]) -> list[str]:
+def dialogue_lines(trajectory: Trajectory) -> list[str]:
     """The dialogue as normalized lines: what two copies of one trajectory share exactly."""
+    calls: dict[int, list[str]] = {}
+    for call, key in zip(trajectory.calls, trajectory.keys):
+        calls.setdefault(call.message, []).append(f"call: {key}")
     lines = []
-    for m in messages:
+    for i, m in enumerate(trajectory.messages):
         content = m.get("content")
-        text = " ".join(content.lower().split()) if isinstance(content, str) else ""
-        lines.append(f"{m.get('role')}: {text}")
-        lines.extend(f"call: {call_key(c.name, c.arguments)}" for c in calls_of([m]) if m.get("role") == "assistant")
+        lines.append(f"{m.get('role')}: " + (" ".join(content.lower().split()) if isinstance(content, str) else ""))
+        lines.extend(calls.get(i, ()))
     return lines
 
 
@@ -71,10 +73,10 @@ class DedupKeys:
         for i, (stage, text, domain) in enumerate(zip(stages, messages, domains)):
             if stage is not None:
                 continue
-            parsed = parse_messages(text)
-            lines = dialogue_lines(parsed)
+            trajectory = parse(text)
+            lines = dialogue_lines(trajectory)
             keys["exact_key"][i] = blake2b("\n".join(lines).encode(), digest_size=16).hexdigest()
-            keys["dedup_block"][i] = f"{domain}:" + ",".join(str(c.name) for c in calls_of(parsed))
+            keys["dedup_block"][i] = f"{domain}:" + ",".join(str(c.name) for c in trajectory.calls)
             keys["minhash"][i] = hasher.signature(" ".join(lines))
         return with_columns(batch, keys, KEY_TYPES)
 

@@ -17,7 +17,7 @@ import os
 
 from agentscaler.filters.gold import load_tasks
 from agentscaler.filters.stage import Stage, Verdict, reject
-from agentscaler.filters.trajectory import call_key, calls_of, parse_messages
+from agentscaler.filters.trajectory import parse
 
 
 class ExactMatch(Stage):
@@ -33,11 +33,11 @@ class ExactMatch(Stage):
         if task is None:
             return reject("unknown_task", f"task {row.get('task_id')!r} is not in the run's tasks.parquet")
         try:
-            calls = calls_of(parse_messages(row.get("messages")))
+            keys = parse(row.get("messages")).keys
         except ValueError as e:
             return reject("malformed", str(e))
-        errors = json.loads(row["call_errors"]) if row.get("call_errors") else [False] * len(calls)
-        got = [call_key(c.name, c.arguments) for c, failed in zip(calls, errors) if not failed]
+        errors = json.loads(row["call_errors"]) if row.get("call_errors") else [False] * len(keys)
+        got = [key for key, failed in zip(keys, errors) if not failed]
         gold = task.call_keys
         if got == gold:
             return Verdict(tags=("exact_match",))

@@ -10,7 +10,8 @@ strings are stripped of surrounding whitespace but keep their case (case reaches
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 ROLES = frozenset({"system", "user", "assistant", "tool"})
@@ -63,6 +64,24 @@ def calls_of(messages: list[dict]) -> list[Call]:
             calls.append(Call(i, tc.get("id") if isinstance(tc, dict) else None, fn.get("name"),
                               _arguments(fn.get("arguments"))))
     return calls
+
+
+@dataclass(frozen=True, slots=True)
+class Trajectory:
+    """A row's messages and calls, parsed once per worker and shared by the filters (never mutate them)."""
+
+    messages: list[dict]
+    calls: list[Call]
+    keys: list[str] = field(default_factory=list)  # call_key of each call
+
+
+@lru_cache(maxsize=2048)
+def parse(text: str | None) -> Trajectory:
+    """The row's trajectory; raises ValueError when its messages are malformed. Cached: the filters run
+    one after another on the same batch, so each row's JSON is decoded once."""
+    messages = parse_messages(text)
+    calls = calls_of(messages)
+    return Trajectory(messages, calls, [call_key(c.name, c.arguments) for c in calls])
 
 
 def normalize(value: Any) -> Any:

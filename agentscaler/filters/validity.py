@@ -30,7 +30,7 @@ from jsonschema.exceptions import best_match
 
 from agentscaler.filters.config import FilterConfig
 from agentscaler.filters.stage import Stage, Verdict, reject
-from agentscaler.filters.trajectory import ROLES, UNPARSABLE, call_key, calls_of, parse_messages, tool_schemas
+from agentscaler.filters.trajectory import ROLES, UNPARSABLE, parse, tool_schemas
 
 _SENTENCE_END = re.compile(r"[.!?\n]+")
 _WORD = re.compile(r"\w+")
@@ -137,9 +137,10 @@ class Validity(Stage):
         if row.get("status") == "error":
             return reject("rollout_error", str(row.get("error") or "the rollout ended in error"))
         try:
-            messages = parse_messages(row.get("messages"))
+            trajectory = parse(row.get("messages"))
         except ValueError as e:
             return reject("malformed", str(e))
+        messages, calls = trajectory.messages, trajectory.calls
         bad = _turn_order(messages)
         if bad:
             return bad
@@ -147,7 +148,6 @@ class Validity(Stage):
             schemas = tool_validators(row.get("tools"))
         except (ValueError, TypeError) as e:
             return reject("malformed", f"tools are not an OpenAI tool list: {e}")
-        calls = calls_of(messages)
         for n, call in enumerate(calls):
             if call.name not in schemas:
                 return reject("unknown_tool", f"call {n} names {call.name!r}, not one of the row's tools")
@@ -161,8 +161,7 @@ class Validity(Stage):
                 where = "/".join(str(p) for p in error.absolute_path)
                 return reject("schema_invalid", f"call {n} ({call.name}): {error.message}"
                                                 + (f" at {where}" if where else ""))
-        chars = sum(len(_text(m.get("content"))) for m in messages) + sum(
-            len(call_key(c.name, c.arguments)) for c in calls)
+        chars = sum(len(_text(m.get("content"))) for m in messages) + sum(len(k) for k in trajectory.keys)
         longest = max(len(_text(m.get("content"))) for m in messages)
         for what, value, limit in (("messages", len(messages), config.max_messages),
                                    ("tool calls", len(calls), config.max_tool_calls),
@@ -170,7 +169,7 @@ class Validity(Stage):
                                    ("characters in one message", longest, config.max_message_chars)):
             if value > limit:
                 return reject("budget", f"{value} {what} (at most {limit})")
-        bad = _repetition(messages, [call_key(c.name, c.arguments) for c in calls], config)
+        bad = _repetition(messages, trajectory.keys, config)
         if bad:
             return bad
         last = messages[-1]
