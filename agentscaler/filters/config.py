@@ -30,3 +30,5 @@ class FilterConfig(BaseModel):
                          "similarity of dialogue shingles reaches this are near duplicates; the later one goes.")
     # execution
     batch_size: int = Field(512, description="Trajectories per Ray Data batch.")
+    block_bytes: int = Field(8 << 20, description="Ray Data block size while filtering: small enough that one "
+                                                   "large rollouts file still becomes many parallel tasks.")

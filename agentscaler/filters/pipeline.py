@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
@@ -65,6 +66,21 @@ def filter_dataset(ds, run: str | os.PathLike, config: FilterConfig | None = Non
     return ds
 
 
+@contextmanager
+def _streaming_context(block_bytes: int):
+    """Ray Data settings for the run, restored after: rows in input order (so dedup is deterministic) and
+    small blocks (a single large rollouts file still spreads over every CPU)."""
+    from ray.data import DataContext
+
+    ctx = DataContext.get_current()
+    saved = ctx.execution_options.preserve_order, ctx.target_max_block_size
+    ctx.execution_options.preserve_order, ctx.target_max_block_size = True, block_bytes
+    try:
+        yield
+    finally:
+        ctx.execution_options.preserve_order, ctx.target_max_block_size = saved
+
+
 class _PartWriter:
     """Rows of one schema appended to one Parquet file as batches arrive."""
 
@@ -86,8 +102,6 @@ class _PartWriter:
 def run_filters(run: str | os.PathLike, input: str | os.PathLike | None = None,
                 config: FilterConfig | None = None) -> dict:
     """Filter the run's trajectories into ``filters/kept`` and ``filters/rejected``; returns the report."""
-    from ray.data import DataContext
-
     config = config or FilterConfig()
     started = time.perf_counter()
     out = filters_dir(run)
@@ -97,23 +111,24 @@ def run_filters(run: str | os.PathLike, input: str | os.PathLike | None = None,
         (staging / name).mkdir(parents=True)
     writers = {"kept": _PartWriter(staging / "kept" / "part-00000.parquet", KEPT_SCHEMA),
                "rejected": _PartWriter(staging / "rejected" / "part-00000.parquet", REJECTED_SCHEMA)}
-    DataContext.get_current().execution_options.preserve_order = True
     funnel, index = Funnel(), DedupIndex(config)
-    for batch in filter_dataset(read_trajectories(run, input), run, config).iter_batches(
-            batch_format="pyarrow", batch_size=None):
-        parts: dict[str, list[dict]] = {"kept": [], "rejected": []}
-        for row in batch.to_pylist():
-            if row["stage"] is None:
-                reason = index.check(row["rollout_id"], row["exact_key"], row["dedup_block"], row["minhash"])
-                if reason:
-                    row["stage"], row["reason"] = "dedup", reason
-                else:
-                    row["filters_passed"] = [*row["filters_passed"], "dedup"]
-            funnel.add(row)
-            parts["kept" if row["stage"] is None else "rejected"].append(row)
-        count("dedup", len(parts["kept"]), sum(r["stage"] == "dedup" for r in parts["rejected"]))
-        for name, rows in parts.items():
-            writers[name].write(rows)
+    with _streaming_context(config.block_bytes):
+        batches = filter_dataset(read_trajectories(run, input), run, config).iter_batches(
+            batch_format="pyarrow", batch_size=None)
+        for batch in batches:
+            parts: dict[str, list[dict]] = {"kept": [], "rejected": []}
+            for row in batch.to_pylist():
+                if row["stage"] is None:
+                    reason = index.check(row["rollout_id"], row["exact_key"], row["dedup_block"], row["minhash"])
+                    if reason:
+                        row["stage"], row["reason"] = "dedup", reason
+                    else:
+                        row["filters_passed"] = [*row["filters_passed"], "dedup"]
+                funnel.add(row)
+                parts["kept" if row["stage"] is None else "rejected"].append(row)
+            count("dedup", len(parts["kept"]), sum(r["stage"] == "dedup" for r in parts["rejected"]))
+            for name, rows in parts.items():
+                writers[name].write(rows)
     for writer in writers.values():
         writer.close()
     for name in ("kept", "rejected"):
