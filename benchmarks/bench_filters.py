@@ -98,6 +98,21 @@ def corrupt(kind: str, run: RunDir, task: dict, gold: dict, calls: list[dict], k
     return _set(gold, messages, kind)
 
 
+def tree_cpu_seconds() -> float:
+    """CPU seconds used so far by this process and every process under it (the local Ray: GCS, raylet, workers)."""
+    import psutil
+
+    total = 0.0
+    me = psutil.Process()
+    for proc in [me, *me.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
 def cpu_rate(run: RunDir, batch_size: int = 512) -> float:
     """Trajectories per CPU-second of the filters' own work, in this process (no Ray): what one core
     does when it is not shared; the pipeline's wall-clock rate on a loaded machine is below it."""
@@ -155,7 +170,9 @@ def main() -> None:
           f"written in {time.perf_counter() - started:.1f}s")
 
     ray.init(num_cpus=args.cpus, include_dashboard=False, ignore_reinit_error=True)
+    cpu_before = tree_cpu_seconds()
     report = run_filters(run.path)
+    pipeline_cpu = tree_cpu_seconds() - cpu_before
     from rich.console import Console
 
     console = Console()
@@ -177,12 +194,17 @@ def main() -> None:
     console.print(f"[bold]{report['input']} trajectories in {report['seconds']:.2f}s: "
                   f"{report['trajectories_per_s']:,.0f} trajectories/s on {args.cpus} CPUs[/] (target >= 2,000/s; "
                   f"load average {load:.1f} on {os.cpu_count()} cores)")
+    console.print(f"CPU seconds the pipeline used (driver + all of Ray): {pipeline_cpu:.1f}: "
+                  f"{report['input'] / pipeline_cpu:,.0f} trajectories per CPU-second, i.e. "
+                  f"{args.cpus * report['input'] / pipeline_cpu:,.0f}/s on {args.cpus} dedicated CPUs")
     console.print(f"filters' own work: {per_core:,.0f} trajectories per CPU-second in one process "
                   f"(x {args.cpus} CPUs = {per_core * args.cpus:,.0f}/s without Ray's overhead or other load)")
     console.print(f"corrupted copies caught: {share:.2%} of {len(corrupted)} (target 100%); "
                   f"gold-following trajectories kept: {gold_kept:.2%} (the rest are duplicates of each other)")
     print(json.dumps({"trajectories": report["input"], "seconds": report["seconds"],
-                      "trajectories_per_s": report["trajectories_per_s"], "per_cpu_second": round(per_core),
+                      "trajectories_per_s": report["trajectories_per_s"], "pipeline_cpu_seconds": round(pipeline_cpu, 1),
+                      "pipeline_per_cpu_second": round(report["input"] / pipeline_cpu),
+                      "filters_per_cpu_second": round(per_core),
                       "load_average": round(load, 1), "corrupted": len(corrupted),
                       "caught_share": round(share, 4), "gold_kept_share": round(gold_kept, 4),
                       "rollouts_bytes": sum(p.stat().st_size for p in (run.path / "rollouts").glob("*.parquet")),

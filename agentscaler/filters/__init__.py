@@ -1,8 +1,8 @@
 """Stage 8: trajectory filters (validity, state alignment, exact match, dedup) on Ray Data, and export.
 
-    from agentscaler.filters import run_filters, export_training_set
+    from agentscaler.filters import ExportConfig, export_training_set, run_filters
     report = run_filters("runs/demo")        # DIR/filters/{kept,rejected}/ and report.json
-    export_training_set("runs/demo", "train.parquet", split="general")
+    export_training_set("runs/demo", "train.parquet", ExportConfig(split="general"))
 """
 
 from agentscaler.filters.alignment import StateAlignment

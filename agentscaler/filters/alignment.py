@@ -58,9 +58,13 @@ class StateAlignment(Stage):
         except ValueError as e:
             return reject("malformed", str(e))
         sim, tools = simulator(self.run, task.domain_id)
-        if sim.reset(task.state_index) != task.initial_hash:
+        try:
+            initial = sim.reset(task.state_index)
+        except IndexError as e:
+            return reject("initial_state_mismatch", str(e))
+        if initial != task.initial_hash:
             return reject("initial_state_mismatch", f"state {task.state_index} of domain {task.domain_id} hashes "
-                                                    f"to {sim.state_hash()}, the task says {task.initial_hash}")
+                                                    f"to {initial}, the task says {task.initial_hash}")
         steps = [(tools.get(c.name), sim.step(c.as_step())) for c in calls]
         replayed, recorded = sim.state_hash(), row.get("final_hash")
         errors = [obs.error for _, obs in steps]

@@ -24,8 +24,8 @@ from typing import Literal
 import pyarrow as pa
 from pydantic import BaseModel, Field
 
-from agentscaler.artifacts import write_json, write_jsonl, write_table
-from agentscaler.filters.pipeline import filters_dir, read_kept
+from agentscaler.artifacts import write_json, write_jsonl
+from agentscaler.filters.pipeline import ParquetStream, filters_dir, kept_dataset
 
 SCHEMA = pa.schema([("messages", pa.string()), ("tools", pa.string()), ("split", pa.string()),
                     ("rollout_id", pa.string()), ("task_id", pa.string()), ("domain_id", pa.int64()),
@@ -61,26 +61,35 @@ def vertical_domains(rows: list[dict], count: int) -> list[int]:
 
 
 def export_training_set(run: str | os.PathLike, out: str | os.PathLike, config: ExportConfig | None = None) -> dict:
-    """Write the training set to ``out``; returns (and writes beside the filters' report) a summary."""
+    """Stream the kept set to ``out`` as a training set; returns (and writes beside the filters' report) a summary."""
     config = config or ExportConfig()
-    kept = read_kept(run).to_pylist()
-    if config.strict:
-        kept = [r for r in kept if "exact_match" in (r["tags"] or [])]
-    vertical = set(config.vertical_domains if config.vertical_domains is not None
-                   else vertical_domains(kept, config.vertical_count))
-    rows = []
-    for r in kept:
-        split = "vertical" if r["domain_id"] in vertical else "general"
-        if config.split in (None, split):
-            rows.append({**{f: r[f] for f in SCHEMA.names if f in r}, "split": split,
-                         "messages": json.dumps(training_messages(r["messages"]), ensure_ascii=False)})
+    kept = kept_dataset(run)
+    wanted = (lambda r: "exact_match" in (r["tags"] or [])) if config.strict else (lambda r: True)
+    vertical = set(config.vertical_domains if config.vertical_domains is not None else vertical_domains(
+        [r for r in kept.to_table(columns=["domain_id", "writes", "tags"]).to_pylist() if wanted(r)],
+        config.vertical_count))
+    splits: Counter[str] = Counter()
+
+    def batches():
+        for batch in kept.to_batches():
+            rows = []
+            for r in batch.to_pylist():
+                split = "vertical" if r["domain_id"] in vertical else "general"
+                if wanted(r) and config.split in (None, split):
+                    splits[split] += 1
+                    rows.append({**{f: r[f] for f in SCHEMA.names if f in r}, "split": split,
+                                 "messages": json.dumps(training_messages(r["messages"]), ensure_ascii=False)})
+            yield rows
+
     out = Path(out)
     if config.format == "parquet":
-        write_table(pa.Table.from_pylist(rows, schema=SCHEMA), out)
+        stream = ParquetStream(out, SCHEMA)
+        for rows in batches():
+            stream.write(rows)
+        stream.close()
     else:
-        write_jsonl(rows, out)
-    splits = Counter(r["split"] for r in rows)
-    summary = {**config.model_dump(), "out": str(out), "rows": len(rows), "general": splits["general"],
+        write_jsonl((row for rows in batches() for row in rows), out)
+    summary = {**config.model_dump(), "out": str(out), "rows": sum(splits.values()), "general": splits["general"],
                "vertical": splits["vertical"], "vertical_domains": sorted(vertical)}
     write_json(summary, filters_dir(run) / "export.json")
     return summary

@@ -81,22 +81,27 @@ def _streaming_context(block_bytes: int):
         ctx.execution_options.preserve_order, ctx.target_max_block_size = saved
 
 
-class _PartWriter:
-    """Rows of one schema appended to one Parquet file as batches arrive."""
+class ParquetStream:
+    """Rows of one schema appended to a Parquet file as batches arrive; the file appears whole on ``close``."""
 
     def __init__(self, path: Path, schema: pa.Schema):
-        self.path, self.schema, self.writer = path, schema, None
+        self.path, self.schema, self.writer = Path(path), schema, None
+        self.tmp = self.path.with_name(f".{self.path.name}.tmp{os.getpid()}")
 
     def write(self, rows: list[dict]) -> None:
         if rows:
-            self.writer = self.writer or pq.ParquetWriter(self.path, self.schema)
+            if self.writer is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.writer = pq.ParquetWriter(self.tmp, self.schema)
             self.writer.write_table(pa.Table.from_pylist(rows, schema=self.schema))
 
     def close(self) -> None:
         if self.writer is None:
-            pq.write_table(self.schema.empty_table(), self.path)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(self.schema.empty_table(), self.tmp)
         else:
             self.writer.close()
+        os.replace(self.tmp, self.path)
 
 
 def run_filters(run: str | os.PathLike, input: str | os.PathLike | None = None,
@@ -109,8 +114,8 @@ def run_filters(run: str | os.PathLike, input: str | os.PathLike | None = None,
     shutil.rmtree(staging, ignore_errors=True)
     for name in ("kept", "rejected"):
         (staging / name).mkdir(parents=True)
-    writers = {"kept": _PartWriter(staging / "kept" / "part-00000.parquet", KEPT_SCHEMA),
-               "rejected": _PartWriter(staging / "rejected" / "part-00000.parquet", REJECTED_SCHEMA)}
+    writers = {"kept": ParquetStream(staging / "kept" / "part-00000.parquet", KEPT_SCHEMA),
+               "rejected": ParquetStream(staging / "rejected" / "part-00000.parquet", REJECTED_SCHEMA)}
     funnel, index = Funnel(), DedupIndex(config)
     with _streaming_context(config.block_bytes):
         batches = filter_dataset(read_trajectories(run, input), run, config).iter_batches(
@@ -144,8 +149,15 @@ def run_filters(run: str | os.PathLike, input: str | os.PathLike | None = None,
     return report
 
 
+def kept_dataset(run: str | os.PathLike):
+    """The kept set as a pyarrow dataset, to stream in batches."""
+    import pyarrow.dataset as pds
+
+    return pds.dataset(RunDir(run).require(filters_dir(run) / "kept", "filter"), format="parquet")
+
+
 def read_kept(run: str | os.PathLike) -> pa.Table:
-    return pq.read_table(RunDir(run).require(filters_dir(run) / "kept", "filter"))
+    return kept_dataset(run).to_table()
 
 
 def read_rejected(run: str | os.PathLike) -> pa.Table:
