@@ -89,6 +89,15 @@ def test_validity_rejects_bad_calls(run, tasks, calls, code, detail):
     assert stage == "validity" and reason.startswith(code + ":") and detail in reason
 
 
+@pytest.mark.parametrize("schema", [{"type": "object", "properties": {"user_id": {"type": "strin"}}},
+                                    {"type": "object", "properties": {"user_id": {"$ref": "#/nowhere"}}},
+                                    {"type": "object", "properties": {"user_id": {"pattern": "(["}}}])
+def test_a_broken_tool_schema_rejects_the_call_instead_of_crashing(run, tasks, schema):
+    tools = [{"type": "function", "function": {"name": "get_user", "parameters": schema}}]
+    row = {**rollout(run, tasks["read"], [call("get_user", user_id="user_1")], "x"), "tools": json.dumps(tools)}
+    assert Validity().check(row).reason.startswith("schema_invalid: call 0 (get_user): the tool's own JSON Schema")
+
+
 def test_validity_rejects_arguments_that_are_not_an_object(run, tasks):
     row = rollout(run, tasks["create"], GOLD_CREATE, "x")
     msgs = messages(row)

@@ -22,27 +22,34 @@ from functools import lru_cache
 import pyarrow as pa
 
 from agentscaler.filters.gold import load_tasks, simulator
-from agentscaler.filters.rewards import GoldTarget, call_rewards, state_rows
+from agentscaler.filters.rewards import GoldTarget, Rows, call_rewards, state_rows
 from agentscaler.filters.stage import Stage, Verdict, reject
 from agentscaler.filters.trajectory import parse
 
 
+@lru_cache(maxsize=256)
+def initial_rows(run: str, domain_id: int, state_index: int) -> Rows:
+    sim, _ = simulator(run, domain_id)
+    sim.reset(state_index)
+    return state_rows(sim)
+
+
 @lru_cache(maxsize=4096)
 def gold_target(run: str, task_id: str) -> GoldTarget | None:
-    """The task's initial and gold rows, once per worker (None when its gold calls miss its gold_hash)."""
+    """The task's gold diff, once per worker (None when its gold calls miss its gold_hash)."""
     task = load_tasks(run)[task_id]
-    sim, _ = simulator(run, task.domain_id)
+    initial = initial_rows(run, task.domain_id, task.state_index)
+    sim, tools = simulator(run, task.domain_id)
     sim.reset(task.state_index)
-    initial = state_rows(sim)
-    for call in task.calls:
-        sim.step(call)
-    return GoldTarget.between(initial, state_rows(sim)) if sim.state_hash() == task.gold_hash else None
+    steps = [(tools.get(call["name"]), sim.step(call)) for call in task.calls]
+    return GoldTarget.replay(initial, sim, steps) if sim.state_hash() == task.gold_hash else None
 
 
 class StateAlignment(Stage):
     """Filter 2 (see the module docstring); needs the run's tasks.parquet and envs/."""
 
     name = "state_alignment"
+    reads = ("task_id", "messages", "final_hash")
     columns = {"recomputed_hash": pa.string(), "call_errors": pa.string(), "rewards": pa.string(),
                "source": pa.string(), "writes": pa.bool_()}
 

@@ -1,9 +1,11 @@
 """Deduplication of the kept set: exact copies and near copies, so training does not pay for them twice.
 
-- Exact duplicate: the same dialogue, message for message (roles, contents lowercased with runs of
-  whitespace collapsed, calls by name and normalized arguments; call ids ignored, they are random).
+- Exact duplicate: the same training example, message for message (roles, contents lowercased with
+  runs of whitespace collapsed, calls by name and normalized arguments, tool results; call ids
+  ignored, they are random) with the same tools.
 - Near duplicate: within one domain and the same sequence of call names (the values may differ),
-  an estimated Jaccard similarity of the dialogues' word ``shingle_words``-grams of at least
+  an estimated Jaccard similarity of the dialogues' word ``shingle_words``-grams (user and assistant
+  text and the calls; tool results, which follow from the calls and the state, left out) of at least
   ``near_duplicate_threshold``. Similarity is estimated by MinHash (``minhash_permutations``
   permutations, error ~ 1/sqrt of that), candidates found by LSH banding (``minhash_bands`` bands),
   so each row is compared with a handful of others, never with all.
@@ -31,14 +33,14 @@ _WORD = re.compile(r"\w+")
 KEY_TYPES = {"exact_key": pa.string(), "dedup_block": pa.string(), "minhash": pa.list_(pa.int64())}
 
 
-def dialogue_lines(trajectory: Trajectory) -> list[str]:
-    """The dialogue as normalized lines: what two copies of one trajectory share exactly."""
+def dialogue_lines(trajectory: Trajectory, tool_results: bool) -> list[str]:
+    """The dialogue as normalized lines, with or without the tool results' text."""
     calls: dict[int, list[str]] = {}
     for call, key in zip(trajectory.calls, trajectory.keys):
         calls.setdefault(call.message, []).append(f"call: {key}")
     lines = []
     for i, m in enumerate(trajectory.messages):
-        content = m.get("content")
+        content = m.get("content") if tool_results or m.get("role") != "tool" else None
         lines.append(f"{m.get('role')}: " + (" ".join(content.lower().split()) if isinstance(content, str) else ""))
         lines.extend(calls.get(i, ()))
     return lines
@@ -69,15 +71,16 @@ class DedupKeys:
     def __call__(self, batch: pa.Table) -> pa.Table:
         hasher = MinHasher(self.config)
         stages, messages, domains = column(batch, "stage"), column(batch, "messages"), column(batch, "domain_id")
+        tool_lists = column(batch, "tools")
         keys = {name: [None] * batch.num_rows for name in KEY_TYPES}
-        for i, (stage, text, domain) in enumerate(zip(stages, messages, domains)):
+        for i, (stage, text, tools, domain) in enumerate(zip(stages, messages, tool_lists, domains)):
             if stage is not None:
                 continue
             trajectory = parse(text)
-            lines = dialogue_lines(trajectory)
-            keys["exact_key"][i] = blake2b("\n".join(lines).encode(), digest_size=16).hexdigest()
+            example = "\n".join([tools or "", *dialogue_lines(trajectory, tool_results=True)])
+            keys["exact_key"][i] = blake2b(example.encode(), digest_size=16).hexdigest()
             keys["dedup_block"][i] = f"{domain}:" + ",".join(str(c.name) for c in trajectory.calls)
-            keys["minhash"][i] = hasher.signature(" ".join(lines))
+            keys["minhash"][i] = hasher.signature(" ".join(dialogue_lines(trajectory, tool_results=False)))
         return with_columns(batch, keys, KEY_TYPES)
 
 

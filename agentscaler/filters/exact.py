@@ -24,6 +24,7 @@ class ExactMatch(Stage):
     """Filter 3 (see the module docstring); needs the run's tasks.parquet."""
 
     name = "exact_match"
+    reads = ("task_id", "messages", "call_errors")
 
     def __init__(self, run: str | os.PathLike):
         self.run = str(run)

@@ -12,7 +12,8 @@ gold diff:
 
 A trajectory that reaches gold therefore has rewards summing to exactly 1 (0 for read-only tasks,
 where every write is harmful). Effects are read from each write's observation (the rows it created,
-updated or deleted), so only the initial and gold states are ever scanned, once per task.
+updated or deleted), for the gold calls as for the agent's, so only initial states are ever scanned,
+once per state per worker.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ from typing import Any
 from agentscaler.envs.spec import CompiledTool
 from agentscaler.sim.simulator import DomainSimulator, Observation
 
-Rows = dict[tuple[str, Any], tuple]  # (table, primary key) -> row values in column order
+Rows = dict[tuple[str, Any], tuple | None]  # (table, primary key) -> row values in column order (None: absent)
 _LABEL = {"create": "created", "update": "updated", "delete": "deleted"}
+Step = tuple[CompiledTool | None, Observation]
 
 
 def state_rows(sim: DomainSimulator) -> Rows:
+    """Every row of the simulator's current state."""
     rows: Rows = {}
     for table in sim.spec.tables:
         for row in sim.rows(table.name):
@@ -36,36 +39,42 @@ def state_rows(sim: DomainSimulator) -> Rows:
     return rows
 
 
+def effects(sim: DomainSimulator, step: Step) -> list[tuple[tuple[str, Any], tuple | None]]:
+    """(row key, row after) for each row a successful write created, updated or deleted; [] otherwise."""
+    tool, obs = step
+    if obs.error or tool is None or tool.kind == "read":
+        return []
+    table = sim.spec.table(tool.table)
+    columns = [c.name for c in table.columns]
+    return [((table.name, row[table.primary_key]), None if tool.kind == "delete" else tuple(row[c] for c in columns))
+            for row in json.loads(obs.observation)[_LABEL[tool.kind]]]
+
+
 @dataclass(frozen=True)
 class GoldTarget:
-    initial: Rows
-    gold: Rows
-    diff: frozenset  # keys whose gold content differs from the initial one
+    initial: Rows  # the task's initial state (shared by the tasks of that state)
+    changes: Rows  # the gold diff: rows whose gold content differs from the initial one
 
     @classmethod
-    def between(cls, initial: Rows, gold: Rows) -> "GoldTarget":
-        keys = frozenset(k for k in initial.keys() | gold.keys() if initial.get(k) != gold.get(k))
-        return cls(initial, gold, keys)
+    def replay(cls, initial: Rows, sim: DomainSimulator, gold_steps: list[Step]) -> "GoldTarget":
+        """The target from the gold calls' own effects: no scan of the gold state."""
+        after = {key: row for step in gold_steps for key, row in effects(sim, step)}
+        return cls(initial, {key: row for key, row in after.items() if row != initial.get(key)})
+
+    def want(self, key: tuple[str, Any]) -> tuple | None:
+        return self.changes[key] if key in self.changes else self.initial.get(key)
 
 
-def call_rewards(target: GoldTarget, sim: DomainSimulator, steps: list[tuple[CompiledTool | None, Observation]]
-                 ) -> list[float]:
+def call_rewards(target: GoldTarget, sim: DomainSimulator, steps: list[Step]) -> list[float]:
     """One reward per call (see the module docstring), from the calls' tools and observations."""
     current: Rows = {}
-    scale = max(len(target.diff), 1)
+    scale = max(len(target.changes), 1)
     rewards = []
-    for tool, obs in steps:
-        if obs.error or tool is None or tool.kind == "read":
-            rewards.append(0.0)
-            continue
-        table = sim.spec.table(tool.table)
-        columns = [c.name for c in table.columns]
+    for step in steps:
         delta = 0
-        for row in json.loads(obs.observation)[_LABEL[tool.kind]]:
-            key = (table.name, row[table.primary_key])
+        for key, after in effects(sim, step):
             before = current[key] if key in current else target.initial.get(key)
-            after = None if tool.kind == "delete" else tuple(row[c] for c in columns)
-            want = target.gold.get(key)
+            want = target.want(key)
             delta += (before != want) - (after != want)
             current[key] = after
         rewards.append(round(delta / scale, 6))

@@ -70,13 +70,14 @@ class Stage:
     """A filter: ``check(row) -> Verdict`` per surviving row; ``__call__`` is its Ray Data batch transform."""
 
     name: ClassVar[str]
+    reads: ClassVar[tuple[str, ...]]  # the input columns ``check`` looks at (only these are converted)
     columns: ClassVar[dict[str, pa.DataType]] = {}  # the stage's own output columns
 
     def check(self, row: dict) -> Verdict:
         raise NotImplementedError
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        rows = batch.to_pylist()
+        rows = batch.select([c for c in self.reads if c in batch.column_names]).to_pylist()
         status = {name: column(batch, name) for name in STATUS_TYPES}
         own = {name: column(batch, name) for name in self.columns}
         passed = rejected = 0

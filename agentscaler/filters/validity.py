@@ -16,17 +16,20 @@ Checked in this order, the first failure being the reason (codes in brackets):
   assistant message (degenerate generation without punctuation);
 - a final answer [``no_final_answer``]: the last message is the assistant's, with text, no calls.
 
-JSON Schema validators are compiled once per distinct tool list per worker.
+JSON Schema validators are compiled once per distinct tool list per worker (unchecked: a broken tool
+schema is reported when a call first meets it, which costs nothing for the tools never called).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from functools import lru_cache
 
 from jsonschema import Draft202012Validator, SchemaError, validators
-from jsonschema.exceptions import best_match
+from jsonschema.exceptions import UnknownType, best_match
+from referencing.exceptions import Unresolvable
 
 from agentscaler.filters.config import FilterConfig
 from agentscaler.filters.stage import Stage, Verdict, reject
@@ -36,18 +39,40 @@ _SENTENCE_END = re.compile(r"[.!?\n]+")
 _WORD = re.compile(r"\w+")
 
 
-@lru_cache(maxsize=4096)
-def tool_validators(tools_text: str | None) -> dict[str, object]:
-    """Tool name -> a compiled JSON Schema validator (None when the tool's own schema is invalid)."""
-    out = {}
-    for name, schema in tool_schemas(tools_text).items():
-        cls = validators.validator_for(schema, default=Draft202012Validator)
+class SchemaCheck:
+    """One tool's compiled JSON Schema validator, with a bounded memo of the arguments it has judged (the
+    samples of one task mostly repeat their calls)."""
+
+    MEMO = 4096
+
+    def __init__(self, schema: dict):
+        self.validator = validators.validator_for(schema, default=Draft202012Validator)(schema)
+        self.memo: dict[str, str | None] = {}
+
+    def error(self, arguments: dict) -> str | None:
+        """Why ``arguments`` violate the schema, or None."""
+        key = json.dumps(arguments, sort_keys=True)
+        if key not in self.memo:
+            if len(self.memo) >= self.MEMO:
+                self.memo.clear()
+            self.memo[key] = self._judge(arguments)
+        return self.memo[key]
+
+    def _judge(self, arguments: dict) -> str | None:
         try:
-            cls.check_schema(schema)
-            out[name] = cls(schema)
-        except SchemaError:
-            out[name] = None
-    return out
+            if self.validator.is_valid(arguments):
+                return None
+            error = best_match(self.validator.iter_errors(arguments))
+        except (SchemaError, Unresolvable, UnknownType, re.error, TypeError) as e:  # the tool's own schema is broken
+            return f"the tool's own JSON Schema cannot be used: {e}"
+        where = "/".join(str(p) for p in error.absolute_path)
+        return error.message + (f" at {where}" if where else "")
+
+
+@lru_cache(maxsize=4096)
+def tool_checks(tools_text: str | None) -> dict[str, SchemaCheck]:
+    """Tool name -> its schema check, compiled once per distinct tool list per worker."""
+    return {name: SchemaCheck(schema) for name, schema in tool_schemas(tools_text).items()}
 
 
 def _turn_order(messages: list[dict]) -> Verdict | None:
@@ -128,6 +153,7 @@ class Validity(Stage):
     """Filter 1 (see the module docstring); needs only the row itself."""
 
     name = "validity"
+    reads = ("status", "error", "messages", "tools")
 
     def __init__(self, config: FilterConfig | None = None):
         self.config = config or FilterConfig()
@@ -145,7 +171,7 @@ class Validity(Stage):
         if bad:
             return bad
         try:
-            schemas = tool_validators(row.get("tools"))
+            schemas = tool_checks(row.get("tools"))
         except (ValueError, TypeError) as e:
             return reject("malformed", f"tools are not an OpenAI tool list: {e}")
         for n, call in enumerate(calls):
@@ -153,14 +179,9 @@ class Validity(Stage):
                 return reject("unknown_tool", f"call {n} names {call.name!r}, not one of the row's tools")
             if call.arguments is UNPARSABLE or not isinstance(call.arguments, dict):
                 return reject("bad_arguments", f"call {n} ({call.name}): arguments are not a JSON object")
-            validator = schemas[call.name]
-            if validator is None:
-                return reject("schema_invalid", f"call {n} ({call.name}): the tool's own JSON Schema is invalid")
-            if not validator.is_valid(call.arguments):
-                error = best_match(validator.iter_errors(call.arguments))
-                where = "/".join(str(p) for p in error.absolute_path)
-                return reject("schema_invalid", f"call {n} ({call.name}): {error.message}"
-                                                + (f" at {where}" if where else ""))
+            error = schemas[call.name].error(call.arguments)
+            if error:
+                return reject("schema_invalid", f"call {n} ({call.name}): {error}")
         chars = sum(len(_text(m.get("content"))) for m in messages) + sum(len(k) for k in trajectory.keys)
         longest = max(len(_text(m.get("content"))) for m in messages)
         for what, value, limit in (("messages", len(messages), config.max_messages),
