@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from agentscaler.artifacts import RunDir, write_json
@@ -28,7 +29,7 @@ from agentscaler.filters.config import FilterConfig
 from agentscaler.filters.dedup import DedupIndex, DedupKeys
 from agentscaler.filters.exact import ExactMatch
 from agentscaler.filters.report import Funnel
-from agentscaler.filters.stage import count
+from agentscaler.filters.stage import STATUS_TYPES, column, count, with_columns
 from agentscaler.filters.validity import Validity
 
 LINEAGE = [("rollout_id", pa.string()), ("task_id", pa.string()), ("domain_id", pa.int64()),
@@ -81,6 +82,12 @@ def _streaming_context(block_bytes: int):
         ctx.execution_options.preserve_order, ctx.target_max_block_size = saved
 
 
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table``'s columns in ``schema``'s order and types; a column it lacks is all nulls."""
+    return pa.table([table[f.name].cast(f.type) if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
+                     for f in schema], schema=schema)
+
+
 class ParquetStream:
     """Rows of one schema appended to a Parquet file as batches arrive; the file appears whole on ``close``."""
 
@@ -88,12 +95,14 @@ class ParquetStream:
         self.path, self.schema, self.writer = Path(path), schema, None
         self.tmp = self.path.with_name(f".{self.path.name}.tmp{os.getpid()}")
 
-    def write(self, rows: list[dict]) -> None:
-        if rows:
+    def write(self, rows: list[dict] | pa.Table) -> None:
+        """Append rows (dicts, or a table whose columns ``conform`` to the schema)."""
+        table = conform(rows, self.schema) if isinstance(rows, pa.Table) else pa.Table.from_pylist(rows, schema=self.schema)
+        if table.num_rows:
             if self.writer is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self.writer = pq.ParquetWriter(self.tmp, self.schema)
-            self.writer.write_table(pa.Table.from_pylist(rows, schema=self.schema))
+            self.writer.write_table(table)
 
     def close(self) -> None:
         if self.writer is None:
@@ -121,19 +130,26 @@ def run_filters(run: str | os.PathLike, input: str | os.PathLike | None = None,
         batches = filter_dataset(read_trajectories(run, input), run, config).iter_batches(
             batch_format="pyarrow", batch_size=None)
         for batch in batches:
-            parts: dict[str, list[dict]] = {"kept": [], "rejected": []}
-            for row in batch.to_pylist():
-                if row["stage"] is None:
-                    reason = index.check(row["rollout_id"], row["exact_key"], row["dedup_block"], row["minhash"])
+            stages, reasons, passed = (column(batch, name) for name in ("stage", "reason", "filters_passed"))
+            ids, exact, blocks, minhash = (column(batch, name) for name in (
+                "rollout_id", "exact_key", "dedup_block", "minhash"))
+            kept = duplicates = 0
+            for i, stage in enumerate(stages):
+                if stage is None:
+                    reason = index.check(ids[i], exact[i], blocks[i], minhash[i])
                     if reason:
-                        row["stage"], row["reason"] = "dedup", reason
+                        stages[i], reasons[i] = "dedup", reason
+                        duplicates += 1
                     else:
-                        row["filters_passed"] = [*row["filters_passed"], "dedup"]
-                funnel.add(row)
-                parts["kept" if row["stage"] is None else "rejected"].append(row)
-            count("dedup", len(parts["kept"]), sum(r["stage"] == "dedup" for r in parts["rejected"]))
-            for name, rows in parts.items():
-                writers[name].write(rows)
+                        passed[i] = [*passed[i], "dedup"]
+                        kept += 1
+            count("dedup", kept, duplicates)
+            batch = with_columns(batch, {"stage": stages, "reason": reasons, "filters_passed": passed}, STATUS_TYPES)
+            for row in zip(column(batch, "domain_id"), stages, reasons, column(batch, "tags")):
+                funnel.add(*row)
+            is_kept = pc.is_null(batch["stage"])
+            writers["kept"].write(batch.filter(is_kept))
+            writers["rejected"].write(batch.filter(pc.invert(is_kept)))
     for writer in writers.values():
         writer.close()
     for name in ("kept", "rejected"):

@@ -17,17 +17,18 @@ class Funnel:
         self.domains: dict[int, Counter[str]] = defaultdict(Counter)
         self.tags: Counter[str] = Counter()
 
-    def add(self, row: dict) -> None:
-        domain = self.domains[row.get("domain_id")]
+    def add(self, domain_id: int | None, rejected_by: str | None, reason: str | None, tags: list[str] | None) -> None:
+        """One row leaving the pipeline, rejected by a stage (with its reason) or kept (``rejected_by`` None)."""
+        domain = self.domains[domain_id]
         domain["in"] += 1
         for stage in STAGES:
             self.entered[stage] += 1
-            if row.get("stage") == stage:
+            if rejected_by == stage:
                 self.rejected[stage] += 1
-                self.reasons[stage][(row.get("reason") or "").split(":", 1)[0]] += 1
+                self.reasons[stage][(reason or "").split(":", 1)[0]] += 1
                 break
             domain[stage] += 1
-        self.tags.update(row.get("tags") or [])
+        self.tags.update(tags or [])
 
     def report(self) -> dict:
         stages = [{"stage": s, "in": self.entered[s], "out": self.entered[s] - self.rejected[s],
