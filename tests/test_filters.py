@@ -124,13 +124,18 @@ def test_validity_requires_a_final_answer(run, tasks):
 
 
 def test_validity_rejects_repeated_sentences_and_degenerate_text(run, tasks):
-    loop = "I have placed the order for you. " * 3
-    assert "says 'i have placed the order for you' 3 times" in verdicts(
-        run, rollout(run, tasks["create"], GOLD_CREATE, "x", answer=loop))[1]
+    calls = [call("get_user", user_id=f"user_{n}") for n in (1, 2, 3)]
+    row = rollout(run, tasks["create"], calls, "x", answer="Let me look that up for you.")
+    msgs = messages(row)
+    for m in msgs[2:-1:2]:  # the three tool-call turns narrate too
+        m["content"] = "Let me look that up for you."
+    assert verdicts(run, with_messages(row, msgs))[1] == (
+        "repetition: the assistant says 'let me look that up for you' 4 times (at most 3)")
+    msgs[2]["content"] = "One moment."
+    assert Validity().check(with_messages(row, msgs)).reason is None  # three times is not a loop
     babble = "and then the order was placed " * 5
-    assert verdicts(run, rollout(run, tasks["create"], GOLD_CREATE, "x", answer=babble))[1].startswith("repetition")
-    twice = "I have placed the order for you. " * 2
-    assert verdicts(run, rollout(run, tasks["create"], GOLD_CREATE, "x", answer=twice))[0] is None
+    assert verdicts(run, rollout(run, tasks["create"], GOLD_CREATE, "x", answer=babble))[1] == (
+        "repetition: message 4 repeats 'and then the order was placed' 5 times (at most 3)")
 
 
 def test_validity_enforces_budgets_and_rollout_errors(run, tasks):

@@ -15,7 +15,7 @@ class FilterConfig(BaseModel):
     max_call_repeats: int = Field(
         2, description="The same call (name and normalized arguments) may appear this many times; one more is a loop.")
     max_sentence_repeats: int = Field(
-        2, description="An assistant sentence of at least min_sentence_words words may appear this many times "
+        3, description="An assistant sentence of at least min_sentence_words words may appear this many times "
                        "over all assistant turns; one more is a loop.")
     min_sentence_words: int = Field(4, description="Shorter sentences ('Done.', 'Sure!') never count as loops.")
     ngram_size: int = Field(6, description="Word n-gram length of the within-message degeneration check.")
