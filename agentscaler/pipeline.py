@@ -16,12 +16,13 @@ from pydantic import BaseModel, Field
 
 from agentscaler.artifacts import RunDir
 from agentscaler.domains import DomainConfig, build_domains
+from agentscaler.filters import ExportConfig, FilterConfig
 from agentscaler.graph import GraphConfig, build_graph
 from agentscaler.rollouts import RolloutConfig
 from agentscaler.tasks import TaskConfig
 
-Stage = Literal["ingest", "graph", "domains", "envs", "tasks", "rollouts"]
-STAGES: tuple[Stage, ...] = ("ingest", "graph", "domains", "envs", "tasks", "rollouts")
+Stage = Literal["ingest", "graph", "domains", "envs", "tasks", "rollouts", "filter", "export"]
+STAGES: tuple[Stage, ...] = ("ingest", "graph", "domains", "envs", "tasks", "rollouts", "filter", "export")
 
 
 class PipelineConfig(BaseModel):
@@ -36,13 +37,16 @@ class PipelineConfig(BaseModel):
     rollouts: RolloutConfig = Field(default_factory=RolloutConfig)
     agent: str = Field("teacher", description="Rollout agent: teacher, a model path or an OpenAI-compatible URL.")
     user: str = Field("template", description="Simulated user: template, a model path or a URL.")
+    filters: FilterConfig = Field(default_factory=FilterConfig)
+    export: ExportConfig = Field(default_factory=ExportConfig)
 
 
 def run_pipeline(out: str | Path, sources: list[Path] | None = None, config: PipelineConfig | None = None,
-                 until: Stage = "rollouts", force: bool = False,
+                 until: Stage = "export", force: bool = False,
                  on_stage: Callable[[Stage, object], None] | None = None) -> dict[Stage, object]:
-    """Run ingest -> ... -> rollouts (up to ``until``); returns what each stage that ran reported."""
+    """Run ingest -> ... -> export (up to ``until``); returns what each stage that ran reported."""
     from agentscaler.envs import build_envs
+    from agentscaler.filters import export_training_set, run_filters
     from agentscaler.ingest import ingest
     from agentscaler.rollouts import run_rollouts
     from agentscaler.tasks import build_tasks
@@ -63,9 +67,12 @@ def run_pipeline(out: str | Path, sources: list[Path] | None = None, config: Pip
         "tasks": (run.path / "tasks_summary.json",
                   lambda: _summary(run.path / "tasks_summary.json").get("config") == config.tasks.model_dump(),
                   lambda: build_tasks(out, config.tasks)),
-        # rollouts resume by themselves (finished episodes are skipped), so the stage always runs
-        "rollouts": (run.path / "rollouts_summary.json", lambda: False,
+        # a rerun plays only the episodes missing (finished ones are skipped): done when none is missing
+        "rollouts": (run.path / "rollouts_summary.json", lambda: _rollouts_done(run, config),
                      lambda: run_rollouts(out, config.agent, config.user, config.rollouts)),
+        "filter": (run.path / "filters" / "report.json", lambda: True, lambda: run_filters(out, None, config.filters)),
+        "export": (run.path / "export" / "train.parquet", lambda: True,
+                   lambda: export_training_set(out, run.path / "export" / "train.parquet", config.export)),
     }
     reports: dict[Stage, object] = {}
     for stage in STAGES[: STAGES.index(until) + 1]:
@@ -75,6 +82,17 @@ def run_pipeline(out: str | Path, sources: list[Path] | None = None, config: Pip
             if on_stage:
                 on_stage(stage, reports[stage])
     return reports
+
+
+def _rollouts_done(run: RunDir, config: PipelineConfig) -> bool:
+    from agentscaler.rollouts import read_rollouts
+    from agentscaler.tasks import read_tasks
+
+    summary = _summary(run.path / "rollouts_summary.json")
+    if (summary.get("agent"), summary.get("user"), summary.get("config")) != (
+            config.agent, config.user, config.rollouts.model_dump()):
+        return False
+    return len(read_rollouts(run, ["rollout_id"])) == len(read_tasks(run, "train")) * config.rollouts.samples
 
 
 def _summary(path: Path) -> dict:
@@ -91,7 +109,12 @@ def print_stage(stage: Stage, report: object) -> None:
         console.print(summary_table(report))
     elif stage == "envs":
         console.print(f"[bold]envs[/]: {report['totals']}")
-    elif stage in ("tasks", "rollouts"):
+    elif stage == "filter":
+        from agentscaler.filters.report import funnel_table
+
+        for table in funnel_table(report):
+            console.print(table)
+    elif stage in ("tasks", "rollouts", "export"):
         console.print(f"[bold]{stage}[/]: " + ", ".join(f"{k}={v}" for k, v in report.items()
                                                        if k != "config" and not isinstance(v, (dict, list))))
     else:

@@ -28,12 +28,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from bench_hosting import build_run  # noqa: E402
 from bench_simulator import CORPUS  # noqa: E402
-from filters_helpers import WRITE_KINDS, rollout, sampled_tasks, simulator, write_rollouts, write_tasks  # noqa: E402
+from filters_helpers import WRITE_KINDS, rollout, simulator, write_rollouts  # noqa: E402
 
 from agentscaler.artifacts import RunDir  # noqa: E402
 from agentscaler.filters import (DedupKeys, ExactMatch, StateAlignment, Validity, read_kept,  # noqa: E402
                                  read_rejected, run_filters)
 from agentscaler.filters.report import funnel_table  # noqa: E402
+from agentscaler.tasks import TaskConfig, build_tasks, read_tasks  # noqa: E402
 
 ANSWERS = ["Done: everything you asked for is complete.", "All set. Your request has been handled.",
            "I have completed the request; let me know if you need anything else.",
@@ -148,8 +149,9 @@ def main() -> None:
         else build_run(args.workdir, args.corpus, args.domains))
     domains = sorted(int(p.stem) for p in (run.path / "envs" / "domains").glob("*.json"))[:args.domains]
     started = time.perf_counter()
-    tasks = sampled_tasks(run, domains, args.tasks_per_domain, seed=0)
-    write_tasks(run, tasks)
+    build_tasks(run, TaskConfig(per_domain=args.tasks_per_domain, read_only_domain=args.tasks_per_domain,
+                                heldout_domains=0, heldout_tasks=0))
+    tasks = [t for t in read_tasks(run) if t["domain_id"] in set(domains)]
     rng = random.Random(0)
     rows, origin = [], {}
     for task in tasks:

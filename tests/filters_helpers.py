@@ -1,7 +1,7 @@
 """Builders for the filter tests and benchmark: a real run with envs, tasks in the contract's format, rollouts.
 
-``write_tasks`` stands in for the tasks stage (agentscaler.tasks) until it lands: it executes gold
-calls on a fresh simulator and records what notes/CONTRACTS.md says a tasks.parquet row holds.
+``task_row`` makes a task of given gold calls (the tasks stage samples its own): it executes them on a
+fresh simulator and records what a tasks.parquet row holds, so tests can aim trajectories at it.
 ``rollout`` builds a trajectory row the way the rollouts stage writes one, replaying its calls on the
 simulator so its observations and recorded hash are real unless a test overrides them.
 """
@@ -9,7 +9,6 @@ simulator so its observations and recorded hash are real unless a test overrides
 from __future__ import annotations
 
 import json
-import random
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,7 +16,6 @@ import pyarrow as pa
 
 from agentscaler.artifacts import RunDir, write_table
 from agentscaler.envs import build_envs, load_env
-from agentscaler.envs.synth import sample_arguments
 from agentscaler.sim import DomainSimulator
 from envs_helpers import make_run, shop_tools
 
@@ -87,35 +85,3 @@ def rollout(run: RunDir, task: dict, calls: list[dict], rollout_id: str, *, answ
 
 def write_rollouts(run: RunDir, rows: list[dict]) -> None:
     write_table(pa.Table.from_pylist(rows), run.path / "rollouts" / "part-0.parquet")
-
-
-def sampled_tasks(run: RunDir, domains: list[int], per_domain: int, seed: int = 0, max_calls: int = 3) -> list[dict]:
-    """Tasks of 1..max_calls distinct calls to each domain's executable tools (half of them writes, where the
-    domain has any), arguments sampled from the state by the environment build's sampler; a sequence with a
-    failing call is resampled."""
-    rng = random.Random(seed)
-    tasks = []
-    for d in domains:
-        sim = simulator(run.path, d)
-        spec = sim.spec
-        usable = [t for t in spec.tools if t.executable]
-        writes = [t for t in usable if t.kind in WRITE_KINDS]
-        if not usable or not spec.states:
-            continue
-        made = attempts = 0
-        while made < per_domain and attempts < per_domain * 5:
-            attempts += 1
-            state = rng.randrange(len(spec.states))
-            sim.reset(state)
-            calls = []
-            for _ in range(rng.randint(1, max_calls)):
-                tool = rng.choice(writes if writes and rng.random() < 0.5 else usable)
-                call = {"name": tool.name, "arguments": sample_arguments(
-                    tool.operation.bindings, spec.table(tool.table), spec.states[state], rng.randrange(100), rng)}
-                if call in calls or sim.step(call).error:
-                    break
-                calls.append(call)
-            else:
-                tasks.append(task_row(run, d, state, calls, f"d{d}-s{state}-t{made}"))
-                made += 1
-    return tasks

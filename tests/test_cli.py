@@ -74,3 +74,20 @@ def test_changed_settings_redo_the_stage_and_those_after(sample_run):
     assert after[run.tools] == before[run.tools]
     assert after[run.graph] != before[run.graph] and after[run.domains] != before[run.domains]
     assert json.loads(run.graph_summary.read_text())["config"]["tau"] == 0.8
+
+
+@pytest.mark.slow
+def test_the_readme_run_goes_from_corpus_to_training_set(tmp_path):
+    result = agentscaler("run", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    tasks = json.loads((tmp_path / "tasks_summary.json").read_text())
+    rollouts = json.loads((tmp_path / "rollouts_summary.json").read_text())
+    assert tasks["write_tasks"] > tasks["read_only_tasks"] and tasks["domains_with_write_tasks"] >= 10
+    assert rollouts["agent"] == "teacher" and rollouts["reached_gold_hash_rate"] >= 0.95
+    report = json.loads((tmp_path / "filters" / "report.json").read_text())
+    exported = pq.read_table(tmp_path / "export" / "train.parquet")
+    assert report["input"] == rollouts["episodes"] and exported.num_rows == report["kept"] > 0
+    assert set(exported["split"].to_pylist()) == {"general", "vertical"}
+    written = (tmp_path / "export" / "train.parquet").stat().st_mtime_ns
+    again = agentscaler("run", "--out", str(tmp_path))  # everything written: nothing is redone
+    assert again.returncode == 0 and (tmp_path / "export" / "train.parquet").stat().st_mtime_ns == written
