@@ -16,7 +16,7 @@ from agentscaler.artifacts import RunDir
 def agentscaler(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "COLUMNS": "200"}
     return subprocess.run([sys.executable, "-m", "agentscaler.cli", *args], capture_output=True, text=True,
-                          env=env, timeout=300)
+                          env=env, timeout=900)
 
 
 @pytest.fixture(scope="module")
