@@ -13,6 +13,7 @@ from agentscaler.graph.cli import graph_command
 from agentscaler.ingest.cli import ingest_command
 from agentscaler.llm.cli import tiny_model_command
 from agentscaler.sim.play import play_command
+from agentscaler.train.cli import train_command
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 
@@ -24,6 +25,7 @@ app.command("build-domains")(build_domains_command)
 app.command("build-envs")(build_envs_command)
 app.command("play")(play_command)
 app.command("tiny-model")(tiny_model_command)
+app.command("train")(train_command)
 
 
 @app.command("run")

@@ -43,3 +43,21 @@ def export_tokens_command(
     """Tokenize the exported training set with the model's chat template; labels only on the agent's turns."""
     count = export_tokens(read_export(export_data(run, data)), model, out)
     typer.echo(f"{count} sequences -> {out}")
+
+
+def train_command(
+    run: Path = typer.Option(..., "--run", help="Run directory."),
+    model: Path = typer.Option(..., "--model", help="Base model directory (Hugging Face format)."),
+    preset: str = typer.Option("tiny", "--preset", help="Preset name (agentscaler/train/presets) or a YAML file."),
+    stages: str = typer.Option("two", "--stages", help="two: general, then vertical from its weights; one: both at once."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output directory. Default: DIR/train."),
+    data: Optional[Path] = DATA,
+) -> None:
+    """Supervised fine-tuning on Ray Train; final weights in OUT/final, per-stage losses in OUT/<stage>/metrics.jsonl."""
+    from agentscaler.train.config import load_preset
+    from agentscaler.train.stages import train_stages
+
+    if stages not in ("two", "one"):
+        raise typer.BadParameter("--stages is 'two' or 'one'")
+    final = train_stages(read_export(export_data(run, data)), model, load_preset(preset), out or run / "train", stages)
+    typer.echo(f"final weights: {final}")

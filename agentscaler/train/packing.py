@@ -61,7 +61,8 @@ def first_fit_decreasing(lengths: Sequence[int], capacity: int) -> list[list[int
 
 
 def pack(sequences: list[dict], seq_len: int, *, pad_token_id: int = 0, seed: int = 0) -> tuple[list[dict], PackStats]:
-    """Rows of exactly ``seq_len`` tokens: ``input_ids``, ``labels``, ``position_ids`` (lists), in seeded random order."""
+    """Rows of exactly ``seq_len`` tokens (``input_ids``, ``labels``, ``position_ids``; ``tokens``: how many are not
+    padding), in seeded random order."""
     kept, truncated, dropped = [], 0, 0
     for sequence in sequences:
         if len(sequence["input_ids"]) > seq_len:
@@ -84,7 +85,8 @@ def pack(sequences: list[dict], seq_len: int, *, pad_token_id: int = 0, seed: in
 def _row(members: list[dict], seq_len: int, pad_token_id: int) -> dict:
     flat = _flatten(members)
     row = {key: flat[key][0].tolist() for key in ("input_ids", "labels", "position_ids")}
-    padding = seq_len - len(row["input_ids"])
+    row["tokens"] = len(row["input_ids"])
+    padding = seq_len - row["tokens"]
     row["input_ids"] += [pad_token_id] * padding
     row["labels"] += [IGNORE_INDEX] * padding
     row["position_ids"] += list(range(padding))
