@@ -60,6 +60,17 @@ def synthetic_rows(count: int, seed: int = 0) -> list[dict]:
     return rows
 
 
+def packing_waste(model: Path, sequences: int) -> dict:
+    """Padding waste of packing alone (no training) on more sequences, at two row lengths."""
+    from transformers import AutoTokenizer
+
+    from agentscaler.train.data import tokenize_rows
+    from agentscaler.train.packing import pack
+
+    tokenized = list(tokenize_rows(synthetic_rows(sequences, seed=1), AutoTokenizer.from_pretrained(model)))
+    return {f"seq_len_{seq_len}": round(pack(tokenized, seq_len)[1].padding_waste, 4) for seq_len in (2048, 4096)}
+
+
 def bench_cpu(args) -> None:
     import ray
 
@@ -77,13 +88,15 @@ def bench_cpu(args) -> None:
         wall = time.perf_counter() - started
         steps = [json.loads(line) for line in (Path(work) / "run" / "metrics.jsonl").read_text().splitlines()]
         packing = json.loads((Path(work) / "run" / "packing.json").read_text())
+        larger = packing_waste(model, args.pack_sequences)
     timed = steps[1:] or steps
     tokens, seconds = sum(s["tokens"] for s in timed), sum(s["seconds"] for s in timed)
     print(json.dumps({"mode": "cpu, tiny Qwen3, 2 Ray Train workers (gloo)", "steps": len(steps),
                       "tokens_per_s": round(tokens / seconds, 1), "seconds_per_step": round(seconds / len(timed), 3),
                       "padding_waste": round(packing["padding_waste"], 4), "packed_rows": packing["rows"],
                       "sequences": packing["sequences"], "wall_s_with_ray_start": round(wall, 1),
-                      "loss_first_last": [round(steps[0]["loss"], 3), round(steps[-1]["loss"], 3)]}, indent=2))
+                      "loss_first_last": [round(steps[0]["loss"], 3), round(steps[-1]["loss"], 3)],
+                      f"padding_waste_packing_only_{args.pack_sequences}_sequences": larger}, indent=2))
 
 
 def bench_gpu(args) -> None:
@@ -127,8 +140,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sequences", type=int, default=96, help="CPU: synthetic trajectories to train on.")
     parser.add_argument("--epochs", type=int, default=1, help="CPU: passes over them.")
+    parser.add_argument("--pack-sequences", type=int, default=1024, help="CPU: sequences for the packing-only figure.")
     parser.add_argument("--model-shape", choices=sorted(SHAPES), help="GPU mode: the model shape to build.")
-    parser.add_argument("--random-weights", action="store_true", help="GPU mode: random weights (required with --model-shape).")
+    parser.add_argument("--random-weights", action="store_true",
+                        help="GPU mode: random weights (required with --model-shape).")
     parser.add_argument("--steps", type=int, default=8, help="GPU: optimizer steps.")
     parser.add_argument("--warmup", type=int, default=3, help="GPU: untimed first steps.")
     parser.add_argument("--seq-len", type=int, default=4096, help="GPU: tokens a sequence.")

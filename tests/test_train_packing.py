@@ -18,7 +18,8 @@ def tiny_dir(tmp_path_factory):
 
 
 def fake(length: int, trained: bool = True) -> dict:
-    return {"input_ids": list(range(1, length + 1)), "labels": list(range(1, length + 1)) if trained else [-100] * length}
+    ids = list(range(1, length + 1))
+    return {"input_ids": ids, "labels": list(ids) if trained else [-100] * length}
 
 
 def test_first_fit_decreasing_fills_bins_within_capacity():
@@ -60,7 +61,8 @@ def test_a_packed_sequence_sees_only_itself(tiny_dir, attention):
     """Logits of each sequence inside a packed row equal its logits alone."""
     tokenizer = AutoTokenizer.from_pretrained(tiny_dir)
     model = AutoModelForCausalLM.from_pretrained(tiny_dir, attn_implementation=attention).eval()
-    sequences = [vars(tokenize_trajectory(tokenizer, trajectory(o, p), TOOLS)) for o, p in (("A1", "B2"), ("C33", "D4"))]
+    sequences = [vars(tokenize_trajectory(tokenizer, trajectory(order, other), TOOLS))
+                 for order, other in (("A1", "B2"), ("C33", "D4"))]
     sequences.append({"input_ids": sequences[0]["input_ids"][:40], "labels": sequences[0]["labels"][:40]})
     seq_len = sum(len(s["input_ids"]) for s in sequences) + 7
     rows, _ = pack(sequences, seq_len, pad_token_id=tokenizer.pad_token_id)

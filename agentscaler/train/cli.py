@@ -36,7 +36,7 @@ def export_tokens(rows: Iterable[dict], model_path: Path, out: Path) -> int:
 
 def export_tokens_command(
     run: Path = typer.Option(..., "--run", help="Run directory."),
-    model: Path = typer.Option(..., "--model", help="Model directory whose tokenizer and chat template render the rows."),
+    model: Path = typer.Option(..., "--model", help="Model directory; its tokenizer and template render the rows."),
     out: Path = typer.Option(..., "--out", "-o", help="Parquet file to write."),
     data: Optional[Path] = DATA,
 ) -> None:
@@ -49,11 +49,12 @@ def train_command(
     run: Path = typer.Option(..., "--run", help="Run directory."),
     model: Path = typer.Option(..., "--model", help="Base model directory (Hugging Face format)."),
     preset: str = typer.Option("tiny", "--preset", help="Preset name (agentscaler/train/presets) or a YAML file."),
-    stages: str = typer.Option("two", "--stages", help="two: general, then vertical from its weights; one: both at once."),
+    stages: str = typer.Option("two", "--stages",
+                               help="two: general, then vertical from its weights; one: both at once."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output directory. Default: DIR/train."),
     data: Optional[Path] = DATA,
 ) -> None:
-    """Supervised fine-tuning on Ray Train; final weights in OUT/final, per-stage losses in OUT/<stage>/metrics.jsonl."""
+    """Fine-tune on Ray Train; final weights in OUT/final, per-stage losses in OUT/<stage>/metrics.jsonl."""
     from agentscaler.train.config import load_preset
     from agentscaler.train.stages import train_stages
 

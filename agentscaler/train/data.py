@@ -108,7 +108,7 @@ def _encode(tokenizer, text: str) -> list[int]:
 
 
 def _body_ids(tokenizer, body: str, generated: Optional[list[int]]) -> list[int]:
-    """The generated ids where they spell the rendered body (so no re-tokenization drift), else the body re-tokenized."""
+    """The generated ids where they spell the rendered body (no re-tokenization drift), else the body re-tokenized."""
     if generated:
         ids = list(generated)
         if tokenizer.decode(ids) == body[: -len(TURN_END)]:

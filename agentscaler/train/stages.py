@@ -27,7 +27,8 @@ def stage_plan(rows: list[dict], preset: TrainPreset, stages: Plan) -> list[tupl
     """The stages to run in order: name, rows, hyperparameters."""
     if stages == "one":
         return [("one", rows, preset.stages["general"])]
-    plan = [(split, [row for row in rows if row["split"] == split], preset.stages[split]) for split in ("general", "vertical")]
+    plan = [(split, [row for row in rows if row["split"] == split], preset.stages[split])
+            for split in ("general", "vertical")]
     for split, selected, _ in plan:
         if not selected:
             raise ValueError(f"the training set has no {split!r} rows; train with --stages one, or export both splits")

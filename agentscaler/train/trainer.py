@@ -120,7 +120,7 @@ def _load_model(path: Path, preset: TrainPreset, device: torch.device):
     return model, model
 
 
-def _save(config: dict, model, wrapped, optimizer, scheduler, step: int, tokenizer) -> Optional[Checkpoint]:
+def _save(model, wrapped, optimizer, scheduler, step: int, tokenizer) -> Optional[Checkpoint]:
     """Gather the full state (a collective: every rank calls it); rank 0 writes it and returns the checkpoint."""
     from torch.distributed.checkpoint.state_dict import StateDictOptions, get_state_dict
 
@@ -134,6 +134,26 @@ def _save(config: dict, model, wrapped, optimizer, scheduler, step: int, tokeniz
     torch.save({"optimizer": optimizer_state, "scheduler": scheduler.state_dict(), "step": step},
                directory / TRAINER_STATE)
     return Checkpoint.from_directory(directory)
+
+
+def _accumulate(wrapped, micro_batches: list[dict], device, autocast, *, sync_each: bool) -> torch.Tensor:
+    """Forward and backward over one step's micro-batches; returns summed loss, aux loss, trained tokens, tokens.
+
+    The loss is the model's own (with Qwen3-MoE's router load-balancing term when the config
+    asks for router logits). DDP all-reduces gradients on the last micro-batch only.
+    """
+    figures = torch.zeros(4, dtype=torch.float64)
+    for index, micro in enumerate(micro_batches):
+        batch = {key: value.to(device) for key, value in micro.items()}
+        check_trainable(batch["labels"])
+        last = index == len(micro_batches) - 1
+        with contextlib.nullcontext() if last or sync_each else wrapped.no_sync(), autocast:
+            output = packed_forward(wrapped, batch)
+            (output.loss / len(micro_batches)).backward()
+        aux = getattr(output, "aux_loss", None)
+        figures += torch.tensor([output.loss.item(), 0.0 if aux is None else float(aux),
+                                 int((batch["labels"] != -100).sum()), int(batch["tokens"].sum())], dtype=torch.float64)
+    return figures
 
 
 def _metrics_log(path: Path, resumed_step: int):
@@ -182,19 +202,7 @@ def train_loop(config: dict[str, Any]) -> None:
         epoch, offset = divmod(step, config["steps_per_epoch"])
         for micro_batches in _step_batches(config, rank, world, offset):
             started = time.perf_counter()
-            figures = torch.zeros(4, dtype=torch.float64)  # loss, aux loss, trained tokens, tokens
-            for index, micro in enumerate(micro_batches):
-                batch = {key: value.to(device) for key, value in micro.items()}
-                check_trainable(batch["labels"])
-                last = index == len(micro_batches) - 1
-                sync = contextlib.nullcontext() if last or preset.fsdp else wrapped.no_sync()
-                with sync, autocast:
-                    output = packed_forward(wrapped, batch)
-                    (output.loss / len(micro_batches)).backward()
-                aux = getattr(output, "aux_loss", None)
-                figures += torch.tensor([output.loss.item(), 0.0 if aux is None else float(aux),
-                                         int((batch["labels"] != -100).sum()), int(batch["tokens"].sum())],
-                                        dtype=torch.float64)
+            figures = _accumulate(wrapped, micro_batches, device, autocast, sync_each=preset.fsdp)
             torch.nn.utils.clip_grad_norm_(wrapped.parameters(), stage.max_grad_norm)
             optimizer.step()
             scheduler.step()
@@ -209,7 +217,7 @@ def train_loop(config: dict[str, Any]) -> None:
                 log.write(json.dumps(metrics) + "\n")
                 log.flush()
             if step % preset.checkpoint_every == 0 or step == stop:
-                saved = _save(config, model, wrapped, optimizer, scheduler, step, tokenizer)
+                saved = _save(model, wrapped, optimizer, scheduler, step, tokenizer)
                 ray.train.report(metrics, checkpoint=saved)
                 if saved:
                     shutil.rmtree(saved.path, ignore_errors=True)
@@ -226,7 +234,7 @@ HF_FILES = shutil.ignore_patterns(TRAINER_STATE)
 
 def train_stage(rows: list[dict], model_path: Path, out: Path, preset: TrainPreset, stage: StageConfig, *,
                 stop_after_steps: Optional[int] = None) -> Path:
-    """Train ``model_path`` on ``rows`` with ``stage``'s hyperparameters; return ``out/weights`` (``from_pretrained``-loadable).
+    """Train ``model_path`` on ``rows`` with ``stage``'s hyperparameters; return ``out/weights`` (HF format).
 
     ``out`` holds ``metrics.jsonl`` (one line a step), ``packing.json`` and Ray Train's run
     (``out/ray``); rerunning with the same ``out`` resumes. ``stop_after_steps`` ends the run early
@@ -245,7 +253,8 @@ def train_stage(rows: list[dict], model_path: Path, out: Path, preset: TrainPres
                            "steps_per_epoch": steps_per_epoch, "stop_after_steps": stop_after_steps,
                            "metrics_path": str(out / "metrics.jsonl")},
         scaling_config=ScalingConfig(num_workers=preset.workers, use_gpu=preset.use_gpu),
-        run_config=RunConfig(name="run", storage_path=str(out / "ray"), checkpoint_config=CheckpointConfig(num_to_keep=2)),
+        run_config=RunConfig(name="run", storage_path=str(out / "ray"),
+                             checkpoint_config=CheckpointConfig(num_to_keep=2)),
         datasets={"train": dataset},
         # Each worker reads the whole ordered set and slices it by rank (see _step_batches).
         dataset_config=DataConfig(datasets_to_split=[]),
