@@ -40,7 +40,10 @@ def filter_command(
 def export_command(
     run: Path = typer.Option(..., "--run", help="Run directory filtered by `agentscaler filter`."),
     out: Path = typer.Option(..., "--out", help="Output file (.parquet or .jsonl)."),
-    format: str = config_option(ExportConfig, "format"),
+    format: str = typer.Option("parquet", help="parquet or jsonl (chat format), or tokens: what the trainer "
+                                            "sees (rollout_id, input_ids, labels with -100 where masked)."),
+    model: Optional[Path] = typer.Option(None, "--model", help="With --format tokens: the model whose tokenizer "
+                                                                "and chat template render the rows."),
     split: Optional[str] = config_option(ExportConfig, "split"),
     vertical_domains: Optional[list[int]] = typer.Option(
         None, "--vertical-domain", help="A vertical (stage-2) domain id; repeat for several. "
@@ -48,9 +51,22 @@ def export_command(
     vertical_count: int = config_option(ExportConfig, "vertical_count"),
     strict: bool = config_option(ExportConfig, "strict"),
 ) -> None:
-    """Export the kept trajectories as a chat-format training set, tagged general / vertical."""
+    """Export the kept trajectories as a chat-format training set, tagged general / vertical (or as tokens)."""
     from agentscaler.filters.export import export_training_set
 
-    config = ExportConfig(format=format, split=split, vertical_domains=vertical_domains or None,
-                          vertical_count=vertical_count, strict=strict)
-    typer.echo(json.dumps(export_training_set(run, out, config), indent=2))
+    if format == "tokens" and model is None:
+        raise typer.BadParameter("--format tokens needs --model: its tokenizer and chat template render the rows")
+    config = ExportConfig(format="parquet" if format == "tokens" else format, split=split,
+                          vertical_domains=vertical_domains or None, vertical_count=vertical_count, strict=strict)
+    if format != "tokens":
+        typer.echo(json.dumps(export_training_set(run, out, config), indent=2))
+        return
+    import tempfile
+
+    from agentscaler.train.cli import export_tokens
+    from agentscaler.train.data import read_export
+
+    with tempfile.TemporaryDirectory() as tmp:
+        chat = Path(tmp) / "chat.parquet"
+        export_training_set(run, chat, config)
+        typer.echo(f"{export_tokens(read_export(chat), model, out)} sequences -> {out}")

@@ -34,17 +34,6 @@ def export_tokens(rows: Iterable[dict], model_path: Path, out: Path) -> int:
     return table.num_rows
 
 
-def export_tokens_command(
-    run: Path = typer.Option(..., "--run", help="Run directory."),
-    model: Path = typer.Option(..., "--model", help="Model directory; its tokenizer and template render the rows."),
-    out: Path = typer.Option(..., "--out", "-o", help="Parquet file to write."),
-    data: Optional[Path] = DATA,
-) -> None:
-    """Tokenize the exported training set with the model's chat template; labels only on the agent's turns."""
-    count = export_tokens(read_export(export_data(run, data)), model, out)
-    typer.echo(f"{count} sequences -> {out}")
-
-
 def train_command(
     run: Path = typer.Option(..., "--run", help="Run directory."),
     model: Path = typer.Option(..., "--model", help="Base model directory (Hugging Face format)."),
