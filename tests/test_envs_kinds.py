@@ -16,7 +16,8 @@ from agentscaler.toolspec import ToolSpec
         ("createPet", "", "PUT", "/pets/{id}", "update"),
         ("listTags", "", "PATCH", "/tags", "update"),
         ("get_order", "", "DELETE", "/orders/{id}", "delete"),
-        ("renew_subscription", "", "POST", "/subscriptions/{id}/renewal", "create"),  # no known verb: POST creates
+        ("renew_subscription", "", "POST", "/subscriptions/{id}/renewal", "update"),  # RPC-style: a status change
+        ("subscriptions_renewal", "", "POST", "/subscriptions/{id}/renewal", "create"),  # no verb: POST creates
         ("placeOrder", "Place an order for a pet", "POST", "/store/order", "create"),
         ("searchUsers", "", "POST", "/users/query", "read"),  # POST for a search
         ("DescribeTags", "", "POST", "/#DescribeTags", "read"),

@@ -4,9 +4,11 @@ The first verb found in the name decides (in ToolBench's ``<api>_for_<provider>`
 the API part: ``year_month_json_for_ny_times_archive`` archives nothing); when the name has none,
 the first verb of the description does; when neither has one, the tool is a read (most APIs in
 the corpora are lookups, and a read cannot corrupt state). Ambiguous verbs, decided here once:
-``cancel``/``unsubscribe``/``revoke`` delete the record (the reservation stops existing);
+``unsubscribe``/``revoke``/``remove`` delete the record; ``cancel``/``close``/``suspend``/``renew``/
+``refund``/``block``... move it to another status, so update (``envs.semantics`` says which status);
 ``set``/``toggle``/``assign``/``mark`` update; ``send``/``post``/``book``/``upload``/``save`` create
 a record; ``generate``/``convert``/``translate``/``check``/``verify`` compute or look up, so read.
+A verb followed by a noun it forms a compound with is no verb (``close_price``, ``open_interest``).
 
 Where the API says its HTTP method (OpenAPI and Swagger operations), GET/HEAD read, PUT/PATCH update
 and DELETE deletes, whatever the name says. POST creates, except that RPC-style APIs POST every
@@ -21,6 +23,7 @@ A name made of method + path has no verbs of its own (``post_lists_list_id_recip
 from __future__ import annotations
 
 from agentscaler.envs.naming import singular, tokens
+from agentscaler.envs.semantics import STATUS_VERBS
 from agentscaler.envs.spec import Kind
 
 VERBS: dict[str, Kind] = {
@@ -32,16 +35,21 @@ VERBS: dict[str, Kind] = {
         "create add book register post submit insert make send upload save store schedule reserve "
         "subscribe follow like enroll signup purchase buy open invite pay".split(), "create"),
     **dict.fromkeys(
-        "update edit modify set change rename patch put replace upsert toggle enable disable activate "
-        "deactivate assign move transfer mark reset adjust upgrade approve reject".split(), "update"),
+        "update edit modify set change rename patch put replace upsert toggle enable disable assign move "
+        "transfer mark reset adjust upgrade downgrade reschedule apply grant mute unmute pin unpin "
+        "exchange".split(), "update"),
+    **dict.fromkeys(STATUS_VERBS, "update"),
     **dict.fromkeys(
-        "delete remove cancel unsubscribe unfollow unlike revoke clear purge drop erase destroy "
-        "archive withdraw".split(), "delete"),
+        "delete remove unsubscribe unfollow unlike revoke clear purge drop erase destroy withdraw "
+        "unassign detach unlink".split(), "delete"),
 }
+COMPOUND_NOUNS = frozenset("price prices interest hours time times rate rates value values date now source "
+                           "position positions high low".split())
+"""Nouns that make the verb before them an adjective: ``close_price``, ``open_interest``, ``reset_time``."""
 
 
 def first_verb(words: list[str]) -> str | None:
-    return next((w for w in words if w in VERBS), None)
+    return next((w for w, after in zip(words, [*words[1:], ""]) if w in VERBS and after not in COMPOUND_NOUNS), None)
 
 
 METHOD_KINDS: dict[str, Kind] = {
@@ -54,22 +62,33 @@ which names collections (``POST /mailing_lists`` creates one)."""
 
 def classify(name: str, description: str = "", http_method: str | None = None, http_path: str | None = None) -> Kind:
     """The tool's kind; see the module docstring for the ambiguous verbs and for HTTP methods."""
+    return decide(name, description, http_method, http_path)[0]
+
+
+def action_words(name: str, http_method: str | None = None) -> list[str]:
+    """The words of a name that can say what it does: not the provider (ToolBench's ``<api>_for_<provider>``),
+    none for a name made of method + path."""
+    words = tokens(name)
+    action = words[: words.index("for")] if "for" in words else words
+    return [] if http_method and action[:1] == [http_method.lower()] else action
+
+
+def decide(name: str, description: str = "", http_method: str | None = None,
+           http_path: str | None = None) -> tuple[Kind, str | None]:
+    """(kind, the verb that decided it, if a verb did)."""
     method = (http_method or "").upper()
     opening = [singular(w) for w in tokens(description.split(".")[0])[:8]]  # "Updates" → update
-    words = tokens(name)
-    action = words[: words.index("for")] if "for" in words else words  # ToolBench: "<api>_for_<provider>"
-    if method and action[:1] == [method.lower()]:
-        action = []  # a name made of method + path: its words are the path's nouns
+    action = action_words(name, method)
     if method == "POST":
-        verbs = [VERBS[w] for w in action if w in VERBS] or [VERBS[w] for w in opening if w in VERBS]
-        writes = [kind for kind in verbs if kind != "read"]
+        verbs = [w for w in action if w in VERBS] or [w for w in opening if w in VERBS]
+        writes = [w for w in verbs if VERBS[w] != "read"]
         if writes:
-            return writes[0]
-        return "read" if verbs or _search_endpoint(http_path or "") else "create"
-    if method in METHOD_KINDS:
-        return METHOD_KINDS[method]
+            return VERBS[writes[0]], writes[0]
+        return "read" if verbs or _search_endpoint(http_path or "") else "create", None
     verb = first_verb(action) or first_verb(opening)
-    return VERBS[verb] if verb else "read"
+    if method in METHOD_KINDS:
+        return METHOD_KINDS[method], verb
+    return (VERBS[verb], verb) if verb else ("read", None)
 
 
 def _search_endpoint(path: str) -> bool:
