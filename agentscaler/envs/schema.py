@@ -18,6 +18,7 @@ as 3, so string-typed tools still match), TEXT only when every tool passes a str
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,7 @@ _JSON_TYPES: dict[str, JsonType] = {
 }
 _SQL_TYPES: dict[str, SqlType] = {"integer": "INTEGER", "boolean": "INTEGER", "number": "REAL"}
 MAX_COLUMNS = 48
+_ACTIONS = {"login", "logout", "signin", "signout", "auth", "me", "self", "batch", "bulk", "count", "exists"}
 
 
 def json_type(prop: dict[str, Any]) -> JsonType:
@@ -86,6 +88,25 @@ def subject(name: str, fallback: str = "") -> str:
     if noun is None:
         return subject(fallback) if fallback else "record"
     return singular(noun)
+
+
+_VERSION = re.compile(r"v\d+(\.\d+)*|\d+(\.\d+)*|api|rest|json|xml")
+
+
+def path_subject(path: str | None) -> str | None:
+    """The entity an HTTP path addresses: its last collection segment, read backwards past parameters and
+    actions (``/pets/{petId}`` → pet, ``/pet/findByStatus`` → pet, ``/orders/{id}/receipt`` → receipt);
+    None for RPC-style paths (``/#DeleteTags``) and paths made only of parameters and versions."""
+    for segment in reversed([s for s in (path or "").split("/") if s]):
+        words = tokens(segment.split(":")[0])
+        if segment.startswith(("{", "#")) or not words or _VERSION.fullmatch(segment.lower()):
+            continue
+        if any(w in VERBS or w in _ACTIONS for w in words):
+            continue
+        noun = next((w for w in reversed(words) if w not in _FILLER and w.isalpha() and len(w) > 1), None)
+        if noun:
+            return singular(noun)
+    return None
 
 
 def nouns(name: str) -> list[str]:
@@ -255,7 +276,8 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
     drafts = []
     for t in tools:
         kind, verb = decide(t.name, t.description, t.http_method, t.http_path)
-        drafts.append(Draft(t, kind, entity_of(subject(t.name, t.toolkit or "")), _params(t), verb))
+        entity = path_subject(t.http_path) or subject(t.name, t.toolkit or "")  # the path names the resource
+        drafts.append(Draft(t, kind, entity_of(entity), _params(t), verb))
     _apply_semantics(drafts, entity_of)
     for draft in drafts:
         _bind(draft)
@@ -292,6 +314,8 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
             table.setdefault(a.column, Column(name=a.column, type=sql_type(kind), json_type=kind))
         for name, prop in _return_properties(d.tool).items():
             column = snake(name)
+            if column == "id":
+                continue  # the entity's own key, already the table's primary key
             if column not in table and len(table) < MAX_COLUMNS and isinstance(prop, dict):
                 table[column] = _merge(None, column, json_type(prop), prop.get("enum"), None)
 
