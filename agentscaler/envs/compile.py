@@ -83,9 +83,9 @@ def render(kind: Kind, op: Operation, table: Table, provided: Collection[str]) -
             exp.insert(exp.values([tuple(values)]), _table(table.name), columns=[_ident(c) for c in columns])
             if values else exp.Insert(this=_table(table.name), default=True))
     else:  # no filter only on a singleton (settings) table: the build compiles nothing else without one
-        before = exp.select(exp.Star()).from_(_table(table.name), copy=False)
+        rows = exp.select(exp.Star()).from_(_table(table.name), copy=False)
+        before = (rows.where(where, copy=False) if where is not None else rows).sql(dialect="sqlite", copy=False)
         filtered = {"where": exp.Where(this=where)} if where is not None else {}
-        before = (before.where(where, copy=False) if where is not None else before).sql(dialect="sqlite", copy=False)
         if kind == "update":
             assignments = [exp.EQ(this=_col(b.column), expression=_ph(i)) for i, b in given if b.role == "value"]
             assigned = {b.column for _, b in given if b.role == "value"}
