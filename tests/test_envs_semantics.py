@@ -127,3 +127,14 @@ def test_add_to_and_remove_from_a_collection_use_a_link_table(container, member,
     assert target not in [r[ref] for r in _call(sim, f"list_{container}_{member}s",
                                                 **{f"{container}_id": f"{container}_1"})]
     assert sim.rows(parent) == members_before  # the member itself still exists
+
+
+def test_without_a_named_owner_the_most_specific_key_owns_the_flag():
+    spec, sim = _domain(tool("enable_roaming", {"customer_id": s(), "line_id": s()}, ["customer_id", "line_id"]))
+    assert spec.tool("enable_roaming").table == "lines"
+    line = sim.rows("lines")[1]
+    _call(sim, "enable_roaming", customer_id=line["customer_id"], line_id=line["line_id"])
+    assert _row(sim, "lines", "line_id", line["line_id"]) == {**line, "roaming_enabled": 1}
+    other = next(c["customer_id"] for c in sim.rows("customers") if c["customer_id"] != line["customer_id"])
+    refused = sim.step({"name": "enable_roaming", "arguments": {"customer_id": other, "line_id": line["line_id"]}})
+    assert refused.error and "no line matches" in refused.observation  # the customer scopes the line, never moves it

@@ -194,6 +194,10 @@ def _bind(draft: Draft) -> None:
         current = [b for b in draft.bindings if not snake(b.param).startswith("new_")]
         ids = ([b for b in current if b.column == key] or [b for b in current if b.column and key_entity(b.column)]
                or [b for b in current if b.column and semantics.is_natural_key(b.column)][:1])
+        if draft.assign:  # a status or flag change sets nothing else: keys its name does not mention scope the row
+            named = set(nouns(draft.tool.name))
+            ids += [b for b in current if b not in ids and b.column and key_entity(b.column)
+                    and not set(tokens(key_entity(b.column))) <= named]
         where = ids or ([] if draft.kind == "update" else draft.bindings)
         for b in draft.bindings:
             b.role = "eq" if b in where else "value"

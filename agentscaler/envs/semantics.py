@@ -9,7 +9,8 @@ The rules, decided here once and applied by ``envs.schema``:
   tool names no attribute), ``toggle`` flips it;
 - *owners*: an update whose subject has no key among its arguments writes the entity whose key it
   takes, the one named first in the tool's name (``change_order_shipping_method(order_id,
-  shipping_method_id)`` sets ``orders.shipping_method_id``);
+  shipping_method_id)`` sets ``orders.shipping_method_id``), else the last key (the most specific:
+  ``enable_roaming(customer_id, line_id)`` writes the line);
 - *natural keys* (username, email, symbol, code...) identify a row where no ``<x>_id`` does;
 - *settings*: a setter with no identifier at all writes the one row of a ``settings`` table;
 - *link tables*: ``add_<member>_to_<container>`` / ``remove_<member>_from_<container>`` taking the
@@ -80,10 +81,10 @@ def link(action: list[str], columns: list[str]) -> tuple[str, str, str] | None:
 
 
 def owner(words: list[str], keys: list[str], key_entity) -> str:
-    """Of the key columns an update takes, the one whose entity the tool's name mentions first."""
+    """Of the key columns an update takes, the one whose entity the tool's name mentions first, else the last."""
     positions = {w: i for i, w in reversed(list(enumerate(singular(w) for w in words)))}
 
     def first_mention(column: str) -> int:
         return min((positions.get(w, len(words)) for w in tokens(key_entity(column))), default=len(words))
 
-    return min(keys, key=lambda c: (first_mention(c), keys.index(c)))
+    return min(keys, key=lambda c: (first_mention(c), -keys.index(c)))
