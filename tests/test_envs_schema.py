@@ -118,3 +118,12 @@ def test_real_bfcl_domains_compile(shared_data):
     rate = _rate(bfcl_groups(shared_data, limit=60))
     print(f"BFCL executable rate: {rate:.3f}")
     assert rate > 0.8
+
+
+def test_a_reference_takes_its_parents_key_type_whatever_a_result_schema_says():
+    listing = tool("list_domains", {"limit": i()}, returns={"type": "array", "items": {"type": "object", "properties": {
+        "user_id": {"type": "number"}, "domain": {"type": "string"}}}})
+    spec = build_domain(0, [listing, tool("get_user", {"user_id": i()}, ["user_id"])], rows=4, states=1)
+    domains = spec.table("domains")
+    assert domains.column("user_id").type == spec.table("users").column("user_id").type == "INTEGER"
+    assert all(t.executable for t in spec.tools), [t.reason for t in spec.tools]  # the state loads: keys match

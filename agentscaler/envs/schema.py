@@ -237,7 +237,7 @@ def _apply_semantics(drafts: list[Draft], entity_of) -> None:
             flag_param.column = a.column  # toggle_wifi(device_id, on): the argument sets the flag
         elif a is not None:
             d.assign = [a]
-        if d.entity == semantics.SETTINGS_ENTITY:
+        if plural(d.entity) == plural(semantics.SETTINGS_ENTITY):
             if len(d.params) == 1 and attribute and not d.assign:
                 d.params[0].column = snake("_".join(attribute))  # set_volume(level) sets settings.volume
             settings |= {p.column for p in d.params} | {a.column for a in d.assign}
@@ -330,11 +330,14 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
         key = f"{e}_id"
         fks = [ForeignKey(column=c, table=names[r], ref_column=f"{r}_id")
                for c in columns[e] if (r := entity_of(key_entity(c))) in columns and r != e]
+        for fk in fks:  # a reference holds its parent's key as the parent stores it (REAL 2.0 never matches 2)
+            parent = columns[entity_of(key_entity(fk.column))][fk.ref_column]
+            columns[e][fk.column] = parent.model_copy(update={"name": fk.column})
         indexed = [c for c in columns[e] if c != key and ((e, c) in lookups or any(f.column == c for f in fks))]
         prefix = f"{e}_" if columns[e][key].type == "TEXT" else None
         tables.append(Table(name=names[e], entity=e, columns=list(columns[e].values()), primary_key=key,
                             key_prefix=prefix, foreign_keys=fks, indexes=indexed,
-                            singleton=e == semantics.SETTINGS_ENTITY))
+                            singleton=names[e] == plural(semantics.SETTINGS_ENTITY)))
     return tables, drafts
 
 
