@@ -33,7 +33,8 @@ def shop_tools() -> list[ToolSpec]:
         tool("get_user", {"user_id": s()}, ["user_id"], "Get a user's profile."),
         tool("create_order", {"user_id": s(), "item": s(), "quantity": i()}, ["user_id", "item", "quantity"],
              "Place an order for a user."),
-        tool("cancel_order", {"order_id": s()}, ["order_id"], "Cancel an order."),
+        tool("cancel_order", {"order_id": s()}, ["order_id"], "Cancel an order.", http_method="DELETE",
+             http_path="/orders/{order_id}"),  # a REST API that cancels by deleting: the method decides
         tool("list_orders", {"user_id": s(), "limit": i()}, ["user_id"], "List a user's orders."),
         tool("update_order", {"order_id": s(), "new_quantity": i()}, ["order_id", "new_quantity"],
              "Change the quantity of an order."),

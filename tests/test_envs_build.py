@@ -14,7 +14,7 @@ from agentscaler.sim import DomainSimulator
 
 
 def _groups():
-    weather = [tool("get_weather", {"city": s(), "days": i()}, ["city"]), tool("set_volume", {"level": i()})]
+    weather = [tool("get_weather", {"city": s(), "days": i()}, ["city"]), tool("update_forecast", {"forecast_id": i()})]
     return [shop_tools(), weather]
 
 
@@ -26,7 +26,7 @@ def test_build_envs_writes_every_artifact(tmp_path):
     tools = pq.read_table(run.envs / "tools.parquet").to_pylist()
     assert len(tools) == 8 and {t["kind"] for t in tools} == {"read", "create", "update", "delete"}
     broken = [t for t in tools if not t["executable"]]
-    assert [t["name"] for t in broken] == ["set_volume"] and broken[0]["reason"]
+    assert [t["name"] for t in broken] == ["update_forecast"] and broken[0]["reason"]
     summary = json.loads((run.envs / "summary.json").read_text())
     assert summary["totals"]["tools"] == 8 and summary["totals"]["executable"] == 7
     assert summary["domains"][0]["entities"] == ["user", "order"]

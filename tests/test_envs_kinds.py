@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentscaler.envs import classify, infer_schema
+from agentscaler.envs import classify, infer_schema, kind_model
 from agentscaler.toolspec import ToolSpec
 
 
@@ -16,7 +16,8 @@ from agentscaler.toolspec import ToolSpec
         ("createPet", "", "PUT", "/pets/{id}", "update"),
         ("listTags", "", "PATCH", "/tags", "update"),
         ("get_order", "", "DELETE", "/orders/{id}", "delete"),
-        ("renew_subscription", "", "POST", "/subscriptions/{id}/renewal", "create"),  # no known verb: POST creates
+        ("renew_subscription", "", "POST", "/subscriptions/{id}/renewal", "update"),  # RPC-style: a status change
+        ("subscriptions_renewal", "", "POST", "/subscriptions/{id}/renewal", "create"),  # no verb: POST creates
         ("placeOrder", "Place an order for a pet", "POST", "/store/order", "create"),
         ("searchUsers", "", "POST", "/users/query", "read"),  # POST for a search
         ("DescribeTags", "", "POST", "/#DescribeTags", "read"),
@@ -47,3 +48,36 @@ def test_schema_inference_passes_the_method_through():
 
     _, drafts = infer_schema([tool("order_status", "DELETE"), tool("order_details", "PUT"), tool("order_info", None)])
     assert [d.kind for d in drafts] == ["delete", "update", "read"]
+
+
+@pytest.mark.parametrize(("name", "description", "kind"), [
+    ("compute_backendServices_update", "Updates the specified BackendService resource.", "update"),  # not compute
+    ("compute_urlMaps_delete", "Deletes the specified UrlMap resource.", "delete"),
+    ("Line_StopPoints", "Gets a list of the stations that serve the given line id", "read"),  # stop: a noun here
+    ("XML_-_Rail_Incidents", "<h4>Description</h4> <p>Returns reported rail incidents", "read"),
+    ("renew_subscription", "", "update"), ("block_card", "", "update"), ("refund_payment", "", "update"),
+    ("reopen_ticket", "", "update"), ("unblock_card", "", "update"), ("approve_request", "", "update"),
+    ("get_weather", "", "read"), ("create_account", "", "create"), ("close_price", "", "read"),
+])
+def test_the_learned_model_decides_without_a_method(name, description, kind):
+    assert classify(name, description) == kind
+
+
+def test_the_shipped_model_improves_on_the_rules_where_they_err():
+    assert classify("compute_backendServices_update", learned=False) == "read"  # the rules' first verb: compute
+    assert kind_model.shipped() is not None and kind_model.MODEL_PATH.stat().st_size < 400_000
+
+
+def test_fit_learns_kinds_from_labelled_features():
+    pytest.importorskip("sklearn")
+    words = {"read": "fetch show", "create": "make spawn", "update": "tweak patch", "delete": "wipe purge"}
+    examples, labels = [], []
+    for kind, verbs in words.items():
+        for verb in verbs.split():
+            for noun in ("pet", "order", "user", "tag", "store"):
+                examples.append(kind_model.features(f"{verb}_{noun}", "", "read"))
+                labels.append(kind)
+    model = kind_model.fit(examples, labels, c=10.0)
+    assert [model.predict(kind_model.features(f"{v}_invoice", "", "read")) for v in ("show", "spawn", "tweak", "wipe")] \
+        == ["read", "create", "update", "delete"]
+    assert kind_model.KindModel.from_json(model.to_json()).weights == model.weights

@@ -54,7 +54,7 @@ def test_reserved_words_and_odd_names_become_safe_identifiers():
     ("get_weather", "", "read"), ("search_flights", "", "read"), ("calculate_bmi", "", "read"),
     ("create_account", "", "create"), ("book_hotel", "", "create"), ("postComment", "", "create"),
     ("update_profile", "", "update"), ("setVolume", "", "update"), ("rename_file", "", "update"),
-    ("delete_file", "", "delete"), ("cancel_booking", "", "delete"), ("remove_item", "", "delete"),
+    ("delete_file", "", "delete"), ("cancel_booking", "", "update"), ("remove_item", "", "delete"),
     ("triangle_properties.get", "", "read"),  # the verb may come last (BFCL)
     ("user_profile", "Updates the profile of a user.", "update"),  # no verb in the name: the description
     ("xyz", "", "read"),  # no verb at all: a read, which cannot corrupt state
@@ -82,10 +82,10 @@ def test_each_kind_compiles_to_its_statement():
 
 
 def test_uncompilable_tools_are_reported_with_a_reason():
-    spec = build_domain(0, [tool("set_volume", {"level": i()}, ["level"]), tool("delete_everything"),
+    spec = build_domain(0, [tool("update_thing", {"thing_id": s()}, ["thing_id"]), tool("delete_everything"),
                             tool("get_thing", {"thing_id": s()}, ["thing_id"])])
     by_name = {t.name: t for t in spec.tools}
-    assert not by_name["set_volume"].executable and "identifies" in by_name["set_volume"].reason
+    assert not by_name["update_thing"].executable and "nothing to set" in by_name["update_thing"].reason
     assert not by_name["delete_everything"].executable and "without a filter" in by_name["delete_everything"].reason
     assert by_name["get_thing"].executable and by_name["get_thing"].reason is None
 
@@ -118,3 +118,12 @@ def test_real_bfcl_domains_compile(shared_data):
     rate = _rate(bfcl_groups(shared_data, limit=60))
     print(f"BFCL executable rate: {rate:.3f}")
     assert rate > 0.8
+
+
+def test_a_reference_takes_its_parents_key_type_whatever_a_result_schema_says():
+    listing = tool("list_domains", {"limit": i()}, returns={"type": "array", "items": {"type": "object", "properties": {
+        "user_id": {"type": "number"}, "domain": {"type": "string"}}}})
+    spec = build_domain(0, [listing, tool("get_user", {"user_id": i()}, ["user_id"])], rows=4, states=1)
+    domains = spec.table("domains")
+    assert domains.column("user_id").type == spec.table("users").column("user_id").type == "INTEGER"
+    assert all(t.executable for t in spec.tools), [t.reason for t in spec.tools]  # the state loads: keys match

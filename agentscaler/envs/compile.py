@@ -16,7 +16,7 @@ from collections.abc import Collection
 from sqlglot import exp
 
 from agentscaler.envs.schema import Draft
-from agentscaler.envs.spec import CompiledTool, Kind, Operation, Table
+from agentscaler.envs.spec import Assignment, CompiledTool, Kind, Operation, Table
 
 _FILTERS = {
     "eq": lambda c, p: c.eq(p),
@@ -82,16 +82,30 @@ def render(kind: Kind, op: Operation, table: Table, provided: Collection[str]) -
         statement = _rowid_returning(
             exp.insert(exp.values([tuple(values)]), _table(table.name), columns=[_ident(c) for c in columns])
             if values else exp.Insert(this=_table(table.name), default=True))
-    else:
-        before = exp.select(exp.Star()).from_(_table(table.name), copy=False).where(where, copy=False)
-        before = before.sql(dialect="sqlite", copy=False)
+    else:  # no filter only on a singleton (settings) table: the build compiles nothing else without one
+        rows = exp.select(exp.Star()).from_(_table(table.name), copy=False)
+        before = (rows.where(where, copy=False) if where is not None else rows).sql(dialect="sqlite", copy=False)
+        filtered = {"where": exp.Where(this=where)} if where is not None else {}
         if kind == "update":
             assignments = [exp.EQ(this=_col(b.column), expression=_ph(i)) for i, b in given if b.role == "value"]
-            statement = exp.Update(this=_table(table.name), expressions=assignments, where=exp.Where(this=where))
+            assigned = {b.column for _, b in given if b.role == "value"}
+            assignments += [exp.EQ(this=_col(a.column), expression=_constant(a)) for a in op.assign
+                            if a.column not in assigned]
+            statement = exp.Update(this=_table(table.name), expressions=assignments, **filtered)
         else:
-            statement = exp.Delete(this=_table(table.name), where=exp.Where(this=where))
+            statement = exp.Delete(this=_table(table.name), **filtered)
         statement = _rowid_returning(statement)
     return statement.sql(dialect="sqlite", copy=False), before
+
+
+def _constant(a: Assignment) -> exp.Expression:
+    """The value an assignment sets, as SQL: a literal (compiled in, never an argument) or the flag flipped."""
+    if a.toggle:
+        return exp.Sub(this=exp.Literal.number(1), expression=exp.func("COALESCE", _col(a.column),
+                                                                        exp.Literal.number(0)))
+    if isinstance(a.value, (bool, int, float)):
+        return exp.Literal.number(int(a.value) if isinstance(a.value, bool) else a.value)
+    return exp.Literal.string(str(a.value))
 
 
 def next_key(table: Table) -> exp.Expression:
@@ -125,16 +139,16 @@ def compile_tool(draft: Draft, tables: dict[str, Table]) -> CompiledTool:
     key = table.primary_key
     bindings = draft.bindings
     reason = None
-    if draft.kind == "update" and not any(b.role == "eq" for b in bindings):
+    if draft.kind == "update" and not table.singleton and not any(b.role == "eq" for b in bindings):
         reason = f"no parameter identifies the {draft.entity} to update"
-    elif draft.kind == "update" and not any(b.role == "value" for b in bindings):
+    elif draft.kind == "update" and not draft.assign and not any(b.role == "value" for b in bindings):
         reason = f"update has nothing to set on {table.name}"
     elif draft.kind == "delete" and not bindings:
         reason = f"delete without a filter would empty {table.name}"
     elif unknown := [b.column for b in bindings if b.column and b.column not in {c.name for c in table.columns}]:
         reason = f"columns {unknown} exceed the {table.name} table's column budget"
     op = Operation(
-        table=table.name, bindings=bindings, sql="",
+        table=table.name, bindings=bindings, assign=draft.assign if draft.kind == "update" else [], sql="",
         generated_key=draft.kind == "create" and not any(b.column == key for b in bindings),
         single_row=draft.kind == "read" and any(b.column == key and b.role == "eq" and b.required for b in bindings),
     )

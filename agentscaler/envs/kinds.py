@@ -4,9 +4,14 @@ The first verb found in the name decides (in ToolBench's ``<api>_for_<provider>`
 the API part: ``year_month_json_for_ny_times_archive`` archives nothing); when the name has none,
 the first verb of the description does; when neither has one, the tool is a read (most APIs in
 the corpora are lookups, and a read cannot corrupt state). Ambiguous verbs, decided here once:
-``cancel``/``unsubscribe``/``revoke`` delete the record (the reservation stops existing);
+``unsubscribe``/``revoke``/``remove`` delete the record; ``cancel``/``close``/``suspend``/``renew``/
+``refund``/``block``... move it to another status, so update (``envs.semantics`` says which status);
 ``set``/``toggle``/``assign``/``mark`` update; ``send``/``post``/``book``/``upload``/``save`` create
 a record; ``generate``/``convert``/``translate``/``check``/``verify`` compute or look up, so read.
+A verb followed by a noun it forms a compound with is no verb (``close_price``, ``open_interest``).
+
+Where the API has no HTTP method, a model learned from the operations that have one decides, with
+these rules' answer as one of its features (``envs.kind_model``); the rules alone decide without it.
 
 Where the API says its HTTP method (OpenAPI and Swagger operations), GET/HEAD read, PUT/PATCH update
 and DELETE deletes, whatever the name says. POST creates, except that RPC-style APIs POST every
@@ -20,7 +25,9 @@ A name made of method + path has no verbs of its own (``post_lists_list_id_recip
 
 from __future__ import annotations
 
+from agentscaler.envs.kind_model import features, opening, shipped
 from agentscaler.envs.naming import singular, tokens
+from agentscaler.envs.semantics import STATUS_VERBS
 from agentscaler.envs.spec import Kind
 
 VERBS: dict[str, Kind] = {
@@ -32,17 +39,26 @@ VERBS: dict[str, Kind] = {
         "create add book register post submit insert make send upload save store schedule reserve "
         "subscribe follow like enroll signup purchase buy open invite pay".split(), "create"),
     **dict.fromkeys(
-        "update edit modify set change rename patch put replace upsert toggle enable disable activate "
-        "deactivate assign move transfer mark reset adjust upgrade approve reject".split(), "update"),
+        "update edit modify set change rename patch put replace upsert toggle enable disable assign move "
+        "transfer mark reset adjust upgrade downgrade reschedule apply grant mute unmute pin unpin "
+        "exchange".split(), "update"),
+    **dict.fromkeys(STATUS_VERBS, "update"),
     **dict.fromkeys(
-        "delete remove cancel unsubscribe unfollow unlike revoke clear purge drop erase destroy "
-        "archive withdraw".split(), "delete"),
+        "delete remove unsubscribe unfollow unlike revoke clear purge drop erase destroy withdraw "
+        "unassign detach unlink".split(), "delete"),
 }
+COMPOUND_NOUNS = frozenset("price prices interest hours time times rate rates value values date now source "
+                           "position positions high low point points".split())
+"""Nouns that make the verb before them an adjective: ``close_price``, ``open_interest``, ``reset_time``."""
 
 
 def first_verb(words: list[str]) -> str | None:
-    return next((w for w in words if w in VERBS), None)
+    return next((w for w, after in zip(words, [*words[1:], ""]) if w in VERBS and after not in COMPOUND_NOUNS), None)
 
+
+OPENING_SENSES = {"return": "get"}
+"""Verbs whose sense differs at the opening of a description: "Returns the list..." reads (``return_order``
+in a name is a status change)."""
 
 METHOD_KINDS: dict[str, Kind] = {
     "GET": "read", "HEAD": "read", "POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "delete",
@@ -52,24 +68,39 @@ SEARCH_ENDPOINTS = frozenset("search query find lookup filter autocomplete".spli
 which names collections (``POST /mailing_lists`` creates one)."""
 
 
-def classify(name: str, description: str = "", http_method: str | None = None, http_path: str | None = None) -> Kind:
+def classify(name: str, description: str = "", http_method: str | None = None, http_path: str | None = None,
+             *, learned: bool = True) -> Kind:
     """The tool's kind; see the module docstring for the ambiguous verbs and for HTTP methods."""
-    method = (http_method or "").upper()
-    opening = [singular(w) for w in tokens(description.split(".")[0])[:8]]  # "Updates" → update
+    return decide(name, description, http_method, http_path, learned=learned)[0]
+
+
+def action_words(name: str, http_method: str | None = None) -> list[str]:
+    """The words of a name that can say what it does: not the provider (ToolBench's ``<api>_for_<provider>``),
+    none for a name made of method + path."""
     words = tokens(name)
-    action = words[: words.index("for")] if "for" in words else words  # ToolBench: "<api>_for_<provider>"
-    if method and action[:1] == [method.lower()]:
-        action = []  # a name made of method + path: its words are the path's nouns
+    action = words[: words.index("for")] if "for" in words else words
+    return [] if http_method and action[:1] == [http_method.lower()] else action
+
+
+def decide(name: str, description: str = "", http_method: str | None = None, http_path: str | None = None,
+           *, learned: bool = True) -> tuple[Kind, str | None]:
+    """(kind, the verb the rules chose, if any). Without a method, the learned model (``envs.kind_model``)
+    decides where it ships and ``learned`` is set; the verb rules otherwise."""
+    method = (http_method or "").upper()
+    summary = [OPENING_SENSES.get(w, w) for w in (singular(w) for w in tokens(opening(description))[:8])]
+    action = action_words(name, method)
     if method == "POST":
-        verbs = [VERBS[w] for w in action if w in VERBS] or [VERBS[w] for w in opening if w in VERBS]
-        writes = [kind for kind in verbs if kind != "read"]
+        verbs = [w for w in action if w in VERBS] or [w for w in summary if w in VERBS]
+        writes = [w for w in verbs if VERBS[w] != "read"]
         if writes:
-            return writes[0]
-        return "read" if verbs or _search_endpoint(http_path or "") else "create"
+            return VERBS[writes[0]], writes[0]
+        return "read" if verbs or _search_endpoint(http_path or "") else "create", None
+    verb = first_verb(action) or first_verb(summary)
     if method in METHOD_KINDS:
-        return METHOD_KINDS[method]
-    verb = first_verb(action) or first_verb(opening)
-    return VERBS[verb] if verb else "read"
+        return METHOD_KINDS[method], verb
+    rule: Kind = VERBS[verb] if verb else "read"
+    model = shipped() if learned else None
+    return (model.predict(features(name, description, rule)) if model else rule), verb
 
 
 def _search_endpoint(path: str) -> bool:

@@ -18,15 +18,17 @@ as 3, so string-typed tools still match), TEXT only when every tool passes a str
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlglot
 from sqlglot import exp
 
-from agentscaler.envs.kinds import VERBS, classify
+from agentscaler.envs import semantics
+from agentscaler.envs.kinds import VERBS, action_words, decide
 from agentscaler.envs.naming import plural, singular, snake, tokens
-from agentscaler.envs.spec import Binding, Column, ForeignKey, JsonType, Kind, SqlType, Table
+from agentscaler.envs.spec import Assignment, Binding, Column, ForeignKey, JsonType, Kind, SqlType, Table
 from agentscaler.toolspec import ToolSpec
 
 PAGINATION = {
@@ -50,6 +52,7 @@ _JSON_TYPES: dict[str, JsonType] = {
 }
 _SQL_TYPES: dict[str, SqlType] = {"integer": "INTEGER", "boolean": "INTEGER", "number": "REAL"}
 MAX_COLUMNS = 48
+_ACTIONS = {"login", "logout", "signin", "signout", "auth", "me", "self", "batch", "bulk", "count", "exists"}
 
 
 def json_type(prop: dict[str, Any]) -> JsonType:
@@ -64,18 +67,51 @@ def sql_type(kind: JsonType) -> SqlType:
     return _SQL_TYPES.get(kind, "TEXT")
 
 
-def subject(name: str, fallback: str = "") -> str:
-    """The entity a tool's name is about: last noun of the first meaningful name segment."""
+def content_words(name: str) -> list[list[str]]:
+    """The name's candidate nouns, in segments split at prepositions: verbs and filler dropped. A status verb
+    after the first verb is a noun (``create_refund``, ``get_return_status``)."""
     segments: list[list[str]] = [[]]
+    verb_seen = False
     for word in tokens(name):
         if word in _PREPOSITIONS:
             segments.append([])
-        elif word not in VERBS and word not in _FILLER and word.isalpha() and len(word) > 1:
+        elif word in VERBS and not (verb_seen and word in semantics.STATUS_VERBS):
+            verb_seen = True
+        elif word not in _FILLER and word.isalpha() and len(word) > 1:
             segments[-1].append(word)
-    noun = next((seg[-1] for seg in segments if seg), None)
+    return segments
+
+
+def subject(name: str, fallback: str = "") -> str:
+    """The entity a tool's name is about: last noun of the first meaningful name segment."""
+    noun = next((seg[-1] for seg in content_words(name) if seg), None)
     if noun is None:
         return subject(fallback) if fallback else "record"
     return singular(noun)
+
+
+_VERSION = re.compile(r"v\d+(\.\d+)*|\d+(\.\d+)*|api|rest|json|xml")
+
+
+def path_subject(path: str | None) -> str | None:
+    """The entity an HTTP path addresses: its last collection segment, read backwards past parameters and
+    actions (``/pets/{petId}`` → pet, ``/pet/findByStatus`` → pet, ``/orders/{id}/receipt`` → receipt);
+    None for RPC-style paths (``/#DeleteTags``) and paths made only of parameters and versions."""
+    for segment in reversed([s for s in (path or "").split("/") if s]):
+        words = tokens(segment.split(":")[0])
+        if segment.startswith(("{", "#")) or not words or _VERSION.fullmatch(segment.lower()):
+            continue
+        if any(w in VERBS or w in _ACTIONS for w in words):
+            continue
+        noun = next((w for w in reversed(words) if w not in _FILLER and w.isalpha() and len(w) > 1), None)
+        if noun:
+            return singular(noun)
+    return None
+
+
+def nouns(name: str) -> list[str]:
+    """The name's nouns in order, singular."""
+    return [singular(w) for segment in content_words(name) for w in segment]
 
 
 def key_entity(column: str) -> str | None:
@@ -103,7 +139,9 @@ class Draft:
     kind: Kind
     entity: str
     params: list[Param]
+    verb: str | None = None
     bindings: list[Binding] = field(default_factory=list)
+    assign: list[Assignment] = field(default_factory=list)
 
 
 def _params(tool: ToolSpec) -> list[Param]:
@@ -154,10 +192,60 @@ def _bind(draft: Draft) -> None:
                                       required=p.required, enum=p.enum))
     if draft.kind in ("update", "delete"):
         current = [b for b in draft.bindings if not snake(b.param).startswith("new_")]
-        ids = [b for b in current if b.column == key] or [b for b in current if b.column and key_entity(b.column)]
+        ids = ([b for b in current if b.column == key] or [b for b in current if b.column and key_entity(b.column)]
+               or [b for b in current if b.column and semantics.is_natural_key(b.column)][:1])
+        if draft.assign:  # a status or flag change sets nothing else: keys its name does not mention scope the row
+            named = set(nouns(draft.tool.name))
+            ids += [b for b in current if b not in ids and b.column and key_entity(b.column)
+                    and not set(tokens(key_entity(b.column))) <= named]
         where = ids or ([] if draft.kind == "update" else draft.bindings)
         for b in draft.bindings:
             b.role = "eq" if b in where else "value"
+
+
+def _apply_semantics(drafts: list[Draft], entity_of) -> None:
+    """Retarget drafts as ``envs.semantics`` says: link tables, owners, natural keys, settings, status, flags."""
+    links: dict[tuple[str, str], str] = {}
+    for d in drafts:
+        found = semantics.link(action_words(d.tool.name, d.tool.http_method), [p.column for p in d.params])
+        if found and found[2] == d.kind:
+            d.entity = links[found[:2]] = entity_of(f"{found[0]}_{found[1]}")
+    for d in drafts:
+        columns = [p.column for p in d.params if not p.column.startswith("new_")]
+        words = nouns(d.tool.name)
+        if d.kind == "read":
+            d.entity = next((e for (c, m), e in links.items() if f"{c}_id" in columns and m in words
+                             and set(c.split("_")) <= set(words)), d.entity)
+        if d.kind != "update" or d.entity in links.values() or f"{d.entity}_id" in columns or "id" in columns:
+            continue
+        keys = [c for c in columns if key_entity(c)]
+        if keys:
+            d.entity = entity_of(key_entity(semantics.owner(tokens(d.tool.name), keys, key_entity)))
+        elif any(semantics.is_natural_key(c) for c in columns):
+            if d.entity in columns and d.entity in words[1:]:
+                d.entity = entity_of(words[words.index(d.entity) - 1])  # update_user_email(username, email)
+        else:
+            d.entity = entity_of(semantics.SETTINGS_ENTITY)
+    settings = set()
+    for d in drafts:
+        if d.kind != "update":
+            continue
+        attribute = [w for w in nouns(d.tool.name) if w not in tokens(d.entity) and w not in semantics.SETTINGS_WORDS]
+        a = semantics.assignment(d.verb, attribute)
+        flag_param = next((p for p in d.params if p.json_type == "boolean"), None)
+        if a is not None and a.column != semantics.STATUS_COLUMN and flag_param is not None:
+            flag_param.column = a.column  # toggle_wifi(device_id, on): the argument sets the flag
+        elif a is not None:
+            d.assign = [a]
+        if plural(d.entity) == plural(semantics.SETTINGS_ENTITY):
+            if len(d.params) == 1 and attribute and not d.assign:
+                d.params[0].column = snake("_".join(attribute))  # set_volume(level) sets settings.volume
+            settings |= {p.column for p in d.params} | {a.column for a in d.assign}
+    for d in drafts:
+        words = nouns(d.tool.name)
+        if d.kind == "read" and not d.params and settings and (
+                "_".join(words) in settings or not semantics.SETTINGS_WORDS.isdisjoint(words)):
+            d.entity = entity_of(semantics.SETTINGS_ENTITY)  # get_volume() reads the settings row
 
 
 def _merge(column: Column | None, name: str, kind: JsonType, enum: list | None, default: Any) -> Column:
@@ -189,8 +277,12 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
         """One entity per table name: words with the same plural are the same entity."""
         return word and by_plural.setdefault(plural(word), word)
 
-    drafts = [Draft(t, classify(t.name, t.description, t.http_method, t.http_path),
-                    entity_of(subject(t.name, t.toolkit or "")), _params(t)) for t in tools]
+    drafts = []
+    for t in tools:
+        kind, verb = decide(t.name, t.description, t.http_method, t.http_path)
+        entity = path_subject(t.http_path) or subject(t.name, t.toolkit or "")  # the path names the resource
+        drafts.append(Draft(t, kind, entity_of(entity), _params(t), verb))
+    _apply_semantics(drafts, entity_of)
     for draft in drafts:
         _bind(draft)
     entities = list(dict.fromkeys(
@@ -221,8 +313,13 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
                 table.setdefault(DISPLAY_COLUMN, Column(name=DISPLAY_COLUMN, type="TEXT", json_type="string"))
             elif len(table) < MAX_COLUMNS:
                 table[b.column] = _merge(table.get(b.column), b.column, b.json_type, b.enum, p.default)
+        for a in d.assign:  # a status (TEXT) or a flag (boolean)
+            kind: JsonType = "string" if isinstance(a.value, str) else "boolean"
+            table.setdefault(a.column, Column(name=a.column, type=sql_type(kind), json_type=kind))
         for name, prop in _return_properties(d.tool).items():
             column = snake(name)
+            if column == "id":
+                continue  # the entity's own key, already the table's primary key
             if column not in table and len(table) < MAX_COLUMNS and isinstance(prop, dict):
                 table[column] = _merge(None, column, json_type(prop), prop.get("enum"), None)
 
@@ -233,10 +330,14 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
         key = f"{e}_id"
         fks = [ForeignKey(column=c, table=names[r], ref_column=f"{r}_id")
                for c in columns[e] if (r := entity_of(key_entity(c))) in columns and r != e]
+        for fk in fks:  # a reference holds its parent's key as the parent stores it (REAL 2.0 never matches 2)
+            parent = columns[entity_of(key_entity(fk.column))][fk.ref_column]
+            columns[e][fk.column] = parent.model_copy(update={"name": fk.column})
         indexed = [c for c in columns[e] if c != key and ((e, c) in lookups or any(f.column == c for f in fks))]
         prefix = f"{e}_" if columns[e][key].type == "TEXT" else None
         tables.append(Table(name=names[e], entity=e, columns=list(columns[e].values()), primary_key=key,
-                            key_prefix=prefix, foreign_keys=fks, indexes=indexed))
+                            key_prefix=prefix, foreign_keys=fks, indexes=indexed,
+                            singleton=names[e] == plural(semantics.SETTINGS_ENTITY)))
     return tables, drafts
 
 

@@ -43,6 +43,7 @@ class Table(BaseModel):
         default=None, description="TEXT keys are '<prefix><n>'; None for INTEGER keys, which SQLite assigns."
     )
     foreign_keys: list[ForeignKey] = []
+    singleton: bool = Field(default=False, description="Holds one row (settings): setters need no identifier.")
     indexes: list[str] = Field(default=[], description="Columns with a secondary index (keys and filters).")
 
     def column(self, name: str) -> Column:
@@ -60,11 +61,20 @@ class Binding(BaseModel):
     enum: list[Any] | None = None
 
 
+class Assignment(BaseModel):
+    """A column a write sets by itself, whatever the arguments: a status transition or a flag."""
+
+    column: str
+    value: Any = Field(default=None, description="The constant it sets (cancelled, true...).")
+    toggle: bool = Field(default=False, description="Flip a boolean flag instead of setting a value.")
+
+
 class Operation(BaseModel):
     """A tool compiled against the schema; SQL is rendered from it (and the tool's kind) per argument set."""
 
     table: str
     bindings: list[Binding]
+    assign: list[Assignment] = Field(default=[], description="update: constant assignments, e.g. status.")
     generated_key: bool = Field(default=False, description="create: the key is not an argument, it is generated.")
     single_row: bool = Field(default=False, description="read by primary key: no match is an error.")
     max_rows: int = Field(default=50, description="Cap on rows a read returns.")

@@ -13,6 +13,7 @@ import random
 from typing import Any
 
 from agentscaler.envs.naming import tokens
+from agentscaler.envs.semantics import is_natural_key
 from agentscaler.envs.spec import Binding, Column, JsonType, Table
 
 Rows = dict[str, list[list[Any]]]
@@ -53,6 +54,8 @@ def value(column: Column, rng: random.Random, row: int, table: str) -> Any:
         return "[]" if kind == "array" else "{}"
     if "email" in words:
         return f"{rng.choice(_WORDS['name']).lower()}{row}@example.com"
+    if is_natural_key(column.name):  # unique, so a lookup by it finds one row
+        return f"{last}_{row}"
     if last in ("date", "birthday", "day") or "date" in words:
         return f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
     if last in ("url", "link", "website"):
@@ -75,14 +78,15 @@ def encode(v: Any) -> Any:
 
 
 def synthesize(tables: list[Table], rows: int, seed: int, domain_id: int, index: int) -> Rows:
-    """One initial state; tables in dependency order (parents first), so inserts satisfy foreign keys."""
+    """One initial state; tables in dependency order (parents first), so inserts satisfy foreign keys.
+    A singleton (settings) table has one row."""
     rng = rng_for(seed, domain_id, index)
     keys: dict[str, list[Any]] = {}
     state: Rows = {}
     for table in dependency_order(tables):
         refs = {fk.column: fk.table for fk in table.foreign_keys}
         data = []
-        for n in range(1, rows + 1):
+        for n in range(1, (1 if table.singleton else rows) + 1):
             row = []
             for c in table.columns:
                 if c.name == table.primary_key:

@@ -314,9 +314,9 @@ class DomainSimulator:
                 return Observation(json.dumps(dict(zip(columns, rows[0]))), False)
             return Observation(json.dumps([dict(zip(columns, r)) for r in rows]), False)
         table = tool.table.name
-        if kind == "update" and not mask & tool.set_mask:
+        if kind == "update" and not mask & tool.set_mask and not op.assign:
             raise CallError(f"{tool.spec.name} needs a value to change, one of {_names(tool, tool.set_mask)}")
-        if kind != "create" and not mask & tool.where_mask:
+        if kind != "create" and tool.where_mask and not mask & tool.where_mask:  # none: a settings row
             raise CallError(f"{tool.spec.name} needs one of {_names(tool, tool.where_mask)} to find the "
                             f"{tool.table.entity}")
         db.execute("BEGIN")

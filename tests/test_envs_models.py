@@ -1,0 +1,72 @@
+"""A spec's data models become the tables they describe; operations map onto them through their paths."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agentscaler.envs import build_domain
+from agentscaler.envs.schema import path_subject
+from agentscaler.ingest import parse_file
+from agentscaler.sim import DomainSimulator
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_swagger_definitions_become_the_orders_table():
+    specs, quarantined = parse_file(FIXTURES / "ingest" / "swagger_store.json")
+    assert quarantined == []
+    spec = build_domain(0, specs, rows=4, states=1)
+    orders = spec.table("orders")
+    columns = {c.name: c for c in orders.columns}
+    # Order = NewOrder (customer, items, ship_to: Address, category: Category) + id + status enum
+    assert orders.primary_key == "order_id" and "id" not in columns  # the model's id is the table's key
+    assert {"customer", "items", "ship_to", "category", "status"} <= set(columns)
+    assert columns["status"].enum == ["open", "shipped"]
+    assert (columns["items"].json_type, columns["ship_to"].json_type) == ("array", "object")  # nested: JSON
+    tables = {t.name: t.table for t in spec.tools}
+    assert {tables[n] for n in ("get_orders", "createOrder", "updateOrder", "deleteOrder")} == {"orders"}
+    assert [(fk.column, fk.table) for fk in spec.table("receipts").foreign_keys] == [("order_id", "orders")]
+    update = spec.tool("updateOrder").operation
+    assert [b.column for b in update.bindings if b.role == "eq"] == ["order_id"]  # the path's {orderId}
+    sim = DomainSimulator(spec)
+    obs = sim.step({"name": "updateOrder", "arguments": {"orderId": 2, "customer": "Ada", "items": ["pen"]}})
+    assert not obs.error and sim.rows("orders")[1]["customer"] == "Ada"
+
+
+def test_the_path_names_the_table_whatever_the_operation_is_called(tmp_path):
+    pet = {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
+                                             "status": {"type": "string", "enum": ["available", "sold"]}}}
+    paths = {
+        "/pet/findByStatus": {"get": {"operationId": "findByStatus", "parameters": [
+            {"name": "status", "in": "query", "type": "string", "enum": ["available", "sold"]}],
+            "responses": {"200": {"description": "ok", "schema": {"type": "array", "items": {"$ref": "#/definitions/Pet"}}}}}},
+        "/pet/{petId}": {"get": {"operationId": "fetchOne", "parameters": [
+            {"name": "petId", "in": "path", "required": True, "type": "integer"}],
+            "responses": {"200": {"description": "ok", "schema": {"$ref": "#/definitions/Pet"}}}}},
+        "/pet": {"post": {"operationId": "add", "parameters": [
+            {"name": "body", "in": "body", "required": True, "schema": {"$ref": "#/definitions/Pet"}}],
+            "responses": {"200": {"description": "ok"}}}},
+    }
+    path = tmp_path / "pets.json"
+    path.write_text(json.dumps({"swagger": "2.0", "info": {"title": "Pets", "version": "1"}, "paths": paths,
+                                "definitions": {"Pet": pet}}))
+    specs, _ = parse_file(path)
+    spec = build_domain(0, specs, rows=3, states=1)
+    assert [t.name for t in spec.tables] == ["pets"]
+    assert {t.name: (t.kind, t.table) for t in spec.tools} == {
+        "findByStatus": ("read", "pets"), "fetchOne": ("read", "pets"), "add": ("create", "pets")}
+    assert spec.table("pets").column("status").enum == ["available", "sold"]
+    assert spec.tool("fetchOne").operation.single_row  # keyed by the path's petId
+    assert all(t.executable for t in spec.tools)
+
+
+@pytest.mark.parametrize(("path", "entity"), [
+    ("/pets/{petId}", "pet"), ("/pet/findByStatus", "pet"), ("/orders/{orderId}/receipt", "receipt"),
+    ("/v2/users/{id}", "user"), ("/user/login", "user"), ("/#DeleteTags", None), ("/{id}", None),
+    ("/v1/projects/{p}/locations/{l}/keyRings:create", "ring"), (None, None),
+])
+def test_path_subject(path, entity):
+    assert path_subject(path) == entity
