@@ -13,6 +13,7 @@ from typing import Any
 
 from agentscaler.envs.kinds import VERBS
 from agentscaler.envs.naming import tokens
+from agentscaler.envs.semantics import FLAG_VERBS, STATUS_VERBS
 from agentscaler.envs.spec import Binding, EnvSpec
 from agentscaler.tasks.plan import PAGING_ROLES, Plan, Step
 
@@ -33,7 +34,14 @@ _HTTP_VERBS = {"get", "post", "put", "patch"}  # names built from method + path 
 
 
 def _verb(step: Step) -> str:
-    found = next((w for w in tokens(step.tool.name) if VERBS.get(w) == step.tool.kind and w not in _HTTP_VERBS), None)
+    """The tool's own verb where it has one (``cancel`` the order, whether cancelling deletes it or changes
+    its status), else a plain verb for its kind."""
+    def fits(word: str) -> bool:
+        if step.tool.kind == "read":
+            return VERBS.get(word) == "read"
+        return VERBS.get(word, "read") != "read" or word in STATUS_VERBS or word in FLAG_VERBS
+
+    found = next((w for w in tokens(step.tool.name) if w not in _HTTP_VERBS and fits(w)), None)
     return found or _DEFAULT_VERB[step.tool.kind]
 
 
@@ -98,8 +106,8 @@ def template_intent(plan: Plan, spec: EnvSpec) -> str:
             sentence = f"Please {_verb(step)} {article} {noun}" + (f" {which}" if which else "")
             if step.tool.kind == "create" and (values := _values(step, " ")):
                 sentence += f"{',' if which else ''} with {', '.join(values)}"
-            elif step.tool.kind == "update":
-                sentence += f": set {', '.join(_values(step, ' to '))}"
+            elif step.tool.kind == "update" and (values := _values(step, " to ")):
+                sentence += f": set {', '.join(values)}"
             elif step.tool.kind == "read":
                 sentence += ", and tell me what you find"
         sentences.append(sentence + "".join(f"; {p}" for p in _paging(step)) + ".")

@@ -196,8 +196,8 @@ def _follow_up(sim: DomainSimulator, spec: EnvSpec, created_by: CompiledTool, st
     key_param = next(b.param for b in tool.operation.bindings if b.column == table.primary_key and b.role == "eq")
     args = {p: v for p, v in args.items() if p == key_param or bindings[p].required or
             (bindings[p].role == "value" and rng.random() < 0.7)}
-    if tool.kind == "update" and not any(bindings[p].role == "value" for p in args):
-        return None
+    if tool.kind == "update" and not any(bindings[p].role == "value" for p in args) and not tool.operation.assign:
+        return None  # nothing to change (a status transition changes its constant column without arguments)
     args[key_param] = as_argument(row[table.primary_key], bindings[key_param].json_type)
     extra = Step(tool, args, {key_param: index}, purpose="follow-up")
     try:
