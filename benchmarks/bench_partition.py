@@ -14,7 +14,8 @@ Labelled sets are drawn from the shared corpora, several random draws each:
 
 Every family is anonymised as in the held-out checks: its name (API title, provider, ToolBench tool
 name) is removed from descriptions and tool names (``..._for_<tool>``), HTTP method and path, toolkit
-and category are dropped. Each set is written as a run directory (they share one embedding cache)
+and category are dropped. Each set is written as a run directory (an embedding cache is
+copied between them)
 and goes through ``build_graph`` + ``build_domains`` with each variant's settings: a variant is
 ``name:field=value,...`` over GraphConfig and DomainConfig fields; ``default:`` is the defaults.
 Printed per set and variant: ARI against the families, family purity (share of tools whose domain's
@@ -28,6 +29,7 @@ import json
 import os
 import random
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -159,9 +161,9 @@ def main() -> None:
         for draw in range(args.draws):
             tools, labels = draw_set(set_name, draw, pools)
             run = RunDir(args.work / "sets" / f"{set_name}-{draw}")
-            run.path.mkdir(parents=True, exist_ok=True)
-            if not run.embeddings.exists():
-                run.embeddings.symlink_to(cache.resolve(), target_is_directory=True)
+            if run.embeddings.is_symlink():
+                run.embeddings.unlink()
+            shutil.copytree(cache, run.embeddings, dirs_exist_ok=True)  # strings other sets embedded
             write_table(pa.Table.from_pylist([t.to_row() for t in tools]), run.tools)
             for name, graph, domains in variants:
                 result = score(run.path, tools, labels, graph, domains, args.embedder)
@@ -169,6 +171,8 @@ def main() -> None:
                 print(f"{set_name:<16}{draw:>5}{len(tools):>6}{len(set(labels)):>5}  {name:<12}{result['ari']:>6.3f}"
                       f"{result['purity']:>7.3f}{result['domains']:>8}{result['attached']:>9.3f}"
                       f"{result['seconds']:>6.1f}", flush=True)
+            for cached in run.embeddings.glob("cache-*.parquet"):
+                shutil.copy2(cached, cache / cached.name)
     for name, results in totals.items():
         mean = {k: round(sum(r[k] for r in results) / len(results), 3) for k in ("ari", "purity", "attached")}
         print(json.dumps({"variant": name, "sets": len(results), **mean}), flush=True)

@@ -43,7 +43,7 @@ class GraphConfig(BaseModel):
     tau: float = Field(0.7, description="Link two tools when some parameter pair has cosine similarity above this.")
     context_weight: float = Field(3.0, description="Weight of the tool's context vector in each parameter's vector.")
     top_k: int = Field(32, description="Nearest parameter neighbours kept per parameter (bounds memory).")
-    neighbours: int = Field(10, description="Tool edges: nearest tools linked to each tool (0: parameter edges only).")
+    neighbours: int = Field(5, description="Tool edges: nearest tools linked to each tool (0: parameter edges only).")
     lexical_weight: float = Field(0.5, description="Share of name/parameter-name words in a tool edge's similarity.")
     lexical_dim: int = Field(512, description="Hashed dimensions of the lexical tool vector.")
     max_length: int = Field(32, description="Tokens per embedded string; the cost of embedding is linear in it.")
