@@ -8,7 +8,8 @@ import pytest
 
 from agentscaler.artifacts import RunDir, write_table
 from agentscaler.graph import GraphConfig, HashingEmbedder, build_graph, make_embedder, read_tool_vectors
-from agentscaler.graph.build import index_parameters, link_tools
+from agentscaler.graph.build import index_parameters, link_neighbours, link_tools
+from agentscaler.graph.lexical import lexical_vectors
 from agentscaler.graph.embedders import split_identifier
 from agentscaler.toolspec import ToolSpec
 
@@ -44,22 +45,24 @@ def write_run(tmp_path, tools: list[ToolSpec]) -> RunDir:
 
 @pytest.fixture(scope="module")
 def minilm():
-    return make_embedder("minilm")
+    return make_embedder("minilm", threads=1)  # as each embedding actor runs it
 
 
 def test_known_links_with_the_default_embedder(tmp_path, ray_session):
     run = write_run(tmp_path, KNOWN)
     summary = build_graph(tmp_path)  # the default settings
-    edges = {frozenset(pair) for pair in zip(*(pq.read_table(run.graph)[c].to_pylist() for c in ("src", "dst")))}
+    graph = pq.read_table(run.graph).to_pylist()
+    weight = {frozenset((e["src"], e["dst"])): e["weight"] for e in graph}
     ids = {t.name: t.tool_id for t in KNOWN}
-    weather = {ids["current_weather_for_openweather"], ids["weather_forecast_for_openweather"]}
-    finance = {ids["stock_quote_for_yahoo_finance"], ids["stock_history_for_yahoo_finance"]}
-    assert weather in edges and finance in edges
-    assert not any(edge & weather and edge & finance for edge in edges)
-    assert not any(ids["translate_text"] in edge for edge in edges)
-    assert summary["isolated_tools"] == 1
+    weather = frozenset((ids["current_weather_for_openweather"], ids["weather_forecast_for_openweather"]))
+    finance = frozenset((ids["stock_quote_for_yahoo_finance"], ids["stock_history_for_yahoo_finance"]))
+    others = [w for pair, w in weight.items() if pair not in (weather, finance)]
+    assert min(weight[weather], weight[finance]) > max(others) + 0.5  # a parameter edge on top of a tool edge
+    assert summary["tools_without_parameter_edges"] == 1  # translate_text shares no parameter
+    assert summary["parameter_edges"] == 2 and summary["tool_edges"] >= 8  # of 10 pairs: those similar at all
     tool_ids, vectors = read_tool_vectors(run)
-    assert tool_ids == [t.tool_id for t in KNOWN] and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+    assert sorted(tool_ids) == tool_ids == sorted(t.tool_id for t in KNOWN)  # tool_id order, not input order
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
 
 
 def test_rerun_reuses_the_embedding_cache(tmp_path, ray_session, monkeypatch):
@@ -68,7 +71,7 @@ def test_rerun_reuses_the_embedding_cache(tmp_path, ray_session, monkeypatch):
     import agentscaler.graph.build as build
 
     monkeypatch.setattr(build, "_EmbedBatch", None)  # any new embedding would now fail
-    assert build_graph(tmp_path, GraphConfig(tau=0.1))["edges"] > first["edges"]
+    assert build_graph(tmp_path, GraphConfig(tau=0.1))["parameter_edges"] > first["parameter_edges"]
 
 
 def test_context_separates_same_named_parameters(minilm):
@@ -120,3 +123,35 @@ def test_split_identifier():
 def test_unknown_embedder_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown embedder"):
         make_embedder("word2vec")
+
+
+def test_a_texts_vector_does_not_depend_on_its_batch(minilm):
+    """Padding decides the last bits of a vector: equal inputs must give equal graphs at 40k tools.
+
+    With one thread per actor (the default) a row's bits depend on its padded length only."""
+    text = "user id: the id of the user"
+    alone = minilm.embed([text])[0]
+    crowded = minilm.embed(["zip", "a much longer description of the weather forecast for a city", text] * 5)
+    assert all(np.array_equal(alone, row) for row in crowded[2::3])
+
+
+def test_tool_neighbours_keep_top_k_and_never_an_n_by_n_matrix():
+    import resource
+
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(30_000, 4)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    edges = link_neighbours(vectors, 5)
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kib < 1_000_000  # an n x n float32 matrix would be 3.6 GB
+    assert 30_000 * 5 / 2 <= edges.num_rows <= 30_000 * 5
+    assert (edges["src"].to_numpy() < edges["dst"].to_numpy()).all()
+
+
+def test_lexical_vectors_weigh_rare_words_over_common_ones():
+    names = ["create_invoice", "listInvoices", "get_user", "list_users", "list_orders", "list_projects"]
+    rows = lexical_vectors([tool(name, "", account_id="The account") for name in names], 512)
+    assert np.allclose(np.linalg.norm(rows, axis=1), 1, atol=1e-5)
+    share_invoice, share_list = rows[0] @ rows[1], rows[4] @ rows[5]
+    assert share_invoice > share_list > rows[0] @ rows[2] > 0  # `list` is in 4 of 6, `account_id` in all

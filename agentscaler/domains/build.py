@@ -18,7 +18,7 @@ def build_domains(run_dir, config: DomainConfig | None = None) -> dict:
     """Partition the run's tool graph; writes ``domains.parquet`` and ``domains_summary.json``."""
     config = config or DomainConfig()
     run = RunDir(run_dir)
-    tools = run.read_tools()
+    tools = sorted(run.read_tools(), key=lambda tool: tool.tool_id)  # the graph stage's order
     tool_ids, vectors = read_tool_vectors(run)
     if tool_ids != [tool.tool_id for tool in tools]:
         raise ValueError(f"{run.embeddings} does not match {run.tools}: rerun `agentscaler graph`")
