@@ -1,0 +1,50 @@
+"""Filter 3, exact match: the agent's calls equal the gold calls, names and arguments.
+
+Values compare under ``trajectory.normalize`` (JSON values, ``1 == 1.0``, strings stripped, ``null``
+arguments dropped; case kept). The agent's sequence is its calls that succeeded on replay (when state
+alignment ran before, its ``call_errors`` column says which): a failed call changed nothing and
+returned nothing, so an agent that recovered from an error can still match.
+
+A read-only task (``writes`` false) leaves the database as it was, so the state cannot tell a right
+trajectory from a wrong one: it must match exactly [``read_only_mismatch``]. A write task passes on
+state alignment; an exact match tags it ``exact_match`` (for a strict training split).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from agentscaler.filters.gold import load_tasks
+from agentscaler.filters.stage import Stage, Verdict, reject
+from agentscaler.filters.trajectory import parse
+
+
+class ExactMatch(Stage):
+    """Filter 3 (see the module docstring); needs the run's tasks.parquet."""
+
+    name = "exact_match"
+    reads = ("task_id", "messages", "call_errors")
+
+    def __init__(self, run: str | os.PathLike):
+        self.run = str(run)
+
+    def check(self, row: dict) -> Verdict:
+        task = load_tasks(self.run).get(row.get("task_id"))
+        if task is None:
+            return reject("unknown_task", f"task {row.get('task_id')!r} is not in the run's tasks.parquet")
+        try:
+            keys = parse(row.get("messages")).keys
+        except ValueError as e:
+            return reject("malformed", str(e))
+        errors = json.loads(row["call_errors"]) if row.get("call_errors") else [False] * len(keys)
+        got = [key for key, failed in zip(keys, errors) if not failed]
+        gold = task.call_keys
+        if got == gold:
+            return Verdict(tags=("exact_match",))
+        if task.writes:
+            return Verdict()
+        k = next((k for k, (a, b) in enumerate(zip(got, gold)) if a != b), min(len(got), len(gold)))
+        return reject("read_only_mismatch", f"read-only task {task.task_id}: successful call {k} is "
+                                            f"{got[k] if k < len(got) else 'missing'}, gold has "
+                                            f"{gold[k] if k < len(gold) else 'nothing more'}")

@@ -1,0 +1,125 @@
+"""The filter pipeline on Ray Data end to end: artifacts, funnel, report, JSONL input, export and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+from filters_helpers import rollout, shop_run, task_row, write_rollouts, write_tasks
+from typer.testing import CliRunner
+
+from agentscaler.artifacts import write_jsonl
+from agentscaler.cli import app
+from agentscaler.filters import ExportConfig, export_training_set, read_kept, read_rejected, run_filters
+
+
+def call(name, **arguments):
+    return {"name": name, "arguments": arguments}
+
+
+CREATE = [call("create_order", user_id="user_1", item="pen", quantity=2)]
+UPDATE = [call("update_order", order_id="order_1", new_quantity=7)]
+READ = [call("get_user", user_id="user_1")]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, ray_session):
+    run = shop_run(tmp_path_factory.mktemp("filters-pipeline"), domains=2)
+    tasks = {"create": task_row(run, 0, 0, CREATE, "create"), "update": task_row(run, 0, 1, UPDATE, "update"),
+             "read": task_row(run, 0, 0, READ, "read"), "d1-create": task_row(run, 1, 0, CREATE, "d1-create"),
+             "d1-update": task_row(run, 1, 0, UPDATE, "d1-update")}
+    write_tasks(run, list(tasks.values()))
+    ok = rollout(run, tasks["create"], CREATE, "create-r0")
+    rows = [
+        ok,
+        {**ok, "rollout_id": "create-r1"},  # exact duplicate
+        rollout(run, tasks["update"], UPDATE, "update-r0", final_hash="f" * 32),  # right, recorded hash wrong
+        rollout(run, tasks["update"], [call("update_order", order_id="order_1", new_quantity=8)], "update-r1",
+                final_hash=tasks["update"]["gold_hash"]),  # a lying hash
+        rollout(run, tasks["read"], READ, "read-r0"),
+        rollout(run, tasks["read"], [call("get_user", user_id="user_3")], "read-r1"),  # read-only, wrong calls
+        rollout(run, tasks["create"], [call("refund", order_id="order_1")], "create-r2"),  # unknown tool
+        rollout(run, tasks["d1-create"], [call("create_order", user_id="user_9", item="pen", quantity=2), *CREATE],
+                "d1-create-r0"),  # recovers from an error
+        rollout(run, tasks["d1-update"], UPDATE, "d1-update-r0"),
+        rollout(run, tasks["d1-create"], CREATE, "d1-create-r1", answer="Your pen order is placed."),
+        rollout(run, tasks["d1-update"], [call("update_order", order_id="order_1", new_quantity=9), *UPDATE],
+                "d1-update-r1"),  # reaches gold another way: kept, not an exact match
+    ]
+    write_rollouts(run, rows)
+    return run
+
+
+@pytest.fixture(scope="module")
+def report(run):
+    return run_filters(run.path)
+
+
+EXPECTED = {"create-r1": ("dedup", "exact_duplicate"), "update-r1": ("state_alignment", "state_mismatch"),
+            "read-r1": ("exact_match", "read_only_mismatch"), "create-r2": ("validity", "unknown_tool")}
+
+
+def test_every_row_leaves_kept_or_rejected_with_its_stage_and_reason(run, report):
+    rejected = {r["rollout_id"]: r for r in read_rejected(run.path).to_pylist()}
+    assert {k: (r["stage"], r["reason"].split(":")[0]) for k, r in rejected.items()} == EXPECTED
+    assert "claims gold: it is false" in rejected["update-r1"]["reason"]
+    kept = {r["rollout_id"]: r for r in read_kept(run.path).to_pylist()}
+    assert sorted(kept) == ["create-r0", "d1-create-r0", "d1-create-r1", "d1-update-r0", "d1-update-r1", "read-r0",
+                            "update-r0"]
+    assert "exact_match" not in kept["d1-update-r1"]["tags"] and "exact_match" in kept["d1-update-r0"]["tags"]
+    assert "recorded_hash_mismatch" in kept["update-r0"]["tags"]
+    assert "recovered_from_errors" in kept["d1-create-r0"]["tags"]
+    lineage = kept["d1-create-r0"]
+    assert (lineage["task_id"], lineage["domain_id"], lineage["source"], lineage["agent"], lineage["user"]) == (
+        "d1-create", 1, "test", "teacher", "template")
+    assert lineage["filters_passed"] == ["validity", "state_alignment", "exact_match", "dedup"]
+    assert [r["reward"] for r in json.loads(lineage["rewards"])] == [0.0, 1.0]
+
+
+def test_report_counts_the_funnel_per_stage_and_domain(run, report):
+    assert json.loads((run.path / "filters" / "report.json").read_text())["kept"] == report["kept"] == 7
+    assert [(s["stage"], s["in"], s["out"]) for s in report["stages"]] == [
+        ("validity", 11, 10), ("state_alignment", 10, 9), ("exact_match", 9, 8), ("dedup", 8, 7)]
+    assert report["stages"][1]["reasons"] == {"state_mismatch": 1}
+    assert report["domains"]["0"] == {"in": 7, "validity": 6, "state_alignment": 5, "exact_match": 4, "dedup": 3}
+    assert report["domains"]["1"] == {"in": 4, "validity": 4, "state_alignment": 4, "exact_match": 4, "dedup": 4}
+    assert report["recorded_hash_mismatch"] == 2  # the lying row and the honest-but-misrecorded one
+    assert report["tags"]["recovered_from_errors"] == 1
+
+
+def test_jsonl_input_gives_the_same_verdicts(run, report, tmp_path):
+    rows = pq.read_table(run.path / "rollouts").to_pylist()
+    write_jsonl(rows, tmp_path / "x.jsonl")
+    again = run_filters(run.path, tmp_path / "x.jsonl")
+    assert again["stages"] == report["stages"] and again["input_path"].endswith("x.jsonl")
+
+
+def test_export_writes_a_chat_format_training_set_split_by_domain(run, report, tmp_path):
+    summary = export_training_set(run.path, tmp_path / "all.parquet")
+    # domain 0 keeps two write trajectories (create, update), domain 1 keeps four: domain 1 is vertical
+    assert summary["vertical_domains"] == [1] and (summary["general"], summary["vertical"]) == (3, 4)
+    rows = pq.read_table(tmp_path / "all.parquet").to_pylist()
+    assert {r["rollout_id"]: r["split"] for r in rows}["d1-update-r0"] == "vertical"
+    messages = json.loads(next(r for r in rows if r["rollout_id"] == "create-r0")["messages"])
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "tool", "assistant"]
+    assert messages[2]["tool_calls"][0]["function"] == {"name": "create_order", "arguments": CREATE[0]["arguments"]}
+    assert messages[3]["tool_call_id"] == messages[2]["tool_calls"][0]["id"]
+    assert json.loads(rows[0]["tools"])[0]["type"] == "function"
+    general = export_training_set(run.path, tmp_path / "g.jsonl",
+                                  ExportConfig(format="jsonl", split="general", vertical_domains=[0]))
+    lines = [json.loads(line) for line in (tmp_path / "g.jsonl").read_text().splitlines()]
+    assert general["rows"] == len(lines) == 4 and {r["domain_id"] for r in lines} == {1}
+    strict = export_training_set(run.path, tmp_path / "s.parquet", ExportConfig(strict=True))
+    assert strict["rows"] == 6 and "d1-update-r1" not in pq.read_table(tmp_path / "s.parquet")["rollout_id"].to_pylist()
+
+
+def test_cli_filter_and_export(run, tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(app, ["filter", "--run", str(run.path)])
+    assert result.exit_code == 0, result.output
+    assert "validity" in result.output and "11 in, 7 kept" in result.output
+    result = runner.invoke(app, ["export", "--run", str(run.path), "--out", str(tmp_path / "v.jsonl"),
+                                 "--format", "jsonl", "--split", "vertical", "--vertical-domain", "0"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["rows"] == 3
