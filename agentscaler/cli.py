@@ -16,6 +16,7 @@ from agentscaler.llm.cli import serve_command, tiny_model_command
 from agentscaler.rollouts.run import rollout_command
 from agentscaler.sim.play import play_command
 from agentscaler.tasks.build import tasks_command
+from agentscaler.train.cli import train_command
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 
@@ -32,6 +33,7 @@ app.command("tiny-model")(tiny_model_command)
 app.command("serve")(serve_command)
 app.command("filter")(filter_command)
 app.command("export")(export_command)
+app.command("train")(train_command)
 
 
 @app.command("run")

@@ -1,0 +1,85 @@
+"""SFT on Ray Train with 2 CPU workers: two stages end to end, resume after a stop, the MoE model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from transformers import AutoModelForCausalLM
+from typer.testing import CliRunner
+
+from agentscaler.artifacts import write_jsonl
+from agentscaler.cli import app
+from agentscaler.llm.tiny import build_tiny_model
+from agentscaler.train.config import load_preset
+from agentscaler.train.stages import stage_plan
+from agentscaler.train.trainer import train_stage
+from train_helpers import export_row, trajectory
+
+
+def rows(split: str, count: int, start: int = 0) -> list[dict]:
+    return [export_row(f"t{i}-r0", split, trajectory(f"A{i}", f"B{3 * i + 1}")) for i in range(start, start + count)]
+
+
+def losses(path) -> list[float]:
+    return [json.loads(line)["loss"] for line in path.read_text().splitlines()]
+
+
+def test_stage_plan_selects_splits():
+    preset = load_preset("tiny")
+    data = rows("general", 3) + rows("vertical", 2, start=3)
+    (general, general_rows, _), (vertical, vertical_rows, config) = stage_plan(data, preset, "two")
+    assert (general, len(general_rows), vertical, len(vertical_rows)) == ("general", 3, "vertical", 2)
+    assert config == preset.stages["vertical"]
+    assert [(name, len(selected)) for name, selected, _ in stage_plan(data, preset, "one")] == [("one", 5)]
+    with pytest.raises(ValueError, match="no 'vertical' rows"):
+        stage_plan(rows("general", 2), preset, "two")
+
+
+def test_two_stage_training_end_to_end(ray_session, tmp_path):
+    model = build_tiny_model(tmp_path / "tiny")
+    data = tmp_path / "train.jsonl"
+    write_jsonl(rows("general", 12) + rows("vertical", 12, start=12), data)
+    out = tmp_path / "train"
+    result = CliRunner().invoke(app, ["train", "--run", str(tmp_path), "--model", str(model), "--preset", "tiny",
+                                      "--data", str(data), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    for stage in ("general", "vertical"):
+        curve = losses(out / stage / "metrics.jsonl")
+        assert len(curve) >= 2 and curve[-1] < curve[0], (stage, curve)
+        assert json.loads((out / stage / "packing.json").read_text())["padding_waste"] < 0.5
+    # stage 2 starts where stage 1 ended: its first loss is already below stage 1's first
+    assert losses(out / "vertical" / "metrics.jsonl")[0] < losses(out / "general" / "metrics.jsonl")[0]
+    final = AutoModelForCausalLM.from_pretrained(out / "final")
+    vertical = AutoModelForCausalLM.from_pretrained(out / "vertical" / "weights")
+    base = AutoModelForCausalLM.from_pretrained(model)
+    name = "model.layers.0.mlp.up_proj.weight"
+    assert torch.equal(final.state_dict()[name], vertical.state_dict()[name])
+    assert not torch.equal(final.state_dict()[name], base.state_dict()[name])
+
+
+@pytest.mark.slow
+def test_a_stopped_run_resumes_with_the_same_losses(ray_session, tmp_path):
+    model = build_tiny_model(tmp_path / "tiny")
+    data = rows("general", 12)
+    preset = load_preset("tiny")
+    stage = preset.stages["general"]
+    train_stage(data, model, tmp_path / "whole", preset, stage)
+    train_stage(data, model, tmp_path / "resumed", preset, stage, stop_after_steps=preset.checkpoint_every + 1)
+    stopped = losses(tmp_path / "resumed" / "metrics.jsonl")
+    train_stage(data, model, tmp_path / "resumed", preset, stage)
+    whole, resumed = losses(tmp_path / "whole" / "metrics.jsonl"), losses(tmp_path / "resumed" / "metrics.jsonl")
+    assert len(stopped) == preset.checkpoint_every + 1 and len(resumed) == len(whole) > len(stopped)
+    assert resumed == pytest.approx(whole, rel=1e-5)
+
+
+@pytest.mark.slow
+def test_the_tiny_moe_trains_with_the_router_loss(ray_session, tmp_path):
+    model = build_tiny_model(tmp_path / "tiny-moe", moe=True)
+    preset = load_preset("tiny")
+    weights = train_stage(rows("general", 12), model, tmp_path / "moe", preset, preset.stages["general"])
+    log = [json.loads(line) for line in (tmp_path / "moe" / "metrics.jsonl").read_text().splitlines()]
+    assert all(step["aux_loss"] > 0 for step in log)
+    assert log[-1]["loss"] < log[0]["loss"]
+    assert AutoModelForCausalLM.from_pretrained(weights).config.model_type == "qwen3_moe"
