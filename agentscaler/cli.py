@@ -9,6 +9,7 @@ import typer
 
 from agentscaler.domains.cli import build_domains_command, domains_command
 from agentscaler.envs.build import build_envs_command
+from agentscaler.evaluate.run import eval_command
 from agentscaler.filters.cli import export_command, filter_command
 from agentscaler.graph.cli import graph_command
 from agentscaler.ingest.cli import ingest_command
@@ -29,11 +30,12 @@ app.command("build-envs")(build_envs_command)
 app.command("play")(play_command)
 app.command("tasks")(tasks_command)
 app.command("rollout")(rollout_command)
-app.command("tiny-model")(tiny_model_command)
-app.command("serve")(serve_command)
 app.command("filter")(filter_command)
 app.command("export")(export_command)
 app.command("train")(train_command)
+app.command("eval")(eval_command)
+app.command("tiny-model")(tiny_model_command)
+app.command("serve")(serve_command)
 
 
 @app.command("run")
