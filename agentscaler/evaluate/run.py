@@ -48,10 +48,11 @@ def _block(tasks: list[dict], passes: dict[str, int], samples: int) -> dict[str,
 
 def evaluate(run: str | os.PathLike | RunDir, agent: str, split: str = "heldout", samples: int = 1,
              name: str | None = None, config: RolloutConfig | None = None, user: str = "template",
-             pool=None) -> dict[str, Any]:
-    """Play ``samples`` episodes of each task of ``split`` with ``agent``, judge them, write and return the report."""
+             pool=None, tasks: list[dict] | None = None) -> dict[str, Any]:
+    """Play ``samples`` episodes of each task of ``split`` (or of ``tasks``, a subset of it) with ``agent``,
+    judge them, write and return the report."""
     run = run if isinstance(run, RunDir) else RunDir(run)
-    tasks = read_tasks(run, split)
+    tasks = tasks if tasks is not None else read_tasks(run, split)
     if not tasks:
         raise ValueError(f"{run.path} has no {split!r} tasks to evaluate on")
     out = run.path / "eval" / (name or eval_name(agent))
