@@ -179,16 +179,19 @@ def main() -> None:
     for table in funnel_table(report):
         console.print(table)
     kept = set(read_kept(run.path)["rollout_id"].to_pylist())
-    rejected = {r["rollout_id"]: r["stage"] for r in read_rejected(run.path).select(["rollout_id", "stage"]).to_pylist()}
+    rejected = {r["rollout_id"]: r["stage"]
+                for r in read_rejected(run.path).select(["rollout_id", "stage"]).to_pylist()}
     caught: dict[str, Counter] = defaultdict(Counter)
     for rollout_id, kind in origin.items():
         caught[kind][rejected.get(rollout_id, "kept")] += 1
     console.print("[bold]by origin[/] (where each trajectory ended):")
     for kind, where in caught.items():
-        console.print(f"  {kind:22s} {sum(where.values()):6d}  " + ", ".join(f"{k} {v}" for k, v in where.most_common()))
+        console.print(f"  {kind:22s} {sum(where.values()):6d}  "
+                      + ", ".join(f"{k} {v}" for k, v in where.most_common()))
     corrupted = [k for k, v in origin.items() if v != "gold"]
     share = sum(k not in kept for k in corrupted) / max(len(corrupted), 1)
-    gold_kept = sum(k in kept for k, v in origin.items() if v == "gold") / max(sum(v == "gold" for v in origin.values()), 1)
+    golds = [k for k, v in origin.items() if v == "gold"]
+    gold_kept = sum(k in kept for k in golds) / max(len(golds), 1)
     load = os.getloadavg()[0]
     per_core = cpu_rate(run)
     console.print(f"[bold]{report['input']} trajectories in {report['seconds']:.2f}s: "
@@ -202,7 +205,8 @@ def main() -> None:
     console.print(f"corrupted copies caught: {share:.2%} of {len(corrupted)} (target 100%); "
                   f"gold-following trajectories kept: {gold_kept:.2%} (the rest are duplicates of each other)")
     print(json.dumps({"trajectories": report["input"], "seconds": report["seconds"],
-                      "trajectories_per_s": report["trajectories_per_s"], "pipeline_cpu_seconds": round(pipeline_cpu, 1),
+                      "trajectories_per_s": report["trajectories_per_s"],
+                      "pipeline_cpu_seconds": round(pipeline_cpu, 1),
                       "pipeline_per_cpu_second": round(report["input"] / pipeline_cpu),
                       "filters_per_cpu_second": round(per_core),
                       "load_average": round(load, 1), "corrupted": len(corrupted),

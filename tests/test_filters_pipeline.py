@@ -88,13 +88,6 @@ def test_report_counts_the_funnel_per_stage_and_domain(run, report):
     assert report["tags"]["recovered_from_errors"] == 1
 
 
-def test_jsonl_input_gives_the_same_verdicts(run, report, tmp_path):
-    rows = pq.read_table(run.path / "rollouts").to_pylist()
-    write_jsonl(rows, tmp_path / "x.jsonl")
-    again = run_filters(run.path, tmp_path / "x.jsonl")
-    assert again["stages"] == report["stages"] and again["input_path"].endswith("x.jsonl")
-
-
 def test_export_writes_a_chat_format_training_set_split_by_domain(run, report, tmp_path):
     summary = export_training_set(run.path, tmp_path / "all.parquet")
     # domain 0 keeps two write trajectories (create, update), domain 1 keeps four: domain 1 is vertical
@@ -114,11 +107,15 @@ def test_export_writes_a_chat_format_training_set_split_by_domain(run, report, t
     assert strict["rows"] == 6 and "d1-update-r1" not in pq.read_table(tmp_path / "s.parquet")["rollout_id"].to_pylist()
 
 
-def test_cli_filter_and_export(run, tmp_path):
+def test_cli_filter_from_jsonl_gives_the_same_verdicts_and_export(run, report, tmp_path):
+    rows = pq.read_table(run.path / "rollouts").to_pylist()
+    write_jsonl(rows, tmp_path / "x.jsonl")
     runner = CliRunner()
-    result = runner.invoke(app, ["filter", "--run", str(run.path)])
+    result = runner.invoke(app, ["filter", "--run", str(run.path), "--input", str(tmp_path / "x.jsonl")])
     assert result.exit_code == 0, result.output
     assert "validity" in result.output and "11 in, 7 kept" in result.output
+    again = json.loads((run.path / "filters" / "report.json").read_text())
+    assert again["stages"] == report["stages"] and again["input_path"].endswith("x.jsonl")
     result = runner.invoke(app, ["export", "--run", str(run.path), "--out", str(tmp_path / "v.jsonl"),
                                  "--format", "jsonl", "--split", "vertical", "--vertical-domain", "0"])
     assert result.exit_code == 0, result.output

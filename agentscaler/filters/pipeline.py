@@ -28,6 +28,7 @@ from agentscaler.filters.alignment import StateAlignment
 from agentscaler.filters.config import FilterConfig
 from agentscaler.filters.dedup import DedupIndex, DedupKeys
 from agentscaler.filters.exact import ExactMatch
+from agentscaler.filters.gold import tasks_path
 from agentscaler.filters.report import Funnel
 from agentscaler.filters.stage import STATUS_TYPES, column, count, with_columns
 from agentscaler.filters.validity import Validity
@@ -97,7 +98,8 @@ class ParquetStream:
 
     def write(self, rows: list[dict] | pa.Table) -> None:
         """Append rows (dicts, or a table whose columns ``conform`` to the schema)."""
-        table = conform(rows, self.schema) if isinstance(rows, pa.Table) else pa.Table.from_pylist(rows, schema=self.schema)
+        table = (conform(rows, self.schema) if isinstance(rows, pa.Table)
+                 else pa.Table.from_pylist(rows, schema=self.schema))
         if table.num_rows:
             if self.writer is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -117,6 +119,7 @@ def run_filters(run: str | os.PathLike, input: str | os.PathLike | None = None,
                 config: FilterConfig | None = None) -> dict:
     """Filter the run's trajectories into ``filters/kept`` and ``filters/rejected``; returns the report."""
     config = config or FilterConfig()
+    RunDir(run).require(tasks_path(run), "tasks")  # here, not as an error inside a Ray worker
     started = time.perf_counter()
     out = filters_dir(run)
     staging = out / f".staging{os.getpid()}"
