@@ -29,7 +29,7 @@ def test_every_preset_file_validates(file_name):
 
 def test_a_bad_preset_is_refused(tmp_path):
     path = tmp_path / "bad.yaml"
-    path.write_text("description: x\nworkers: 2\nuse_gpu: false\nfsdp: true\ncheckpoint_every: 1\n"
+    path.write_text("description: x\nworkers: 2\nuse_gpu: false\nbf16: true\ncheckpoint_every: 1\n"
                     "stages: {general: {lr: 1.0, epochs: 1, seq_len: 64, micro_batch: 1}}\n")
     with pytest.raises(ValidationError):
         load_preset(path)

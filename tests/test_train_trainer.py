@@ -60,10 +60,12 @@ def test_two_stage_training_end_to_end(ray_session, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_stopped_run_resumes_with_the_same_losses(ray_session, tmp_path):
+@pytest.mark.parametrize("fsdp", [False, True], ids=["ddp", "fsdp2"])
+def test_a_stopped_run_resumes_with_the_same_losses(ray_session, tmp_path, fsdp):
+    """FSDP2 runs on CPU too (gloo), so its sharded save and optimizer-state restore are checked here."""
     model = build_tiny_model(tmp_path / "tiny")
     data = rows("general", 12)
-    preset = load_preset("tiny")
+    preset = load_preset("tiny").model_copy(update={"fsdp": fsdp})
     stage = preset.stages["general"]
     train_stage(data, model, tmp_path / "whole", preset, stage)
     train_stage(data, model, tmp_path / "resumed", preset, stage, stop_after_steps=preset.checkpoint_every + 1)

@@ -1,7 +1,7 @@
 """One SFT stage on Ray Train: packed rows from Ray Data in, Hugging Face checkpoints out.
 
 The driver tokenizes and packs the exported trajectories with Ray Data (``packed_dataset``), and a
-``TorchTrainer`` runs ``train_loop`` on every worker: DDP on CPU (gloo), FSDP2 (``fully_shard`` per
+``TorchTrainer`` runs ``train_loop`` on every worker: DDP, or FSDP2 (``fully_shard`` per
 decoder layer, bf16 compute over fp32 master weights) for the big models on GPU; AdamW, cosine
 schedule with warm-up, optional gradient checkpointing. Every ``checkpoint_every`` steps the full
 state is reported to Ray Train as a directory ``from_pretrained`` loads (weights, config,
