@@ -9,6 +9,7 @@ import typer
 
 from agentscaler.domains.cli import build_domains_command, domains_command
 from agentscaler.envs.build import build_envs_command
+from agentscaler.evaluate.run import eval_command
 from agentscaler.filters.cli import export_command, filter_command
 from agentscaler.graph.cli import graph_command
 from agentscaler.ingest.cli import ingest_command
@@ -34,6 +35,7 @@ app.command("serve")(serve_command)
 app.command("filter")(filter_command)
 app.command("export")(export_command)
 app.command("train")(train_command)
+app.command("eval")(eval_command)
 
 
 @app.command("run")

@@ -61,14 +61,18 @@ def rollouts_dir(run: RunDir) -> Path:
 
 def read_rollouts(run: str | os.PathLike | RunDir, columns: list[str] | None = None) -> list[dict]:
     run = run if isinstance(run, RunDir) else RunDir(run)
-    shards = sorted(rollouts_dir(run).glob("part-*.parquet"))
+    return read_shards(rollouts_dir(run), columns)
+
+
+def read_shards(directory: Path, columns: list[str] | None = None) -> list[dict]:
+    """The rows of every ``part-*.parquet`` shard in ``directory``."""
+    shards = sorted(directory.glob("part-*.parquet"))
     return [r for shard in shards for r in pq.read_table(shard, columns=columns).to_pylist()]
 
 
-def _open_rollouts_dir(run: RunDir, tasks: list[dict]) -> Path:
+def _open_rollouts_dir(out: Path, tasks: list[dict]) -> Path:
     """The rollouts directory, emptied first if its episodes were played on other tasks than these
     (tasks were sampled again): their ids would match and hide that they answer other intents."""
-    out = rollouts_dir(run)
     fingerprint = hashlib.sha256(json.dumps(sorted(
         (t["task_id"], t["gold_hash"], t["intent"]) for t in tasks)).encode()).hexdigest()
     marker = out / "tasks.sha256"
@@ -127,11 +131,13 @@ def backend_factories(run: RunDir, agent: str, user: str) -> tuple[Callable[[dic
 
 def run_rollouts(run: str | os.PathLike | RunDir, agent: str = "teacher", user: str = "template",
                  config: RolloutConfig | None = None, tasks: list[dict] | None = None,
-                 progress: bool = False, pool=None) -> dict[str, Any]:
+                 progress: bool = False, pool=None, out_dir: Path | None = None) -> dict[str, Any]:
     """Play ``samples`` episodes of every training task (or of ``tasks``) not yet played; writes shards and
     ``rollouts_summary.json``. Held-out tasks are left for evaluation.
 
     ``pool``: a ``SimulatorPool`` of this run to play on (kept open); by default one is made and shut down.
+    ``out_dir``: where the shards go instead of ``DIR/rollouts`` (evaluation keeps its episodes apart from
+    the training set's); the summary goes beside it as ``<out_dir>_summary.json``.
     """
     import ray
 
@@ -141,8 +147,8 @@ def run_rollouts(run: str | os.PathLike | RunDir, agent: str = "teacher", user: 
     config = config or RolloutConfig()
     every_task = read_tasks(run)
     tasks = tasks if tasks is not None else read_tasks(run, "train")
-    out = _open_rollouts_dir(run, every_task)
-    done = {r["rollout_id"] for r in read_rollouts(run, ["rollout_id"])}
+    out = _open_rollouts_dir(Path(out_dir) if out_dir else rollouts_dir(run), every_task)
+    done = {r["rollout_id"] for r in read_shards(out, ["rollout_id"])}
     todo = [(t, k) for t in tasks for k in range(config.samples) if f"{t['task_id']}-r{k}" not in done]
     agent_for, user_backend = backend_factories(run, agent, user)
     if not ray.is_initialized():
@@ -163,7 +169,7 @@ def run_rollouts(run: str | os.PathLike | RunDir, agent: str = "teacher", user: 
             pool.shutdown()
     seconds = time.perf_counter() - started
     summary = _summarize(run, tasks, rows, failures, seconds, batcher, len(done), agent, user, config)
-    write_json(summary, run.path / "rollouts_summary.json")
+    write_json(summary, out.with_name(f"{out.name}_summary.json"))
     return summary
 
 

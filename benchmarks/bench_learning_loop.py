@@ -1,0 +1,212 @@
+"""The learning loop in miniature: teacher rollouts -> filters -> export -> two-stage SFT -> eval.
+
+A tiny Qwen3 with random weights (wider and deeper than ``agentscaler tiny-model``'s, still random
+init, CPU) learns from verified teacher trajectories of shop-like domains and is evaluated on tasks it
+never saw: held-out tasks of the trained domains (new users, items, orders and quantities) and a
+whole held-out domain. Every value an agent must send is in the user's words or a tool's result, so
+a model that memorized training calls fails; only one that copies values passes. Two-stage training
+(general domains, then the vertical domain from those weights) is compared with one-stage training
+on the same rows, on the vertical domain's held-out tasks. The two-stage checkpoint is also served
+with ``agentscaler serve`` and evaluated through its URL.
+
+    python benchmarks/bench_learning_loop.py [--per-domain 80] [--hidden 256] [--layers 4] [--epochs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from envs_helpers import make_run, shop_tools  # noqa: E402
+
+from agentscaler.envs import build_envs  # noqa: E402
+from agentscaler.envs.synth import rng_for  # noqa: E402
+from agentscaler.evaluate import evaluate  # noqa: E402
+from agentscaler.filters import ExportConfig, FilterConfig, export_training_set, run_filters  # noqa: E402
+from agentscaler.rollouts import RolloutConfig, run_rollouts  # noqa: E402
+from agentscaler.tasks import TaskConfig, build_tasks, read_tasks  # noqa: E402
+from agentscaler.train.config import load_preset  # noqa: E402
+from agentscaler.train.data import read_export  # noqa: E402
+from agentscaler.train.stages import train_stages  # noqa: E402
+
+# Shop-like domains: the same tables, different tool sets (so each domain's prompt and plans differ).
+DOMAIN_TOOLS = [slice(None), slice(0, 4), slice(1, None), slice(1, 5), slice(0, 5)]
+EVAL = RolloutConfig(max_turns=5, turn_tokens=64, concurrency=64)
+BASE_EVAL = EVAL.model_copy(update={"max_turns": 2})  # random weights emit noise: two turns of it are enough
+
+
+def build_run(path: Path, per_domain: int, states: int, heldout_domains: int) -> tuple[Path, int]:
+    """Domains, environments and tasks; returns the run and the TaskConfig seed used. The seed is the first
+    whose held-out-domain draw holds out exactly ``heldout_domains`` domains (the draw is seeded per domain)."""
+    shutil.rmtree(path, ignore_errors=True)
+    run = make_run(path, [shop_tools()[s] for s in DOMAIN_TOOLS])
+    build_envs(run, states=states, rows=10, workers=1)
+    share = 0.2
+    seed = next(s for s in range(1000) if sum(
+        rng_for(s, "heldout", d).random() < share for d in range(len(DOMAIN_TOOLS))) == heldout_domains)
+    build_tasks(run, TaskConfig(per_domain=per_domain, seed=seed, heldout_domains=share, heldout_tasks=0.15,
+                                read_only_share=0.3), workers=1)
+    return run.path, seed
+
+
+def base_model(out: Path, hidden: int, layers: int) -> Path:
+    """A random-weight Qwen3 of the given width and depth, with the tiny model's tokenizer and chat template."""
+    import torch
+    from transformers import AutoModelForCausalLM, GenerationConfig
+
+    from agentscaler.llm.tiny import build_tokenizer, model_config
+
+    tokenizer = build_tokenizer()
+    config = model_config(tokenizer, moe=False)
+    config.update({"hidden_size": hidden, "num_hidden_layers": layers, "num_attention_heads": hidden // 32,
+                   "num_key_value_heads": hidden // 64, "head_dim": 32, "intermediate_size": 3 * hidden,
+                   "layer_types": ["full_attention"] * layers})
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(config)
+    model.generation_config = GenerationConfig(eos_token_id=[tokenizer.eos_token_id, tokenizer.pad_token_id],
+                                               pad_token_id=tokenizer.pad_token_id)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+def preset(epochs: int, lr: float, seq_len: int):
+    """The tiny preset with this benchmark's epochs, learning rate and row length (both stages)."""
+    chosen = load_preset("tiny")
+    for name, stage in chosen.stages.items():
+        chosen.stages[name] = stage.model_copy(update={
+            "epochs": epochs, "lr": lr if name == "general" else lr / 2, "seq_len": seq_len, "warmup_ratio": 0.05})
+    return chosen.model_copy(update={"gradient_checkpointing": False, "checkpoint_every": 10_000})
+
+
+def losses(stage_dir: Path) -> tuple[float, float, int]:
+    rows = [json.loads(line) for line in (stage_dir / "metrics.jsonl").read_text().splitlines()]
+    return rows[0]["loss"], sum(r["loss"] for r in rows[-5:]) / len(rows[-5:]), len(rows)
+
+
+@contextlib.contextmanager
+def served(model: Path, log: Path):
+    """``agentscaler serve`` on a free localhost port; yields its /v1 URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with log.open("w") as handle:
+        process = subprocess.Popen([sys.executable, "-m", "agentscaler.cli", "serve", "--model", str(model),
+                                    "--port", str(port), "--max-batch", "16"], stdout=handle, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.time() + 120
+            while True:
+                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+                assert process.poll() is None and time.time() < deadline, f"server did not start: {log}"
+                time.sleep(0.5)
+            yield f"http://127.0.0.1:{port}/v1"
+        finally:
+            process.terminate()
+            process.wait(30)
+
+
+def eval_tasks(run: Path, unseen_domain_tasks: int) -> list[dict]:
+    """Every held-out task of the trained domains, and a seeded sample of the held-out domain's."""
+    import random
+
+    unseen = read_tasks(run, "heldout_domain")
+    return read_tasks(run, "heldout_task") + random.Random(0).sample(unseen, min(unseen_domain_tasks, len(unseen)))
+
+
+def summary(report: dict, domain: int) -> dict:
+    vertical = report["domains"].get(str(domain), {})
+    return {"pass_rate": report["pass_rate"], "pass_hat_k": report["pass_hat_k"],
+            "splits": {s: b["pass_rate"] for s, b in report["splits"].items()},
+            "vertical_domain": vertical.get("pass_rate"), "writes": report["writes"]["pass_rate"],
+            "read_only": report["read_only"]["pass_rate"], "outcomes": report["outcomes"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/agentscaler-bench-loop"))
+    parser.add_argument("--per-domain", type=int, default=120, help="Tasks per domain.")
+    parser.add_argument("--states", type=int, default=40, help="Initial states per domain (new values per task).")
+    parser.add_argument("--samples", type=int, default=2, help="Teacher rollouts per training task.")
+    parser.add_argument("--eval-samples", type=int, default=1, help="Episodes per held-out task (K of pass^k; "
+                                                                        "decoding is greedy, so K > 1 repeats it).")
+    parser.add_argument("--unseen-domain-tasks", type=int, default=30, help="Held-out-domain tasks evaluated.")
+    parser.add_argument("--near-duplicate-threshold", type=float, default=0.95,
+                        help="The filters' default (0.8) drops most tasks that differ only in their values.")
+    parser.add_argument("--hidden", type=int, default=192)
+    parser.add_argument("--layers", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--seq-len", type=int, default=1280)
+    parser.add_argument("--skip-one-stage", action="store_true")
+    args = parser.parse_args()
+
+    import ray
+
+    for attempt in range(3):  # on a loaded machine the raylet may miss Ray's fixed 30 s startup window
+        try:
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+            break
+        except Exception:  # noqa: BLE001
+            ray.shutdown()
+            if attempt == 2:
+                raise
+    figures: dict = {"args": {k: str(v) for k, v in vars(args).items()}}
+    work = args.workdir
+    work.mkdir(parents=True, exist_ok=True)
+    run, seed = build_run(work / "run", args.per_domain, args.states, heldout_domains=1)
+    tasks = read_tasks(run)
+    figures["tasks"] = {s: sum(t["split"] == s for t in tasks) for s in ("train", "heldout_task", "heldout_domain")}
+    started = time.perf_counter()
+    run_rollouts(run, config=RolloutConfig(samples=args.samples, actors=1))
+    report = run_filters(run, config=FilterConfig(near_duplicate_threshold=args.near_duplicate_threshold))
+    export = export_training_set(run, work / "train.parquet", ExportConfig())
+    vertical = export["vertical_domains"][0]
+    figures["data"] = {"filters_kept": report.get("kept"), "export": {k: export[k] for k in ("rows", "general",
+                                                                                             "vertical")},
+                       "vertical_domain": vertical, "seconds": round(time.perf_counter() - started, 1)}
+    print(json.dumps(figures), flush=True)
+    rows = read_export(work / "train.parquet")
+    base = base_model(work / "base", args.hidden, args.layers)
+    chosen = preset(args.epochs, args.lr, args.seq_len)
+    tasks = eval_tasks(run, args.unseen_domain_tasks)
+    figures["eval_tasks"] = {"heldout_task": sum(t["split"] == "heldout_task" for t in tasks),
+                             "heldout_domain": sum(t["split"] == "heldout_domain" for t in tasks),
+                             "vertical_heldout": sum(t["domain_id"] == vertical for t in tasks)}
+    results = {"before": summary(evaluate(run, str(base), "heldout", 1, "base", BASE_EVAL, tasks=tasks), vertical)}
+    print(json.dumps({"before": results["before"]}), flush=True)
+    for plan in ("two",) + (() if args.skip_one_stage else ("one",)):
+        out = work / f"train-{plan}"
+        shutil.rmtree(out, ignore_errors=True)
+        started = time.perf_counter()
+        final = train_stages(rows, base, chosen, out, plan)
+        seconds = time.perf_counter() - started
+        stages = {d.name: losses(d) for d in sorted(out.iterdir()) if (d / "metrics.jsonl").exists()}
+        checkpoint = work / f"agent-{plan}"  # a fresh name per plan: the eval cache keys on the agent's path
+        shutil.rmtree(checkpoint, ignore_errors=True)
+        shutil.copytree(final, checkpoint)
+        report = evaluate(run, str(checkpoint), "heldout", args.eval_samples, f"after-{plan}", EVAL, tasks=tasks)
+        results[plan] = {"train_seconds": round(seconds, 1), "losses_first_last5_steps": stages,
+                         **summary(report, vertical)}
+        print(json.dumps({plan: results[plan]}), flush=True)
+    with served(work / "agent-two", work / "serve.log") as url:
+        vertical_tasks = [t for t in tasks if t["domain_id"] == vertical]
+        via_url = evaluate(run, url, "heldout", 1, "served-two", EVAL, tasks=vertical_tasks)
+        results["served"] = {"tasks": len(vertical_tasks), "url_pass_rate": via_url["pass_rate"],
+                             "direct_pass_rate": results["two"]["vertical_domain"]}
+    print(json.dumps({"served": results["served"]}), flush=True)
+    figures["results"] = results
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

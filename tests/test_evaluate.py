@@ -1,0 +1,86 @@
+"""Stage 10: the eval verb — judged on replayed states, written apart from the training rollouts, pass^k."""
+
+from __future__ import annotations
+
+import json
+from math import comb
+
+import pytest
+from envs_helpers import make_run, shop_tools
+from typer.testing import CliRunner
+
+from agentscaler.cli import app
+from agentscaler.envs import build_envs
+from agentscaler.evaluate import evaluate, judge, pass_hat_k
+from agentscaler.llm.base import Completion
+from agentscaler.rollouts import RolloutConfig, read_rollouts
+from agentscaler.rollouts import run as rollout_run
+from agentscaler.rollouts.teacher import TemplateUser
+from agentscaler.tasks import TaskConfig, build_tasks, read_tasks
+
+CONFIG = RolloutConfig(actors=1, concurrency=8)
+
+
+@pytest.fixture
+def shop(tmp_path, ray_session):
+    run = make_run(tmp_path, [shop_tools(), shop_tools()[:4]])
+    build_envs(run, rows=10, workers=1)
+    build_tasks(run, TaskConfig(per_domain=8, seed=1, heldout_tasks=0.5), workers=1)
+    return run
+
+
+class DoesNothing:
+    """An agent double that answers in words and never calls a tool."""
+
+    name = "does-nothing"
+
+    async def chat(self, messages, tools=None, *, seed=0, max_tokens=512, temperature=0.0) -> Completion:
+        return Completion({"role": "assistant", "content": "Done, all taken care of."})
+
+
+def test_pass_hat_k_is_the_unbiased_estimator_on_hand_counts():
+    trials = [(4, 4), (4, 2), (4, 0)]  # n trials, c passes per task
+    assert pass_hat_k(trials, 1) == pytest.approx((1 + 0.5 + 0) / 3)
+    assert pass_hat_k(trials, 2) == pytest.approx((1 + comb(2, 2) / comb(4, 2) + 0) / 3)  # (1 + 1/6) / 3
+    assert pass_hat_k(trials, 4) == pytest.approx(1 / 3)
+    with pytest.raises(ValueError):
+        pass_hat_k(trials, 5)
+
+
+def test_the_teacher_passes_every_heldout_task_and_training_rollouts_are_untouched(shop):
+    heldout = read_tasks(shop, "heldout")
+    assert heldout and any(t["writes"] for t in heldout) and any(not t["writes"] for t in heldout)
+    report = evaluate(shop, "teacher", samples=2, config=CONFIG)
+    assert report["tasks"] == len(heldout) and report["episodes"] == 2 * len(heldout)
+    assert report["pass_rate"] == 1.0 and report["pass_hat_k"] == {"1": 1.0, "2": 1.0}
+    assert report["outcomes"] == {"passed": 2 * len(heldout)}
+    assert read_rollouts(shop) == []  # eval writes DIR/eval/teacher/, not the training set
+    saved = json.loads((shop.path / "eval" / "teacher" / "report.json").read_text())
+    assert saved["pass_rate"] == 1.0 and sum(b["tasks"] for b in saved["splits"].values()) == len(heldout)
+
+
+def test_an_agent_that_does_nothing_fails_every_task(shop, monkeypatch):
+    monkeypatch.setattr(rollout_run, "backend_factories", lambda run, agent, user: (lambda t: DoesNothing(),
+                                                                                     TemplateUser()))
+    report = evaluate(shop, "nothing", config=CONFIG)
+    assert report["writes"]["tasks"] and report["writes"]["passed"] == 0
+    assert report["read_only"]["tasks"] and report["read_only"]["passed"] == 0  # no calls: not the gold calls
+    assert report["pass_rate"] == 0.0
+    assert set(report["outcomes"]) == {"state_mismatch", "read_only_mismatch"}
+
+
+def test_a_lying_recorded_hash_does_not_pass(shop):
+    task = next(t for t in read_tasks(shop, "heldout") if t["writes"])
+    row = {"task_id": task["task_id"], "final_hash": task["gold_hash"],
+           "messages": json.dumps([{"role": "system", "content": "s"}, {"role": "user", "content": task["intent"]},
+                                   {"role": "assistant", "content": "done"}])}
+    assert judge(shop.path, row).startswith("state_mismatch")
+
+
+def test_eval_verb_prints_and_writes_the_report(shop):
+    result = CliRunner().invoke(app, ["eval", "--run", str(shop.path), "--agent", "teacher", "--split",
+                                      "heldout_task", "--out", "t1", "--concurrency", "4"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((shop.path / "eval" / "t1" / "report.json").read_text())
+    assert report["split"] == "heldout_task" and report["pass_rate"] == 1.0
+    assert f'"pass_rate": {report["pass_rate"]}' in result.output
