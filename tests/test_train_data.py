@@ -38,17 +38,29 @@ def test_only_the_agents_turns_are_trained(tokenizer):
         # parallel calls: one turn, two blocks
         tool_call_block("cancel_order", order_id="A17") + "\n" + tool_call_block("cancel_order", order_id="B22")
         + "<|im_end|>",
-        # the last turn after the last user query carries the template's (empty) think block
-        "<think>\n\n</think>\n\nA17 is cancelled; B22 was already delivered.<|im_end|>",
+        # the template's empty think block before the last turn is prompt, as at inference
+        "A17 is cancelled; B22 was already delivered.<|im_end|>",
     ]
 
 
-def test_the_sequence_is_the_full_template_rendering(tokenizer):
-    """Cutting the text at turn boundaries changes no character: the model sees what inference sees."""
+def test_every_turn_is_trained_after_the_prompt_inference_gives_it(tokenizer):
+    """The full rendering, cut at turn boundaries, with inference's thinking-off generation prompt
+    (the empty think block) before every agent turn: no other character changes."""
     messages = trajectory()
     sequence = tokenize_trajectory(tokenizer, messages, TOOLS)
     rendered = tokenizer.apply_chat_template(messages, tools=TOOLS, tokenize=False)
-    assert tokenizer.decode(sequence.input_ids) == rendered
+    empty_think, header = "<think>\n\n</think>\n\n", "<|im_start|>assistant\n"
+    expected = rendered.replace(header + empty_think, header).replace(header, header + empty_think)
+    assert tokenizer.decode(sequence.input_ids) == expected
+    ids, labels = sequence.input_ids, sequence.labels
+    starts = [i for i in range(1, len(ids)) if labels[i] != -100 and labels[i - 1] == -100]
+    for turn, start in enumerate(starts):  # each turn's context ends as inference's prompt for that turn does
+        before = messages[: [i for i, m in enumerate(messages) if m["role"] == "assistant"][turn]]
+        prompt = tokenizer.apply_chat_template(before, tools=TOOLS, tokenize=False, add_generation_prompt=True,
+                                               enable_thinking=False)
+        assert tokenizer.decode(ids[:start]).endswith(prompt[prompt.rindex(header):])
+    thinking = tokenize_trajectory(tokenizer, messages, TOOLS, thinking=True)
+    assert tokenizer.decode(thinking.input_ids) == rendered
     masked = tokenizer.decode([t for t, label in zip(sequence.input_ids, sequence.labels) if label == -100])
     for hidden in ("You are a helpful shop assistant.", "# Tools", "Where is my order", "<tool_response>",
                    '"status": "shipped"', "already delivered\"}", "Cancel A17 and B22"):

@@ -37,6 +37,7 @@ def test_stage_plan_selects_splits():
         stage_plan(rows("general", 2), preset, "two")
 
 
+@pytest.mark.slow  # minutes on 2 loaded cores (two Ray Train runs); the mask and packing tests stay fast
 def test_two_stage_training_end_to_end(ray_session, tmp_path):
     model = build_tiny_model(tmp_path / "tiny")
     data = tmp_path / "train.jsonl"

@@ -11,6 +11,11 @@ segments cut at those boundaries. That is the cut inference makes: the prompt en
 generation prompt and the model generates the body, ``<|im_end|>`` included. Where the rollout kept
 the generated token ids of a turn and they spell the same text, they replace the re-tokenized body.
 
+Thinking off (the rollout backends' default), inference's prompt also ends with the template's empty
+``<think>\n\n</think>\n\n``, but the full rendering shows that block before the last turn only. Left
+as it is, the model would learn that after the empty block comes the final answer, never a tool call;
+so the block goes into the (masked) prompt of every turn, where inference puts it.
+
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     seq = tokenize_trajectory(tokenizer, messages, tools)
     seq.input_ids, seq.labels          # labels: -100 except the agent's turns
@@ -58,6 +63,14 @@ def generation_prompt(tokenizer) -> str:
     return prompted[len(bare):]
 
 
+def thinking_off_prefix(tokenizer) -> str:
+    """What the template adds after the generation prompt when thinking is off (Qwen3: an empty think block)."""
+    probe = [{"role": "user", "content": "x"}]
+    on = tokenizer.apply_chat_template(probe, tokenize=False, add_generation_prompt=True)
+    off = tokenizer.apply_chat_template(probe, tokenize=False, add_generation_prompt=True, enable_thinking=False)
+    return off[len(on):] if off.startswith(on) else ""
+
+
 def assistant_spans(text: str, header: str, expected: int) -> list[tuple[int, int]]:
     """Character spans of each assistant turn's body in ``text``, ``TURN_END`` included."""
     spans, position = [], 0
@@ -79,17 +92,25 @@ def tokenize_trajectory(
     messages: list[dict],
     tools: Optional[list[dict]] = None,
     assistant_token_ids: Optional[list[Optional[list[int]]]] = None,
+    thinking: bool = False,
 ) -> TokenizedTrajectory:
-    """Render ``messages`` with the tokenizer's template and tools; labels only on the assistant turns."""
+    """Render ``messages`` with the tokenizer's template and tools; labels only on the assistant turns.
+
+    ``thinking``: whether the agent runs with thinking on; off, each turn is trained after the prompt
+    inference gives it, the template's empty think block included (see the module docstring)."""
     text = tokenizer.apply_chat_template(messages, tools=tools or None, tokenize=False)
     n_assistant = sum(message["role"] == "assistant" for message in messages)
     spans = assistant_spans(text, generation_prompt(tokenizer), n_assistant)
     generated = assistant_token_ids or [None] * n_assistant
+    off = "" if thinking else thinking_off_prefix(tokenizer)
     input_ids: list[int] = []
     labels: list[int] = []
     position = 0
     for (start, end), kept in zip(spans, generated):
-        prompt = _encode(tokenizer, text[position:start])
+        if off and text.startswith(off, start):
+            start += len(off)  # the template rendered the block itself (the last turn): it is prompt, not body
+        prompt = _encode(tokenizer, text[position:start] if text[position:start].endswith(off) else
+                         text[position:start] + off)
         body = _body_ids(tokenizer, text[start:end], kept)
         input_ids += prompt + body
         labels += [IGNORE_INDEX] * len(prompt) + body
