@@ -3,7 +3,6 @@ SFT on Ray Train -> eval of the trained checkpoint as the rollout agent (through
 
 from __future__ import annotations
 
-import json
 
 import pytest
 from envs_helpers import make_run, shop_tools

@@ -16,15 +16,13 @@ tasks). Kept rows get per-call rewards (see ``rewards``) and the task's lineage.
 from __future__ import annotations
 
 import json
-import os
 from functools import lru_cache
 
 import pyarrow as pa
 
-from agentscaler.filters.gold import load_tasks, simulator
+from agentscaler.filters.gold import TaskStage, load_tasks, simulator
 from agentscaler.filters.rewards import GoldTarget, Rows, call_rewards, state_rows
-from agentscaler.filters.stage import Stage, Verdict, reject
-from agentscaler.filters.trajectory import parse
+from agentscaler.filters.stage import Verdict, reject
 
 
 @lru_cache(maxsize=256)
@@ -45,7 +43,7 @@ def gold_target(run: str, task_id: str) -> GoldTarget | None:
     return GoldTarget.replay(initial, sim, steps) if sim.state_hash() == task.gold_hash else None
 
 
-class StateAlignment(Stage):
+class StateAlignment(TaskStage):
     """Filter 2 (see the module docstring); needs the run's tasks.parquet and envs/."""
 
     name = "state_alignment"
@@ -53,17 +51,11 @@ class StateAlignment(Stage):
     columns = {"recomputed_hash": pa.string(), "call_errors": pa.string(), "rewards": pa.string(),
                "source": pa.string(), "writes": pa.bool_()}
 
-    def __init__(self, run: str | os.PathLike):
-        self.run = str(run)
-
     def check(self, row: dict) -> Verdict:
-        task = load_tasks(self.run).get(row.get("task_id"))
-        if task is None:
-            return reject("unknown_task", f"task {row.get('task_id')!r} is not in the run's tasks.parquet")
-        try:
-            calls = parse(row.get("messages")).calls
-        except ValueError as e:
-            return reject("malformed", str(e))
+        found = self.task_and_trajectory(row)
+        if isinstance(found, Verdict):
+            return found
+        task, calls = found[0], found[1].calls
         sim, tools = simulator(self.run, task.domain_id)
         try:
             initial = sim.reset(task.state_index)

@@ -13,30 +13,22 @@ state alignment; an exact match tags it ``exact_match`` (for a strict training s
 from __future__ import annotations
 
 import json
-import os
 
-from agentscaler.filters.gold import load_tasks
-from agentscaler.filters.stage import Stage, Verdict, reject
-from agentscaler.filters.trajectory import parse
+from agentscaler.filters.gold import TaskStage
+from agentscaler.filters.stage import Verdict, reject
 
 
-class ExactMatch(Stage):
+class ExactMatch(TaskStage):
     """Filter 3 (see the module docstring); needs the run's tasks.parquet."""
 
     name = "exact_match"
     reads = ("task_id", "messages", "call_errors")
 
-    def __init__(self, run: str | os.PathLike):
-        self.run = str(run)
-
     def check(self, row: dict) -> Verdict:
-        task = load_tasks(self.run).get(row.get("task_id"))
-        if task is None:
-            return reject("unknown_task", f"task {row.get('task_id')!r} is not in the run's tasks.parquet")
-        try:
-            keys = parse(row.get("messages")).keys
-        except ValueError as e:
-            return reject("malformed", str(e))
+        found = self.task_and_trajectory(row)
+        if isinstance(found, Verdict):
+            return found
+        task, keys = found[0], found[1].keys
         errors = json.loads(row["call_errors"]) if row.get("call_errors") else [False] * len(keys)
         got = [key for key, failed in zip(keys, errors) if not failed]
         gold = task.call_keys

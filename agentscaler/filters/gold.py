@@ -18,7 +18,8 @@ import pyarrow.parquet as pq
 from agentscaler.artifacts import RunDir
 from agentscaler.envs.build import load_env
 from agentscaler.envs.spec import CompiledTool
-from agentscaler.filters.trajectory import call_key
+from agentscaler.filters.stage import Stage, Verdict, reject
+from agentscaler.filters.trajectory import Trajectory, call_key, parse
 from agentscaler.sim.simulator import DomainSimulator
 
 TASK_COLUMNS = ["task_id", "domain_id", "state_index", "gold_calls", "gold_hash", "initial_hash", "writes", "source"]
@@ -63,3 +64,20 @@ def simulator(run: str, domain_id: int) -> tuple[DomainSimulator, dict[str, Comp
     """The domain's simulator (once per worker process) and its tools by name."""
     sim = DomainSimulator(load_env(run, domain_id))
     return sim, {t.name: t for t in sim.spec.tools}
+
+
+class TaskStage(Stage):
+    """A filter that judges each trajectory against its task: the run's ``tasks.parquet`` must exist."""
+
+    def __init__(self, run: str | Path):
+        self.run = str(run)
+
+    def task_and_trajectory(self, row: dict) -> tuple[Task, Trajectory] | Verdict:
+        """The row's task and parsed trajectory, or the rejection when either is missing or malformed."""
+        task = load_tasks(self.run).get(row.get("task_id"))
+        if task is None:
+            return reject("unknown_task", f"task {row.get('task_id')!r} is not in the run's tasks.parquet")
+        try:
+            return task, parse(row.get("messages"))
+        except ValueError as e:
+            return reject("malformed", str(e))
