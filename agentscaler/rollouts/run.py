@@ -11,6 +11,7 @@ failing is reported, not written, so the next run tries it again.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import os
@@ -90,7 +91,6 @@ class _ShardWriter:
         self.directory, self.flush_every = directory, flush_every
         self.next = len(list(directory.glob("part-*.parquet")))
         self.rows: list[dict] = []
-        self.written = 0
 
     def add(self, row: dict) -> None:
         self.rows.append(row)
@@ -102,14 +102,15 @@ class _ShardWriter:
             write_table(pa.Table.from_pylist(self.rows, schema=ROLLOUT_SCHEMA),
                         self.directory / f"part-{self.next:05d}.parquet")
             self.next += 1
-            self.written += len(self.rows)
             self.rows = []
 
 
 def backend_factories(run: RunDir, agent: str, user: str) -> tuple[Callable[[dict], Any], Any]:
     """(task -> agent, user) from the CLI's names: ``teacher`` / ``template`` need no model; anything
     else is a model path or URL, served through one shared backend whose calls are cached in the run
-    (a rerun with the same seeds replays them exactly). URLs take their key from ``OPENAI_API_KEY``."""
+    (a rerun with the same seeds replays them exactly). URLs take their key from ``OPENAI_API_KEY``.
+    An agent and a user that name the same model share one backend: the weights load once."""
+    @functools.cache
     def model(spec: str):
         from agentscaler.llm import make_backend
         from agentscaler.llm.cache import CachedBackend
