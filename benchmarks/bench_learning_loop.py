@@ -44,12 +44,12 @@ EVAL = RolloutConfig(max_turns=5, turn_tokens=64, concurrency=64)
 BASE_EVAL = EVAL.model_copy(update={"max_turns": 2})  # random weights emit noise: two turns of it are enough
 
 
-def build_run(path: Path, per_domain: int, states: int, heldout_domains: int) -> tuple[Path, int]:
+def build_run(path: Path, per_domain: int, states: int, rows: int, heldout_domains: int) -> tuple[Path, int]:
     """Domains, environments and tasks; returns the run and the TaskConfig seed used. The seed is the first
     whose held-out-domain draw holds out exactly ``heldout_domains`` domains (the draw is seeded per domain)."""
     shutil.rmtree(path, ignore_errors=True)
     run = make_run(path, [shop_tools()[s] for s in DOMAIN_TOOLS])
-    build_envs(run, states=states, rows=10, workers=1)
+    build_envs(run, states=states, rows=rows, workers=1)
     share = 0.2
     seed = next(s for s in range(1000) if sum(
         rng_for(s, "heldout", d).random() < share for d in range(len(DOMAIN_TOOLS))) == heldout_domains)
@@ -136,6 +136,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/agentscaler-bench-loop"))
     parser.add_argument("--per-domain", type=int, default=120, help="Tasks per domain.")
     parser.add_argument("--states", type=int, default=40, help="Initial states per domain (new values per task).")
+    parser.add_argument("--rows", type=int, default=60, help="Rows per table and state: with few, a model can get by "
+                                                           "guessing among the few ids it saw instead of copying.")
     parser.add_argument("--samples", type=int, default=2, help="Teacher rollouts per training task.")
     parser.add_argument("--eval-samples", type=int, default=1, help="Episodes per held-out task (K of pass^k; "
                                                                         "decoding is greedy, so K > 1 repeats it).")
@@ -163,7 +165,7 @@ def main() -> None:
     figures: dict = {"args": {k: str(v) for k, v in vars(args).items()}}
     work = args.workdir
     work.mkdir(parents=True, exist_ok=True)
-    run, seed = build_run(work / "run", args.per_domain, args.states, heldout_domains=1)
+    run, seed = build_run(work / "run", args.per_domain, args.states, args.rows, heldout_domains=1)
     tasks = read_tasks(run)
     figures["tasks"] = {s: sum(t["split"] == s for t in tasks) for s in ("train", "heldout_task", "heldout_domain")}
     started = time.perf_counter()

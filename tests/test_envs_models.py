@@ -70,3 +70,37 @@ def test_the_path_names_the_table_whatever_the_operation_is_called(tmp_path):
 ])
 def test_path_subject(path, entity):
     assert path_subject(path) == entity
+
+
+def test_a_property_holding_another_model_is_a_foreign_key_to_its_table(tmp_path):
+    category = {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
+                                                  "parent": {"$ref": "#/definitions/Category"}}}
+    pet = {"type": "object", "required": ["name"], "properties": {
+        "id": {"type": "integer"}, "name": {"type": "string"}, "category": {"$ref": "#/definitions/Category"},
+        "tags": {"type": "array", "items": {"$ref": "#/definitions/Tag"}}}}
+    tag = {"type": "object", "properties": {"label": {"type": "string"}}}
+    paths = {
+        "/pets/{petId}": {"get": {"operationId": "getPet", "parameters": [
+            {"name": "petId", "in": "path", "required": True, "type": "integer"}],
+            "responses": {"200": {"description": "ok", "schema": {"$ref": "#/definitions/Pet"}}}}},
+        "/pets": {"post": {"operationId": "addPet", "parameters": [
+            {"name": "name", "in": "formData", "required": True, "type": "string"}],
+            "responses": {"200": {"description": "ok", "schema": {"$ref": "#/definitions/Pet"}}}}},
+    }
+    path = tmp_path / "pets.json"
+    path.write_text(json.dumps({"swagger": "2.0", "info": {"title": "Pets", "version": "1"}, "paths": paths,
+                                "definitions": {"Pet": pet, "Category": category, "Tag": tag}}))
+    specs, _ = parse_file(path)
+    assert specs[0].returns["properties"]["category"]["x-model"] == "Category"
+    spec = build_domain(0, specs, rows=5, states=1)
+    pets, categories = spec.table("pets"), spec.table("categories")
+    assert [(fk.column, fk.table, fk.ref_column) for fk in pets.foreign_keys] == [
+        ("category_id", "categories", "category_id")]
+    assert "category" not in {c.name for c in pets.columns}  # a key, not a JSON copy of the category
+    assert "name" in {c.name for c in categories.columns}  # the model's own scalar properties
+    assert categories.column("category_id").type == "INTEGER"  # Category.id is an integer
+    assert pets.column("tags").json_type == "array"  # a list of models stays JSON
+    sim = DomainSimulator(spec)
+    category_ids = {row["category_id"] for row in sim.rows("categories")}
+    assert {row["category_id"] for row in sim.rows("pets")} <= category_ids
+    assert all(t.executable for t in spec.tools)

@@ -155,3 +155,19 @@ def test_lexical_vectors_weigh_rare_words_over_common_ones():
     assert np.allclose(np.linalg.norm(rows, axis=1), 1, atol=1e-5)
     share_invoice, share_list = rows[0] @ rows[1], rows[4] @ rows[5]
     assert share_invoice > share_list > rows[0] @ rows[2] > 0  # `list` is in 4 of 6, `account_id` in all
+
+
+def test_approximate_parameter_search_finds_the_exact_pairs_and_repeats_itself():
+    """Above ``exact_limit`` rows the IVF index replaces the exact search: on clustered vectors it
+    finds nearly all pairs above tau, and a second run gives the identical table."""
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(200, 32))
+    vectors = (np.repeat(centres, 20, axis=0) + 0.3 * rng.normal(size=(4000, 32))).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    owner = np.arange(4000) // 2  # two parameters per tool
+    exact = link_tools(vectors, owner, tau=0.7, top_k=8)
+    approximate = link_tools(vectors, owner, tau=0.7, top_k=8, exact_limit=100, nprobe=4)
+    pairs = lambda table: set(zip(table["src"].to_pylist(), table["dst"].to_pylist()))  # noqa: E731
+    assert exact.num_rows > 1000
+    assert len(pairs(exact) & pairs(approximate)) >= 0.95 * len(pairs(exact))
+    assert approximate.equals(link_tools(vectors, owner, tau=0.7, top_k=8, exact_limit=100, nprobe=4))

@@ -86,6 +86,7 @@ def test_pydantic_defs_are_inlined_and_siblings_of_ref_win():
                 "type": "object",
                 "properties": {"unit": {"type": "string", "enum": ["C", "F"], "description": "Generic unit."}},
                 "required": ["unit"],
+                "x-model": "Reading",  # an object model keeps its name; the string enum Unit is no model
             },
             "unit": {"type": "string", "enum": ["C", "F"], "description": "Display unit."},
         },

@@ -59,7 +59,8 @@ def test_body_is_flattened_refs_resolved_and_credentials_dropped():
     assert set(create["properties"]) == {"X-Request-Id", "customer", "items", "ship_to", "category"}
     assert create["required"] == ["customer", "items"]
     assert create["properties"]["ship_to"] == {
-        "type": "object", "required": ["city"], "properties": {"city": {"type": "string"}, "zip": {"type": "string"}}
+        "type": "object", "required": ["city"], "properties": {"city": {"type": "string"}, "zip": {"type": "string"}},
+        "x-model": "Address",  # the model's name is kept for the environment compiler
     }  # fmt: skip
     assert create["properties"]["category"]["properties"]["parent"] == {"x-recursive-ref": "#/definitions/Category"}
     returns = by_name["createOrder"].returns  # the 201 response; required may name an allOf part's field

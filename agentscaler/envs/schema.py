@@ -29,6 +29,7 @@ from agentscaler.envs import semantics
 from agentscaler.envs.kinds import VERBS, action_words, decide
 from agentscaler.envs.naming import plural, singular, snake, tokens
 from agentscaler.envs.spec import Assignment, Binding, Column, ForeignKey, JsonType, Kind, SqlType, Table
+from agentscaler.ingest.schema import MODEL
 from agentscaler.toolspec import ToolSpec
 
 PAGINATION = {
@@ -262,11 +263,29 @@ def _merge(column: Column | None, name: str, kind: JsonType, enum: list | None, 
 
 
 def _return_properties(tool: ToolSpec) -> dict[str, Any]:
+    """Properties of the returned object (or array item), with those its ``allOf`` parts declare."""
     schema = tool.returns or {}
     if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
         schema = schema["items"]
-    props = schema.get("properties")
-    return props if isinstance(props, dict) else {}
+    props: dict[str, Any] = {}
+    for part in [*(p for p in schema.get("allOf") or [] if isinstance(p, dict)), schema]:
+        props.update(part["properties"] if isinstance(part.get("properties"), dict) else {})
+    return props
+
+
+def _model_references(draft: Draft, entity_of, passed: set[tuple[str, str]]) -> dict[str, tuple[str, dict]]:
+    """Return properties that hold another data model (``Pet.category`` is a ``Category``): property ->
+    (the model's entity, the model's properties). Such a property is a foreign key, not a JSON column,
+    unless some tool passes it whole as an argument (then it stays the JSON the agent sends)."""
+    out = {}
+    for name, prop in _return_properties(draft.tool).items():
+        if (draft.entity, snake(name)) in passed:
+            continue
+        model = prop.get(MODEL) if isinstance(prop, dict) and json_type(prop) == "object" else None
+        entity = singular(snake(model)) if isinstance(model, str) else ""
+        if entity.replace("_", "").isalpha():
+            out[name] = (entity_of(entity), prop.get("properties") if isinstance(prop.get("properties"), dict) else {})
+    return out
 
 
 def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
@@ -285,15 +304,21 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
     _apply_semantics(drafts, entity_of)
     for draft in drafts:
         _bind(draft)
+    passed = {(d.entity, p.column) for d in drafts for p in d.params}
+    references = {id(d): _model_references(d, entity_of, passed) for d in drafts}
     entities = list(dict.fromkeys(
         [d.entity for d in drafts]
-        + [entity_of(key_entity(b.column)) for d in drafts for b in d.bindings if b.column and key_entity(b.column)]))
+        + [entity_of(key_entity(b.column)) for d in drafts for b in d.bindings if b.column and key_entity(b.column)]
+        + [entity for d in drafts for entity, _ in references[id(d)].values()]))
     names = {e: plural(e) for e in entities}
     key_types: dict[str, set[str]] = {e: set() for e in entities}
     for d in drafts:
         for b in d.bindings:
             if b.column and (e := entity_of(key_entity(b.column))) in key_types:
                 key_types[e].add(sql_type(b.json_type))
+        for entity, props in references[id(d)].values():
+            if isinstance(props.get("id"), dict):
+                key_types[entity].add(sql_type(json_type(props["id"])))
 
     columns: dict[str, dict[str, Column]] = {}
     for e in entities:
@@ -316,11 +341,16 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
         for a in d.assign:  # a status (TEXT) or a flag (boolean)
             kind: JsonType = "string" if isinstance(a.value, str) else "boolean"
             table.setdefault(a.column, Column(name=a.column, type=sql_type(kind), json_type=kind))
+        refs = references[id(d)]
         for name, prop in _return_properties(d.tool).items():
             column = snake(name)
             if column == "id":
                 continue  # the entity's own key, already the table's primary key
-            if column not in table and len(table) < MAX_COLUMNS and isinstance(prop, dict):
+            if name in refs and refs[name][0] != d.entity:  # the referenced model's key, a foreign key below
+                ref, model_props = refs[name]
+                table.setdefault(f"{ref}_id", columns[ref][f"{ref}_id"].model_copy(update={"name": f"{ref}_id"}))
+                _add_properties(columns[ref], model_props)
+            elif column not in table and len(table) < MAX_COLUMNS and isinstance(prop, dict):
                 table[column] = _merge(None, column, json_type(prop), prop.get("enum"), None)
 
     lookups = {(d.entity, b.column) for d in drafts for b in d.bindings  # required equality filters
@@ -339,6 +369,15 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
                             key_prefix=prefix, foreign_keys=fks, indexes=indexed,
                             singleton=names[e] == plural(semantics.SETTINGS_ENTITY)))
     return tables, drafts
+
+
+def _add_properties(table: dict[str, Column], props: dict[str, Any]) -> None:
+    """A model's own scalar properties as columns of its table (nested objects stay out: JSON elsewhere)."""
+    for name, prop in props.items():
+        column = snake(name)
+        kind = json_type(prop) if isinstance(prop, dict) else "any"
+        if column != "id" and column not in table and len(table) < MAX_COLUMNS and kind not in ("object", "array"):
+            table[column] = _merge(None, column, kind, prop.get("enum"), None)
 
 
 def _ident(name: str) -> exp.Identifier:

@@ -10,7 +10,8 @@
   families), and then attachment, not the graph, decides the partition; every tool has tool edges.
 
 A pair linked both ways gets the sum of both weights. Memory never grows with n²: every search
-(faiss exact inner product, block by block) keeps only the top ``top_k`` / ``neighbours`` hits.
+(exact inner product block by block, or a faiss IVF index for the parameters of a large corpus)
+keeps only the top ``top_k`` / ``neighbours`` hits.
 A parameter with more than ``top_k`` neighbours above tau loses the weakest ones; they are nearly
 always tools already linked through a stronger pair.
 
@@ -43,6 +44,9 @@ class GraphConfig(BaseModel):
     tau: float = Field(0.7, description="Link two tools when some parameter pair has cosine similarity above this.")
     context_weight: float = Field(3.0, description="Weight of the tool's context vector in each parameter's vector.")
     top_k: int = Field(32, description="Nearest parameter neighbours kept per parameter (bounds memory).")
+    exact_limit: int = Field(
+        50_000, description="Parameter rows up to which their search is exact; above it, a faiss IVF index.")
+    nprobe: int = Field(12, description="IVF cells each parameter scans when the search is approximate.")
     neighbours: int = Field(5, description="Tool edges: nearest tools linked to each tool (0: parameter edges only).")
     lexical_weight: float = Field(0.5, description="Share of name/parameter-name words in a tool edge's similarity.")
     lexical_dim: int = Field(512, description="Hashed dimensions of the lexical tool vector.")
@@ -145,12 +149,37 @@ def _pairs_table(a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> pa.Table:
     return edges.sort_by([("src", "ascending"), ("dst", "ascending")])  # group_by order is not stable
 
 
-def _search(vectors: np.ndarray, k: int, block: int = 8192):
-    """Each row's ``k`` nearest rows by inner product, block by block: (similarities, hits)."""
+def _exact_search(vectors: np.ndarray, k: int):
+    """Each row's ``k`` nearest rows by inner product, block by block: (start, similarities, hits).
+
+    A torch matmul + topk rather than faiss's flat index: the same exact answer at 3x the speed on
+    these CPUs (one 4,096 x 192k x 384 block: 5.8 s against 18.8 s). Blocks hold at most 2**26
+    similarities (256 MB) whatever the corpus size."""
+    import torch
+
+    data = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32))
+    k = min(k, len(vectors))
+    block = max(64, (1 << 26) // max(1, len(vectors)))
+    with torch.inference_mode():
+        for start in range(0, len(vectors), block):
+            sims, hits = torch.topk(data[start : start + block] @ data.T, k, dim=1)
+            yield start, sims.numpy(), hits.numpy()
+
+
+def _approximate_search(vectors: np.ndarray, k: int, nprobe: int, block: int = 8192):
+    """Like ``_exact_search``, through a faiss IVF index: each query scans the ``nprobe`` of
+    ~2*sqrt(n) k-means cells nearest to it. Training is seeded and searches are per query, so a
+    rerun gives the same hits. On the full corpus's 192k parameter rows it finds 98-99% of the
+    pairs above tau that the exact search finds, in a fifth of the time (benchmarks/bench_graph.py)."""
     import faiss
 
-    index = faiss.IndexFlatIP(vectors.shape[1])
+    dim = vectors.shape[1]
+    quantizer = faiss.IndexFlatIP(dim)
+    index = faiss.IndexIVFFlat(quantizer, dim, int(2 * np.sqrt(len(vectors))), faiss.METRIC_INNER_PRODUCT)
+    index.cp.niter, index.cp.max_points_per_centroid, index.cp.seed = 10, 64, 1234
+    index.train(vectors)
     index.add(vectors)
+    index.nprobe = nprobe
     k = min(k, len(vectors))
     for start in range(0, len(vectors), block):
         yield start, *index.search(vectors[start : start + block], k)
@@ -159,7 +188,7 @@ def _search(vectors: np.ndarray, k: int, block: int = 8192):
 def link_neighbours(vectors: np.ndarray, neighbours: int) -> pa.Table:
     """Each tool linked to its ``neighbours`` nearest other tools; weight = their similarity (> 0)."""
     src_parts, dst_parts, weight_parts = [], [], []
-    for start, sims, hits in _search(vectors, neighbours + 1):
+    for start, sims, hits in _exact_search(vectors, neighbours + 1):
         query = np.arange(start, start + len(hits))[:, None]
         keep = (hits >= 0) & (hits != query) & (sims > 0)
         src_parts.append(np.broadcast_to(query, hits.shape)[keep])
@@ -169,10 +198,15 @@ def link_neighbours(vectors: np.ndarray, neighbours: int) -> pa.Table:
 
 
 def link_tools(param_vecs: np.ndarray, owner: np.ndarray, tau: float, top_k: int,
-               block: int = 8192) -> pa.Table:
-    """Tool pairs (src < dst) with some parameter pair above ``tau``; weight = best similarity."""
+               exact_limit: int = 50_000, nprobe: int = 12) -> pa.Table:
+    """Tool pairs (src < dst) with some parameter pair above ``tau``; weight = best similarity.
+    Exact up to ``exact_limit`` parameter rows, approximate (IVF) above it."""
+    if len(param_vecs) <= exact_limit:
+        searches = _exact_search(param_vecs, top_k + 1)
+    else:
+        searches = _approximate_search(param_vecs, top_k + 1, nprobe)
     src_parts, dst_parts, weight_parts = [], [], []
-    for start, sims, hits in _search(param_vecs, top_k + 1, block):
+    for start, sims, hits in searches:
         query_owner = owner[start : start + len(hits), None]
         hit_owner = owner[hits.clip(0)]
         keep = (sims > tau) & (hits >= 0) & (hit_owner != query_owner)
@@ -198,7 +232,8 @@ def build_graph(run_dir, config: GraphConfig | None = None) -> dict:
     vectors = embed_strings(index.strings + index.contexts, run, config)
     embedded = time.perf_counter()
     param_vecs = parameter_vectors(index, vectors, config.context_weight)
-    parameter_edges = link_tools(param_vecs, index.owner, config.tau, config.top_k)
+    parameter_edges = link_tools(param_vecs, index.owner, config.tau, config.top_k, config.exact_limit,
+                                 config.nprobe)
     vecs = tool_vectors(tools, np.stack([vectors[t] for t in index.contexts]), config)
     tool_edges = link_neighbours(vecs, config.neighbours) if config.neighbours else parameter_edges.slice(0, 0)
     edges = merge_edges(parameter_edges, tool_edges)

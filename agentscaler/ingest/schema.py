@@ -19,6 +19,12 @@ MAX_DEPTH = 64
 RECURSIVE_REF = "x-recursive-ref"
 """Marker left where a ``$ref`` points back into itself: inlining it would never end."""
 
+MODEL = "x-model"
+"""Name of the data model (``#/definitions/Pet`` -> ``Pet``) an inlined object schema came from: the
+environment compiler makes it a table, and a property holding another model a foreign key."""
+
+_MODEL_HOMES = ("#/definitions/", "#/components/schemas/", "#/$defs/")
+
 TYPE_ALIASES: dict[str, str | None] = {
     **{t: t for t in ("string", "number", "integer", "boolean", "array", "object", "null")},
     # BFCL, plus the Java / JavaScript types of its simple_java / simple_javascript tests
@@ -76,6 +82,14 @@ def deref(node: Any, root: dict) -> Any:
     raise RecordError(f"schema too deep: $ref chain at {node.get('$ref')!r}")
 
 
+def model_name(ref: str, target: dict) -> str | None:
+    """The model a reference names, when it points at an object schema among a spec's models."""
+    home = next((h for h in _MODEL_HOMES if isinstance(ref, str) and ref.startswith(h)), None)
+    name = unquote(ref[len(home):]) if home else ""
+    is_object = target.get("type") == "object" or "properties" in target or "allOf" in target
+    return name if home and name and "/" not in name and is_object else None
+
+
 class _Resolver:
     """Walks one schema, inlining ``$ref`` pointers into ``root`` and mapping type names."""
 
@@ -92,7 +106,11 @@ class _Resolver:
             siblings = {k: v for k, v in node.items() if k != "$ref"}
             if ref in refs:
                 return {RECURSIVE_REF: ref, **siblings}
-            return self.normalize({**self.lookup(ref), **siblings}, where, (*refs, ref), depth + 1)
+            target = self.lookup(ref)
+            model = model_name(ref, target)
+            if model and MODEL not in target:
+                siblings = {MODEL: model, **siblings}
+            return self.normalize({**target, **siblings}, where, (*refs, ref), depth + 1)
         out: dict[str, Any] = {}
         for key, value in node.items():
             inner = f"{where}.{key}"
