@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from agentscaler.envs import build_domain
-from agentscaler.envs.schema import path_subject
+from agentscaler.envs.schema import path_subject, render_ddl
 from agentscaler.ingest import parse_file
 from agentscaler.sim import DomainSimulator
 
@@ -100,6 +100,8 @@ def test_a_property_holding_another_model_is_a_foreign_key_to_its_table(tmp_path
     assert "name" in {c.name for c in categories.columns}  # the model's own scalar properties
     assert categories.column("category_id").type == "INTEGER"  # Category.id is an integer
     assert pets.column("tags").json_type == "array"  # a list of models stays JSON
+    assert pets.column("name").required and not pets.column("category_id").required  # Pet.required, set by addPet
+    assert any('"name" TEXT NOT NULL' in sql for sql in render_ddl([pets]))
     sim = DomainSimulator(spec)
     category_ids = {row["category_id"] for row in sim.rows("categories")}
     assert {row["category_id"] for row in sim.rows("pets")} <= category_ids

@@ -353,6 +353,7 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
             elif column not in table and len(table) < MAX_COLUMNS and isinstance(prop, dict):
                 table[column] = _merge(None, column, json_type(prop), prop.get("enum"), None)
 
+    _mark_required(drafts, columns)
     lookups = {(d.entity, b.column) for d in drafts for b in d.bindings  # required equality filters
                if b.role == "eq" and b.required and d.kind != "create" and b.column in columns[d.entity]}
     tables = []
@@ -369,6 +370,31 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
                             key_prefix=prefix, foreign_keys=fks, indexes=indexed,
                             singleton=names[e] == plural(semantics.SETTINGS_ENTITY)))
     return tables, drafts
+
+
+def _model_required(tool: ToolSpec) -> set[str]:
+    """Columns the returned data model declares required (its own and its ``allOf`` parts' lists)."""
+    schema = tool.returns or {}
+    if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
+        schema = schema["items"]
+    if MODEL not in schema:
+        return set()
+    parts = [schema, *(p for p in schema.get("allOf") or [] if isinstance(p, dict))]
+    return {snake(name) for part in parts for name in part.get("required") or [] if isinstance(name, str)}
+
+
+def _mark_required(drafts: list[Draft], columns: dict[str, dict[str, Column]]) -> None:
+    """NOT NULL on a model's required columns, where every create of the table sets them (a create that
+    cannot would otherwise never run); the key is left to the primary key."""
+    creates: dict[str, list[set[str]]] = {}
+    for d in drafts:
+        if d.kind == "create":
+            creates.setdefault(d.entity, []).append({b.column for b in d.bindings if b.role == "value"})
+    for d in drafts:
+        table = columns[d.entity]
+        for column in _model_required(d.tool) - {f"{d.entity}_id"}:
+            if column in table and all(column in bound for bound in creates.get(d.entity, [])):
+                table[column] = table[column].model_copy(update={"required": True})
 
 
 def _add_properties(table: dict[str, Column], props: dict[str, Any]) -> None:
@@ -390,6 +416,8 @@ def table_ddl(table: Table) -> list[exp.Expression]:
     for c in table.columns:
         key = c.name == table.primary_key
         constraints = [exp.ColumnConstraint(kind=exp.PrimaryKeyColumnConstraint())] if key else []
+        if c.required and not key:
+            constraints.append(exp.ColumnConstraint(kind=exp.NotNullColumnConstraint()))
         defs.append(exp.ColumnDef(this=_ident(c.name), kind=exp.DataType.build(c.type), constraints=constraints))
     for fk in table.foreign_keys:
         ref = exp.Schema(this=exp.Table(this=_ident(fk.table)), expressions=[_ident(fk.ref_column)])

@@ -26,6 +26,7 @@ class Column(BaseModel):
     json_type: JsonType = Field(description="How values look to an agent; drives synthesis and rendering.")
     enum: list[Any] | None = None
     default: Any = None
+    required: bool = Field(False, description="NOT NULL: the data model requires it and every create sets it.")
 
 
 class ForeignKey(BaseModel):
