@@ -40,6 +40,22 @@ def test_planted_groups_are_recovered(algorithm):
     assert len(set(domain_id.tolist())) == 12
 
 
+def test_leiden_ignores_the_order_nodes_and_edges_were_added_in():
+    """A community's subgraph lists its nodes in the order of the set they came from; Leiden's answer
+    must not depend on it (the full corpus gave 2,765 and 2,779 domains in one process before)."""
+    from agentscaler.domains.partition import detect
+
+    (src, dst, weights), _ = planted(6, 30, p_in=0.2, p_out=0.02)
+    rng = np.random.default_rng(1)
+    results = []
+    for order in (np.arange(len(src)), rng.permutation(len(src)), rng.permutation(len(src))):
+        graph = nx.Graph()
+        graph.add_nodes_from(rng.permutation(180).tolist())
+        graph.add_weighted_edges_from(zip(dst[order].tolist(), src[order].tolist(), weights[order].tolist()))
+        results.append(sorted(sorted(c) for c in detect(graph, "leiden", 1.5, 0)))
+    assert results[0] == results[1] == results[2]
+
+
 def test_giant_communities_are_split_below_max_size():
     edges, vectors = planted(1, 300, p_in=0.05, p_out=0.0)  # one sparse blob of 300 tools
     domain_id, _, _ = partition(300, edges, vectors, DomainConfig(max_size=60))

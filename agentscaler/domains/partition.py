@@ -45,13 +45,18 @@ def detect(graph: nx.Graph, algorithm: str, resolution: float, seed: int) -> lis
                                                                   seed=seed)]
     import graspologic_native as gn
 
-    names = {node: str(i) for i, node in enumerate(graph.nodes)}
-    nodes = {name: node for node, name in names.items()}
-    edges = [(names[a], names[b], float(w)) for a, b, w in graph.edges(data="weight", default=1.0)]
-    _, membership = gn.leiden(edges=edges, resolution=resolution, seed=seed)
+    # Canonical input and output order. A subgraph's nodes iterate in the order of the community set
+    # they came from, and that set's order depends on how it was filled; Leiden's result depends on
+    # node and edge order even with a fixed seed. Without sorting, one process partitioned the full
+    # corpus into 2,765 and then 2,779 domains.
+    order = sorted(graph.nodes)
+    names = {node: str(i) for i, node in enumerate(order)}
+    edges = sorted((min(a, b), max(a, b), float(w)) for a, b, w in graph.edges(data="weight", default=1.0))
+    _, membership = gn.leiden(edges=[(names[a], names[b], w) for a, b, w in edges], resolution=resolution, seed=seed)
     groups: dict[int, set] = {}
-    for name, community in membership.items():
-        groups.setdefault(community, set()).add(nodes[name])
+    for node in order:
+        if names[node] in membership:
+            groups.setdefault(membership[names[node]], set()).add(node)
     isolated = [{node} for node in graph.nodes if graph.degree(node) == 0]
     return list(groups.values()) + isolated
 

@@ -166,11 +166,11 @@ def _exact_search(vectors: np.ndarray, k: int):
             yield start, sims.numpy(), hits.numpy()
 
 
-def _approximate_search(vectors: np.ndarray, k: int, nprobe: int, block: int = 8192):
-    """Like ``_exact_search``, through a faiss IVF index: each query scans the ``nprobe`` of
-    ~2*sqrt(n) k-means cells nearest to it. Training is seeded and searches are per query, so a
-    rerun gives the same hits. On the full corpus's 192k parameter rows it finds 98-99% of the
-    pairs above tau that the exact search finds, in a fifth of the time (benchmarks/bench_graph.py)."""
+def ivf_index(vectors: np.ndarray, nprobe: int):
+    """A faiss IVF index over the rows: a query scans the ``nprobe`` of ~2*sqrt(n) k-means cells nearest
+    to it. Training is seeded and searches are per query, so a rerun gives the same hits. On the full
+    corpus's 192k parameter rows it finds 98-99% of the pairs above tau that the exact search finds,
+    in a fraction of the time (benchmarks/bench_graph_search.py)."""
     import faiss
 
     dim = vectors.shape[1]
@@ -180,6 +180,12 @@ def _approximate_search(vectors: np.ndarray, k: int, nprobe: int, block: int = 8
     index.train(vectors)
     index.add(vectors)
     index.nprobe = nprobe
+    return index
+
+
+def _approximate_search(vectors: np.ndarray, k: int, nprobe: int, block: int = 8192):
+    """Like ``_exact_search``, through ``ivf_index``."""
+    index = ivf_index(vectors, nprobe)
     k = min(k, len(vectors))
     for start in range(0, len(vectors), block):
         yield start, *index.search(vectors[start : start + block], k)
