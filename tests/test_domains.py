@@ -82,7 +82,7 @@ def test_strays_join_their_nearest_domain_and_nothing_vanishes():
 def test_without_any_full_size_domain_strays_stay_as_small_domains():
     vectors = np.eye(3, dtype=np.float32)
     domain_id, attached, _ = partition(3, (np.array([0]), np.array([1]), np.array([0.9], np.float32)), vectors,
-                                       DomainConfig(min_size=3))
+                                       DomainConfig(min_size=3, resolution=1.0))  # at 2 a lone pair is a tie
     assert sorted(np.bincount(domain_id).tolist()) == [1, 2] and not attached.any()
 
 
@@ -140,7 +140,7 @@ def planted_corpus():
     return tools, labels
 
 
-def run_stage(path, tools, graph_config, cache_from=None):
+def run_stage(path, tools, graph_config, cache_from=None, domain_config=None):
     """Write ``tools`` as a run, build graph and domains; returns {tool_id: domain_id} and the table."""
     import shutil
 
@@ -156,7 +156,7 @@ def run_stage(path, tools, graph_config, cache_from=None):
     if cache_from is not None:  # reuse the embeddings: no Ray pool to start
         shutil.copytree(RunDir(cache_from).embeddings, run.embeddings, dirs_exist_ok=True)
     build_graph(path, graph_config)
-    build_domains(path)
+    build_domains(path, domain_config)
     table = pq.read_table(run.domains)
     return dict(zip(table["tool_id"].to_pylist(), table["domain_id"].to_pylist())), table
 
@@ -177,8 +177,14 @@ def test_planted_families_are_recovered(planted_run, tmp_path):
     from agentscaler.graph import GraphConfig
 
     path, tools, labels, domain_of, table = planted_run
-    ari = adjusted_rand_score(labels, [domain_of[t.tool_id] for t in tools])
-    only_parameters, _ = run_stage(tmp_path, tools, GraphConfig(embedder="hashing", neighbours=0), cache_from=path)
+    # at the default resolution a family of three entities may split by entity, never mix with another
+    assert category_purity(np.asarray([domain_of[t.tool_id] for t in tools]), labels) >= 0.95
+    family_level = DomainConfig(resolution=1.0)
+    with_tool_edges, _ = run_stage(tmp_path / "both", tools, GraphConfig(embedder="hashing"), cache_from=path,
+                                   domain_config=family_level)
+    only_parameters, _ = run_stage(tmp_path / "params", tools, GraphConfig(embedder="hashing", neighbours=0),
+                                   cache_from=path, domain_config=family_level)
+    ari = adjusted_rand_score(labels, [with_tool_edges[t.tool_id] for t in tools])
     ari_parameters = adjusted_rand_score(labels, [only_parameters[t.tool_id] for t in tools])
     assert ari >= 0.8 and ari > ari_parameters + 0.2
     assert sum(table["attached"].to_pylist()) <= len(tools) // 10  # the graph decides, not attachment
