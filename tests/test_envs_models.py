@@ -94,8 +94,8 @@ def test_a_property_holding_another_model_is_a_foreign_key_to_its_table(tmp_path
     assert specs[0].returns["properties"]["category"]["x-model"] == "Category"
     spec = build_domain(0, specs, rows=5, states=1)
     pets, categories = spec.table("pets"), spec.table("categories")
-    assert [(fk.column, fk.table, fk.ref_column) for fk in pets.foreign_keys] == [
-        ("category_id", "categories", "category_id")]
+    assert [(fk.column, fk.table, fk.ref_column, fk.on_delete) for fk in pets.foreign_keys] == [
+        ("category_id", "categories", "category_id", "SET NULL")]  # a pet outlives its category
     assert "category" not in {c.name for c in pets.columns}  # a key, not a JSON copy of the category
     assert "name" in {c.name for c in categories.columns}  # the model's own scalar properties
     assert categories.column("category_id").type == "INTEGER"  # Category.id is an integer

@@ -321,6 +321,7 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
                 key_types[entity].add(sql_type(json_type(props["id"])))
 
     columns: dict[str, dict[str, Column]] = {}
+    nullable_refs: set[tuple[str, str]] = set()  # references known from results only: ON DELETE SET NULL
     for e in entities:
         # numeric if any tool passes the key as a number: SQLite compares "3" to an INTEGER column as 3
         key_type: SqlType = "INTEGER" if not key_types[e] <= {"TEXT"} or not key_types[e] else "TEXT"
@@ -349,9 +350,12 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
             if name in refs and refs[name][0] != d.entity:  # the referenced model's key, a foreign key below
                 ref, model_props = refs[name]
                 table.setdefault(f"{ref}_id", columns[ref][f"{ref}_id"].model_copy(update={"name": f"{ref}_id"}))
+                nullable_refs.add((d.entity, f"{ref}_id"))
                 _add_properties(columns[ref], model_props)
             elif column not in table and len(table) < MAX_COLUMNS and isinstance(prop, dict):
                 table[column] = _merge(None, column, json_type(prop), prop.get("enum"), None)
+                if key_entity(column):  # a reference only the data model shows: SET NULL, like the above
+                    nullable_refs.add((d.entity, column))
 
     _mark_required(drafts, columns)
     lookups = {(d.entity, b.column) for d in drafts for b in d.bindings  # required equality filters
@@ -359,7 +363,8 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
     tables = []
     for e in entities:
         key = f"{e}_id"
-        fks = [ForeignKey(column=c, table=names[r], ref_column=f"{r}_id")
+        fks = [ForeignKey(column=c, table=names[r], ref_column=f"{r}_id",
+                          on_delete="SET NULL" if (e, c) in nullable_refs else None)
                for c in columns[e] if (r := entity_of(key_entity(c))) in columns and r != e]
         for fk in fks:  # a reference holds its parent's key as the parent stores it (REAL 2.0 never matches 2)
             parent = columns[entity_of(key_entity(fk.column))][fk.ref_column]
@@ -421,7 +426,8 @@ def table_ddl(table: Table) -> list[exp.Expression]:
         defs.append(exp.ColumnDef(this=_ident(c.name), kind=exp.DataType.build(c.type), constraints=constraints))
     for fk in table.foreign_keys:
         ref = exp.Schema(this=exp.Table(this=_ident(fk.table)), expressions=[_ident(fk.ref_column)])
-        defs.append(exp.ForeignKey(expressions=[_ident(fk.column)], reference=exp.Reference(this=ref)))
+        defs.append(exp.ForeignKey(expressions=[_ident(fk.column)], reference=exp.Reference(this=ref),
+                                   delete=fk.on_delete))
     statements: list[exp.Expression] = [
         exp.Create(this=exp.Schema(this=exp.Table(this=_ident(table.name)), expressions=defs), kind="TABLE")]
     for column in table.indexes:

@@ -33,6 +33,8 @@ class ForeignKey(BaseModel):
     column: str
     table: str
     ref_column: str
+    on_delete: Literal["SET NULL"] | None = Field(
+        None, description="SET NULL for a data model's reference (a pet outlives its category); else restrict.")
 
 
 class Table(BaseModel):
