@@ -86,3 +86,13 @@ def test_the_tiny_moe_trains_with_the_router_loss(ray_session, tmp_path):
     assert all(step["aux_loss"] > 0 for step in log)
     assert log[-1]["loss"] < log[0]["loss"]
     assert AutoModelForCausalLM.from_pretrained(weights).config.model_type == "qwen3_moe"
+
+
+def test_every_step_trains_warm_up_first_then_cosine_decay():
+    from agentscaler.train.trainer import lr_factor
+
+    factors = [lr_factor(step, warmup=4, total=20) for step in range(20)]
+    assert factors[0] > 0  # the first step learns (transformers' schedule gives it 0)
+    assert factors[:4] == [0.25, 0.5, 0.75, 1.0] and factors[4] == 1.0
+    assert all(a > b for a, b in zip(factors[4:], factors[5:])) and 0 < factors[-1] < 0.05
+    assert [lr_factor(step, warmup=0, total=3) for step in range(3)] == pytest.approx([1.0, 0.75, 0.25])

@@ -23,6 +23,7 @@ applied per decoder layer. Each is a few lines here, and a workaround there.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import shutil
@@ -165,10 +166,20 @@ def _metrics_log(path: Path, resumed_step: int):
     return path.open("a")
 
 
+def lr_factor(step: int, warmup: int, total: int) -> float:
+    """Linear warm-up, then cosine decay; step ``step`` (from 0) trains at this share of the peak rate.
+
+    Not transformers' ``get_cosine_schedule_with_warmup``: it gives the first step a rate of 0, so
+    that step changes nothing, and a stage of one step per epoch logged its first loss twice."""
+    if step < warmup:
+        return (step + 1) / warmup
+    return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+
+
 def train_loop(config: dict[str, Any]) -> None:
     """Train one stage on this worker; resume from Ray Train's latest checkpoint when there is one."""
     from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
-    from transformers import AutoTokenizer, get_cosine_schedule_with_warmup
+    from transformers import AutoTokenizer
 
     preset, stage = TrainPreset(**config["preset"]), StageConfig(**config["stage"])
     context = ray.train.get_context()
@@ -186,7 +197,8 @@ def train_loop(config: dict[str, Any]) -> None:
     on_gpu = device.type == "cuda"
     optimizer = torch.optim.AdamW(wrapped.parameters(), lr=stage.lr, weight_decay=stage.weight_decay, fused=on_gpu)
     total = config["steps_per_epoch"] * stage.epochs
-    scheduler = get_cosine_schedule_with_warmup(optimizer, math.ceil(stage.warmup_ratio * total), total)
+    warmup = math.ceil(stage.warmup_ratio * total)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, functools.partial(lr_factor, warmup=warmup, total=total))
     step = 0
     if state:
         set_optimizer_state_dict(wrapped, optimizer, state["optimizer"], options=StateDictOptions(full_state_dict=True))
