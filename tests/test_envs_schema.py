@@ -127,3 +127,14 @@ def test_a_reference_takes_its_parents_key_type_whatever_a_result_schema_says():
     domains = spec.table("domains")
     assert domains.column("user_id").type == spec.table("users").column("user_id").type == "INTEGER"
     assert all(t.executable for t in spec.tools), [t.reason for t in spec.tools]  # the state loads: keys match
+
+
+def test_arguments_get_the_column_budget_before_result_properties():
+    """A result schema with a hundred fields must not leave a later tool's arguments without columns."""
+    wide = {"type": "object", "properties": {f"field_{n}": {"type": "string"} for n in range(100)}}
+    get = tool("get_invoice", {"invoice_id": i()}, ["invoice_id"], returns=wide)
+    search = tool("search_invoices", {"customer_email": s(), "currency": s(), "due_before": s()})
+    spec = build_domain(0, [get, search], rows=4, states=1)
+    columns = {c.name for c in spec.table("invoices").columns}
+    assert {"customer_email", "currency", "due_before"} <= columns and len(columns) <= 64
+    assert all(t.executable for t in spec.tools), [t.reason for t in spec.tools]

@@ -29,7 +29,7 @@ from agentscaler.envs.synth import rng_for, sample_arguments, synthesize
 from agentscaler.toolspec import ToolSpec
 from agentscaler.workers import map_jobs
 
-BUILD_VERSION = 4  # bump when the compiler's output changes, so reruns rebuild
+BUILD_VERSION = 5  # bump when the compiler's output changes, so reruns rebuild
 KINDS = ("read", "create", "update", "delete")
 CHECK_ATTEMPTS = 5  # rows tried before a tool is declared broken (a delete may hit a referenced row)
 TOOLS_SCHEMA = pa.schema([("tool_id", pa.string()), ("name", pa.string()), ("domain_id", pa.int64()),

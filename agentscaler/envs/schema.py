@@ -52,7 +52,7 @@ _JSON_TYPES: dict[str, JsonType] = {
     "list": "array", "tuple": "array", "object": "object", "dict": "object",
 }
 _SQL_TYPES: dict[str, SqlType] = {"integer": "INTEGER", "boolean": "INTEGER", "number": "REAL"}
-MAX_COLUMNS = 48
+MAX_COLUMNS = 64  # per table; arguments take it first, result properties get what is left
 _ACTIONS = {"login", "logout", "signin", "signout", "auth", "me", "self", "batch", "bulk", "count", "exists"}
 
 
@@ -342,6 +342,8 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
         for a in d.assign:  # a status (TEXT) or a flag (boolean)
             kind: JsonType = "string" if isinstance(a.value, str) else "boolean"
             table.setdefault(a.column, Column(name=a.column, type=sql_type(kind), json_type=kind))
+    for d in drafts:  # then what results show, in the budget the tools' arguments left
+        table = columns[d.entity]
         refs = references[id(d)]
         for name, prop in _return_properties(d.tool).items():
             column = snake(name)
