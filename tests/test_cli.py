@@ -36,7 +36,7 @@ def test_build_domains_on_the_embedded_sample(sample_run):
     assert sorted(d["tool_id"] for d in domains) == sorted(tools["tool_id"].to_pylist())  # each in one domain
     summary = json.loads(run.domains_summary.read_text())
     assert summary["tools"] == 515 and summary["domains"] >= 10
-    assert summary["category_purity"] > 0.65  # the sample's themes come out as themes (0.69 in 24 domains)
+    assert summary["category_purity"] > 0.7  # the sample's themes come out as themes (0.73 in 30 domains)
     assert summary["attached_tools"] <= 515 // 20  # the graph decides the domains, not attachment
     assert "domains_with_at_least_3_tools" in result.stdout
 
