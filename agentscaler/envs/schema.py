@@ -262,13 +262,18 @@ def _merge(column: Column | None, name: str, kind: JsonType, enum: list | None, 
     return column
 
 
-def _return_properties(tool: ToolSpec) -> dict[str, Any]:
-    """Properties of the returned object (or array item), with those its ``allOf`` parts declare."""
+def _returned_parts(tool: ToolSpec) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The returned object schema (an array's item) and its parts: its ``allOf`` schemas, then itself."""
     schema = tool.returns or {}
     if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
         schema = schema["items"]
+    return schema, [*(p for p in schema.get("allOf") or [] if isinstance(p, dict)), schema]
+
+
+def _return_properties(tool: ToolSpec) -> dict[str, Any]:
+    """Properties of the returned object, with those its ``allOf`` parts declare."""
     props: dict[str, Any] = {}
-    for part in [*(p for p in schema.get("allOf") or [] if isinstance(p, dict)), schema]:
+    for part in _returned_parts(tool)[1]:
         props.update(part["properties"] if isinstance(part.get("properties"), dict) else {})
     return props
 
@@ -381,12 +386,9 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
 
 def _model_required(tool: ToolSpec) -> set[str]:
     """Columns the returned data model declares required (its own and its ``allOf`` parts' lists)."""
-    schema = tool.returns or {}
-    if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
-        schema = schema["items"]
+    schema, parts = _returned_parts(tool)
     if MODEL not in schema:
         return set()
-    parts = [schema, *(p for p in schema.get("allOf") or [] if isinstance(p, dict))]
     return {snake(name) for part in parts for name in part.get("required") or [] if isinstance(name, str)}
 
 
