@@ -9,7 +9,7 @@ a model that memorized training calls fails; only one that copies values passes.
 on the same rows, on the vertical domain's held-out tasks. The two-stage checkpoint is also served
 with ``agentscaler serve`` and evaluated through its URL.
 
-    python benchmarks/bench_learning_loop.py [--per-domain 80] [--hidden 256] [--layers 4] [--epochs 3]
+    python benchmarks/bench_learning_loop.py [--per-domain 400] [--hidden 256] [--layers 2] [--epochs 10] [--skip-one-stage]
 """
 
 from __future__ import annotations
@@ -134,21 +134,21 @@ def summary(report: dict, domain: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/agentscaler-bench-loop"))
-    parser.add_argument("--per-domain", type=int, default=120, help="Tasks per domain.")
+    parser.add_argument("--per-domain", type=int, default=400, help="Tasks per domain.")
     parser.add_argument("--states", type=int, default=40, help="Initial states per domain (new values per task).")
     parser.add_argument("--rows", type=int, default=60, help="Rows per table and state: with few, a model can get by "
                                                            "guessing among the few ids it saw instead of copying.")
-    parser.add_argument("--samples", type=int, default=2, help="Teacher rollouts per training task.")
+    parser.add_argument("--samples", type=int, default=1, help="Teacher rollouts per training task (the teacher is deterministic: more are duplicates).")
     parser.add_argument("--eval-samples", type=int, default=1, help="Episodes per held-out task (K of pass^k; "
                                                                         "decoding is greedy, so K > 1 repeats it).")
     parser.add_argument("--unseen-domain-tasks", type=int, default=30, help="Held-out-domain tasks evaluated.")
     parser.add_argument("--near-duplicate-threshold", type=float, default=0.95,
                         help="The filters' default (0.8) drops most tasks that differ only in their values.")
-    parser.add_argument("--hidden", type=int, default=192)
-    parser.add_argument("--layers", type=int, default=4)
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--seq-len", type=int, default=1280)
+    parser.add_argument("--seq-len", type=int, default=2048)
     parser.add_argument("--skip-one-stage", action="store_true")
     args = parser.parse_args()
 
