@@ -54,6 +54,7 @@ def run_pipeline(out: str | Path, sources: list[Path] | None = None, config: Pip
     config = config or PipelineConfig()
     run = RunDir(out)
     envs = {"states": config.env_states, "rows": config.env_rows, "seed": config.env_seed}
+    export = run.path / "export" / "train.parquet"
     # stage -> (artifact, what its summary must record to count as done, how to run it)
     steps: dict[Stage, tuple[Path, Callable[[], bool], Callable[[], object]]] = {
         "ingest": (run.tools, lambda: True, lambda: ingest(sources or [], out)),
@@ -70,9 +71,12 @@ def run_pipeline(out: str | Path, sources: list[Path] | None = None, config: Pip
         # a rerun plays only the episodes missing (finished ones are skipped): done when none is missing
         "rollouts": (run.path / "rollouts_summary.json", lambda: _rollouts_done(run, config),
                      lambda: run_rollouts(out, config.agent, config.user, config.rollouts)),
-        "filter": (run.path / "filters" / "report.json", lambda: True, lambda: run_filters(out, None, config.filters)),
-        "export": (run.path / "export" / "train.parquet", lambda: True,
-                   lambda: export_training_set(out, run.path / "export" / "train.parquet", config.export)),
+        "filter": (run.path / "filters" / "report.json",
+                   lambda: _summary(run.path / "filters" / "report.json").get("config") == config.filters.model_dump(),
+                   lambda: run_filters(out, None, config.filters)),
+        "export": (export, lambda: _summary(run.path / "filters" / "export.json").get("config") == (
+                       config.export.model_dump()),
+                   lambda: export_training_set(out, export, config.export)),
     }
     reports: dict[Stage, object] = {}
     for stage in STAGES[: STAGES.index(until) + 1]:

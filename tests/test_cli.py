@@ -11,6 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from agentscaler.artifacts import RunDir
+from agentscaler.filters import ExportConfig, FilterConfig
+from agentscaler.pipeline import PipelineConfig, run_pipeline
 
 
 def agentscaler(*args: str) -> subprocess.CompletedProcess:
@@ -78,7 +80,7 @@ def test_changed_settings_redo_the_stage_and_those_after(sample_run):
 
 
 @pytest.mark.slow
-def test_the_readme_run_goes_from_corpus_to_training_set(tmp_path):
+def test_the_readme_run_goes_from_corpus_to_training_set(tmp_path, ray_session):
     result = agentscaler("run", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
     tasks = json.loads((tmp_path / "tasks_summary.json").read_text())
@@ -92,3 +94,10 @@ def test_the_readme_run_goes_from_corpus_to_training_set(tmp_path):
     written = (tmp_path / "export" / "train.parquet").stat().st_mtime_ns
     again = agentscaler("run", "--out", str(tmp_path))  # everything written: nothing is redone
     assert again.returncode == 0 and (tmp_path / "export" / "train.parquet").stat().st_mtime_ns == written
+    rollouts_written = (tmp_path / "rollouts_summary.json").stat().st_mtime_ns
+    stricter = PipelineConfig(filters=FilterConfig(near_duplicate_threshold=0.95), export=ExportConfig(strict=True))
+    redone = run_pipeline(tmp_path, config=stricter)  # changed filter and export settings redo those two stages
+    assert list(redone) == ["filter", "export"]
+    assert (tmp_path / "rollouts_summary.json").stat().st_mtime_ns == rollouts_written
+    assert json.loads((tmp_path / "filters" / "report.json").read_text())["config"]["near_duplicate_threshold"] == 0.95
+    assert json.loads((tmp_path / "filters" / "export.json").read_text())["config"]["strict"] is True

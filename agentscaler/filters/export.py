@@ -89,7 +89,7 @@ def export_training_set(run: str | os.PathLike, out: str | os.PathLike, config: 
         stream.close()
     else:
         write_jsonl((row for rows in batches() for row in rows), out)
-    summary = {**config.model_dump(), "out": str(out), "rows": sum(splits.values()), "general": splits["general"],
-               "vertical": splits["vertical"], "vertical_domains": sorted(vertical)}
+    summary = {"config": config.model_dump(), "out": str(out), "rows": sum(splits.values()),
+               "general": splits["general"], "vertical": splits["vertical"], "vertical_domains": sorted(vertical)}
     write_json(summary, filters_dir(run) / "export.json")
     return summary
