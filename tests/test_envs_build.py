@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 
 from agentscaler.cli import app
 from agentscaler.envs import EnvSpec, build_domain, load_env
+from agentscaler.envs.build import check_tool
+from agentscaler.envs.synth import rng_for
 from agentscaler.sim import DomainSimulator
 
 
@@ -64,3 +66,21 @@ def test_spec_round_trips_through_its_file(tmp_path):
     loaded = EnvSpec.load(tmp_path / "spec.json")
     assert loaded == spec
     assert DomainSimulator(loaded).step({"name": "get_user", "arguments": {"user_id": "user_2"}}).error is False
+
+
+def test_a_delete_is_checked_on_a_row_nothing_references():
+    tools = shop_tools() + [tool("delete_user", {"user_id": s()}, ["user_id"], "Delete a user account.",
+                                 http_method="DELETE", http_path="/users/{user_id}")]
+    spec = build_domain(0, tools, rows=10, states=1)
+    assert [(fk.table, fk.on_delete) for fk in spec.table("orders").foreign_keys] == [("users", None)]  # restrict
+    users = [row[0] for row in spec.states[0]["users"]]
+    assert set(users[8:]) - {order[1] for order in spec.states[0]["orders"]}  # synthesis leaves users without orders
+    spec.states[0]["orders"] = [[order[0], users[n % 5], *order[2:]]  # every order is one of the first 5 users'
+                                for n, order in enumerate(spec.states[0]["orders"])]
+    delete = spec.tool("delete_user")
+    check_tool(DomainSimulator(spec), spec, delete, rng_for(0, 0, "delete_user"))
+    assert delete.executable, delete.reason  # the first five rows are refused by the key; the sixth is deletable
+    sim = DomainSimulator(spec)
+    sim.reset(0)
+    refused = sim.step({"name": "delete_user", "arguments": {"user_id": users[0]}})
+    assert refused.error and sim.rows("users")[0]["user_id"] == users[0]  # a referenced user stays

@@ -29,7 +29,7 @@ from agentscaler.envs.synth import rng_for, sample_arguments, synthesize
 from agentscaler.toolspec import ToolSpec
 from agentscaler.workers import map_jobs
 
-BUILD_VERSION = 5  # bump when the compiler's output changes, so reruns rebuild
+BUILD_VERSION = 6  # bump when the compiler's output changes, so reruns rebuild
 KINDS = ("read", "create", "update", "delete")
 CHECK_ATTEMPTS = 5  # rows tried before a tool is declared broken (a delete may hit a referenced row)
 TOOLS_SCHEMA = pa.schema([("tool_id", pa.string()), ("name", pa.string()), ("domain_id", pa.int64()),
@@ -64,7 +64,7 @@ def build_domain(domain_id: int, tools: list[ToolSpec], *, states: int = 3, rows
         return spec
     for tool in spec.tools:
         if tool.executable and spec.states:
-            _check(sim, spec, tool, rng_for(seed, domain_id, tool.name))
+            check_tool(sim, spec, tool, rng_for(seed, domain_id, tool.name))
     return spec
 
 
@@ -79,15 +79,31 @@ def _unique_names(tools: list[ToolSpec]) -> list[ToolSpec]:
     return unique
 
 
-def _check(sim, spec: EnvSpec, tool, rng) -> None:
+def check_tool(sim, spec: EnvSpec, tool, rng) -> None:
+    """Call ``tool`` on state 0 with arguments taken from up to CHECK_ATTEMPTS rows; mark it broken if all fail."""
     table = spec.table(tool.table)
-    for attempt in range(CHECK_ATTEMPTS):
+    for row in _rows_to_try(spec, tool):
         sim.reset(0)
-        args = sample_arguments(tool.operation.bindings, table, spec.states[0], attempt, rng)
+        args = sample_arguments(tool.operation.bindings, table, spec.states[0], row, rng)
         obs = sim.step({"name": tool.name, "arguments": args})
         if not obs.error:
             return
     tool.executable, tool.reason = False, f"failed when executed: {json.loads(obs.observation)['error']}"
+
+
+def _rows_to_try(spec: EnvSpec, tool) -> list[int]:
+    """Row indices of state 0 for the check. A delete tries the rows nothing references first: a restricting
+    foreign key rightly refuses to delete a referenced row, which says nothing about the tool."""
+    rows = spec.states[0].get(tool.table) or []
+    if tool.kind != "delete" or not rows:
+        return list(range(CHECK_ATTEMPTS))
+    position = {c.name: i for i, c in enumerate(spec.table(tool.table).columns)}
+    referenced = {(fk.ref_column, child[[c.name for c in t.columns].index(fk.column)])
+                  for t in spec.tables for fk in t.foreign_keys if fk.table == tool.table and fk.on_delete is None
+                  for child in spec.states[0].get(t.name) or []}
+    keys = {column for column, _ in referenced}
+    return sorted(range(len(rows)), key=lambda i: any(
+        (column, rows[i][position[column]]) in referenced for column in keys))[:CHECK_ATTEMPTS]
 
 
 def _fingerprint(tool_ids: list[str], **options: Any) -> str:

@@ -79,7 +79,8 @@ def encode(v: Any) -> Any:
 
 def synthesize(tables: list[Table], rows: int, seed: int, domain_id: int, index: int) -> Rows:
     """One initial state; tables in dependency order (parents first), so inserts satisfy foreign keys.
-    A singleton (settings) table has one row."""
+    A singleton (settings) table has one row. References point into the first ~80% of a parent's rows, so
+    some parents have no dependents (a user without orders) and a restricting delete has a row it may remove."""
     rng = rng_for(seed, domain_id, index)
     keys: dict[str, list[Any]] = {}
     state: Rows = {}
@@ -92,7 +93,8 @@ def synthesize(tables: list[Table], rows: int, seed: int, domain_id: int, index:
                 if c.name == table.primary_key:
                     row.append(n if table.key_prefix is None else f"{table.key_prefix}{n}")
                 elif c.name in refs:
-                    row.append(rng.choice(keys[refs[c.name]]) if keys.get(refs[c.name]) else None)
+                    parents = keys.get(refs[c.name])
+                    row.append(rng.choice(parents[:max(1, round(0.8 * len(parents)))]) if parents else None)
                 else:
                     row.append(value(c, rng, n, table.name))
             data.append(row)
