@@ -43,6 +43,21 @@ def test_bfcl_dialect_becomes_json_schema_with_nesting_kept():
     }
 
 
+@pytest.mark.parametrize(("prop", "normalized"), [
+    ({"type": "boolean", "enum": ["True", "False", "dontcare"], "default": "dontcare"},  # BFCL
+     {"type": "string", "enum": ["True", "False", "dontcare"], "default": "dontcare"}),
+    ({"type": "integer", "enum": ["1", "2"]}, {"type": "string", "enum": ["1", "2"]}),
+    ({"type": "array", "items": {"type": "string"}, "enum": ["available", "sold"]},  # a Swagger 2 query array
+     {"type": "array", "items": {"type": "string", "enum": ["available", "sold"]}}),
+    ({"type": "array", "enum": [1, 2]}, {"type": "array", "items": {"type": "integer", "enum": [1, 2]}}),
+    ({"type": "number", "enum": [1, 2.5]}, {"type": "number", "enum": [1, 2.5]}),  # consistent: unchanged
+    ({"type": "string", "enum": ["a", None]}, {"type": "string", "enum": ["a", None]}),
+    ({"type": "string", "enum": ["a", 1]}, {"type": "string", "enum": ["a", 1]}),  # mixed: left as written
+])
+def test_a_type_its_own_enum_contradicts_is_read_the_way_the_enum_shows(prop, normalized):
+    assert normalize_parameters({"type": "object", "properties": {"p": prop}})["properties"]["p"] == normalized
+
+
 def test_missing_parameters_mean_no_arguments():
     assert normalize_parameters(None) == {"type": "object", "properties": {}, "required": []}
 

@@ -90,6 +90,29 @@ def model_name(ref: str, target: dict) -> str | None:
     return name if home and name and "/" not in name and is_object else None
 
 
+def _value_type(value: Any) -> str:
+    for kind, types in (("boolean", bool), ("integer", int), ("number", float), ("string", str),
+                        ("array", list), ("object", dict)):
+        if isinstance(value, types):
+            return kind
+    return "null"
+
+
+def _reconcile_enum(node: dict) -> None:
+    """A schema no value can satisfy, read the way its enum shows it meant: a ``boolean`` whose enum is
+    ``["True", "False", "dontcare"]`` is a string (BFCL), an ``array`` whose enum lists item values
+    (Swagger 2 query arrays) has that enum on its items. Mixed enums are left as written."""
+    kinds = {_value_type(v) for v in node["enum"]} - {"null"}
+    declared = node["type"]
+    if declared == "array" and kinds and "array" not in kinds:
+        values = node.pop("enum")
+        items = node.get("items") if isinstance(node.get("items"), dict) else {}
+        node["items"] = {**({"type": next(iter(kinds))} if len(kinds) == 1 else {}), **items,
+                         "enum": items.get("enum", values)}
+    elif len(kinds) == 1 and declared not in kinds and not (declared == "number" and kinds == {"integer"}):
+        node["type"] = kinds.pop()
+
+
 class _Resolver:
     """Walks one schema, inlining ``$ref`` pointers into ``root`` and mapping type names."""
 
@@ -132,6 +155,8 @@ class _Resolver:
                 out[key] = value
         if "required" in out:
             out["required"] = self.required(out, where)
+        if isinstance(out.get("enum"), list) and isinstance(out.get("type"), str):
+            _reconcile_enum(out)
         return out
 
     @staticmethod
