@@ -58,24 +58,22 @@ def run_pipeline(out: str | Path, sources: list[Path] | None = None, config: Pip
     # stage -> (artifact, what its summary must record to count as done, how to run it)
     steps: dict[Stage, tuple[Path, Callable[[], bool], Callable[[], object]]] = {
         "ingest": (run.tools, lambda: True, lambda: ingest(sources or [], out)),
-        "graph": (run.graph, lambda: _summary(run.graph_summary).get("config") == config.graph.model_dump(),
+        "graph": (run.graph, lambda: _same_config(run.graph_summary, config.graph),
                   lambda: build_graph(out, config.graph)),
-        "domains": (run.domains, lambda: _summary(run.domains_summary).get("config") == config.domains.model_dump(),
+        "domains": (run.domains, lambda: _same_config(run.domains_summary, config.domains),
                     lambda: build_domains(out, config.domains)),
         "envs": (run.envs / "summary.json",
                  lambda: envs.items() <= _summary(run.envs / "summary.json").get("totals", {}).items(),
                  lambda: build_envs(out, **envs)),
-        "tasks": (run.path / "tasks_summary.json",
-                  lambda: _summary(run.path / "tasks_summary.json").get("config") == config.tasks.model_dump(),
+        "tasks": (run.path / "tasks_summary.json", lambda: _same_config(run.path / "tasks_summary.json", config.tasks),
                   lambda: build_tasks(out, config.tasks)),
         # a rerun plays only the episodes missing (finished ones are skipped): done when none is missing
         "rollouts": (run.path / "rollouts_summary.json", lambda: _rollouts_done(run, config),
                      lambda: run_rollouts(out, config.agent, config.user, config.rollouts)),
         "filter": (run.path / "filters" / "report.json",
-                   lambda: _summary(run.path / "filters" / "report.json").get("config") == config.filters.model_dump(),
+                   lambda: _same_config(run.path / "filters" / "report.json", config.filters),
                    lambda: run_filters(out, None, config.filters)),
-        "export": (export, lambda: _summary(run.path / "filters" / "export.json").get("config") == (
-                       config.export.model_dump()),
+        "export": (export, lambda: _same_config(run.path / "filters" / "export.json", config.export),
                    lambda: export_training_set(out, export, config.export)),
     }
     reports: dict[Stage, object] = {}
@@ -101,6 +99,11 @@ def _rollouts_done(run: RunDir, config: PipelineConfig) -> bool:
 
 def _summary(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _same_config(summary: Path, config: BaseModel) -> bool:
+    """Whether the stage's summary records the settings asked for now."""
+    return _summary(summary).get("config") == config.model_dump()
 
 def print_stage(stage: Stage, report: object) -> None:
     """Progress for the CLI: one line of what each stage produced."""

@@ -138,7 +138,8 @@ def main() -> None:
     parser.add_argument("--states", type=int, default=40, help="Initial states per domain (new values per task).")
     parser.add_argument("--rows", type=int, default=60, help="Rows per table and state: with few, a model can get by "
                                                            "guessing among the few ids it saw instead of copying.")
-    parser.add_argument("--samples", type=int, default=1, help="Teacher rollouts per training task (the teacher is deterministic: more are duplicates).")
+    parser.add_argument("--samples", type=int, default=1, help="Teacher rollouts per training task (the teacher is "
+                                                               "deterministic: more are duplicates).")
     parser.add_argument("--eval-samples", type=int, default=1, help="Episodes per held-out task (K of pass^k; "
                                                                         "decoding is greedy, so K > 1 repeats it).")
     parser.add_argument("--unseen-domain-tasks", type=int, default=30, help="Held-out-domain tasks evaluated.")
@@ -149,9 +150,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seq-len", type=int, default=2048)
-    parser.add_argument("--plans", default="two,one", help="Training plans to run, in order (comma-separated). The data "
-                        "are seeded, so plans run apart in one --workdir train on the same rows.")
+    parser.add_argument("--plans", default="two,one", help="Training plans to run, in order (comma-separated). "
+                        "The data are seeded, so plans run apart in one --workdir train on the same rows.")
     args = parser.parse_args()
+    plans = args.plans.split(",")
+    if not set(plans) <= {"two", "one"}:  # before minutes of data building, not after
+        parser.error(f"--plans takes 'two' and/or 'one', not {args.plans!r}")
 
     import ray
 
@@ -187,9 +191,6 @@ def main() -> None:
                              "vertical_heldout": sum(t["domain_id"] == vertical for t in tasks)}
     results = {"before": summary(evaluate(run, str(base), "heldout", 1, "base", BASE_EVAL, tasks=tasks), vertical)}
     print(json.dumps({"before": results["before"]}), flush=True)
-    plans = args.plans.split(",")
-    if not set(plans) <= {"two", "one"}:
-        parser.error(f"--plans takes 'two' and/or 'one', not {args.plans!r}")
     for plan in plans:
         out = work / f"train-{plan}"
         shutil.rmtree(out, ignore_errors=True)

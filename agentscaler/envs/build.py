@@ -94,16 +94,20 @@ def check_tool(sim, spec: EnvSpec, tool, rng) -> None:
 def _rows_to_try(spec: EnvSpec, tool) -> list[int]:
     """Row indices of state 0 for the check. A delete tries the rows nothing references first: a restricting
     foreign key rightly refuses to delete a referenced row, which says nothing about the tool."""
-    rows = spec.states[0].get(tool.table) or []
+    state = spec.states[0]
+    rows = state.get(tool.table) or []
     if tool.kind != "delete" or not rows:
         return list(range(CHECK_ATTEMPTS))
+    referenced: dict[str, set] = {}  # parent column -> the values some child row holds
+    for child in spec.tables:
+        names = [c.name for c in child.columns]
+        for fk in child.foreign_keys:
+            if fk.table == tool.table and fk.on_delete is None:
+                at = names.index(fk.column)
+                referenced.setdefault(fk.ref_column, set()).update(row[at] for row in state.get(child.name) or [])
     position = {c.name: i for i, c in enumerate(spec.table(tool.table).columns)}
-    referenced = {(fk.ref_column, child[[c.name for c in t.columns].index(fk.column)])
-                  for t in spec.tables for fk in t.foreign_keys if fk.table == tool.table and fk.on_delete is None
-                  for child in spec.states[0].get(t.name) or []}
-    keys = {column for column, _ in referenced}
     return sorted(range(len(rows)), key=lambda i: any(
-        (column, rows[i][position[column]]) in referenced for column in keys))[:CHECK_ATTEMPTS]
+        rows[i][position[column]] in values for column, values in referenced.items()))[:CHECK_ATTEMPTS]
 
 
 def _fingerprint(tool_ids: list[str], **options: Any) -> str:
