@@ -1,55 +1,97 @@
-"""The ``agentscaler`` command: one verb per pipeline stage, each defined beside its stage."""
+"""The ``agentscaler`` command: one verb per pipeline stage, each defined in its stage's package.
+
+A verb's package is imported only when that verb runs: ``agentscaler --help`` lists the verbs from the
+table below and imports none of them (several stages import Ray or torch, seconds of start-up).
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Optional
+import importlib
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
-from agentscaler.domains.cli import build_domains_command, domains_command
-from agentscaler.envs.build import build_envs_command
-from agentscaler.evaluate.run import eval_command
-from agentscaler.filters.cli import export_command, filter_command
-from agentscaler.graph.cli import graph_command
-from agentscaler.ingest.cli import ingest_command
-from agentscaler.llm.cli import serve_command, tiny_model_command
-from agentscaler.rollouts.run import rollout_command
-from agentscaler.sim.play import play_command
-from agentscaler.tasks.build import tasks_command
-from agentscaler.train.cli import train_command
+# verb -> (package exporting it, function, the first line of its docstring), in pipeline order
+VERBS: dict[str, tuple[str, str, str]] = {
+    "ingest": ("agentscaler.ingest", "ingest_command",
+               "Parse API corpora (ToolBench, BFCL, OpenAI tools, xLAM, MCP, OpenAPI 3, Swagger 2.0) into one "
+               "ToolSpec table."),
+    "graph": ("agentscaler.graph", "graph_command",
+              "Embed tools and their parameters, link similar tools (writes graph.parquet)."),
+    "domains": ("agentscaler.domains", "domains_command",
+                "Partition the tool graph into domains (writes domains.parquet and domains_summary.json)."),
+    "build-domains": ("agentscaler.pipeline", "build_domains_command",
+                      "Ingest, graph and domains in one go; a rerun resumes from the artifacts already written."),
+    "build-envs": ("agentscaler.envs", "build_envs_command",
+                   "Build a simulated, database-backed environment for every domain (stage 4)."),
+    "play": ("agentscaler.sim", "play_command",
+             "Play a domain's simulator: a REPL on a terminal, JSON lines on a pipe (stage 5)."),
+    "tasks": ("agentscaler.tasks", "tasks_command",
+              "Sample tasks with gold calls and gold final states for every domain (stage 6)."),
+    "rollout": ("agentscaler.rollouts", "rollout_command",
+                "Play episodes of every task: simulated user, agent, simulator actors (stage 7)."),
+    "tiny-model": ("agentscaler.llm", "tiny_model_command",
+                   "Build a tiny random-weight Qwen3 with a locally trained tokenizer and Qwen3's chat template."),
+    "serve": ("agentscaler.llm", "serve_command",
+              "Serve a local model over an OpenAI-compatible API (/v1/models, /v1/chat/completions)."),
+    "filter": ("agentscaler.filters", "filter_command",
+               "Keep the trajectories that are valid, reach the gold state and (read-only tasks) match gold; "
+               "dedup them."),
+    "export": ("agentscaler.train", "export_command",
+               "Export the kept trajectories as a chat-format training set, tagged general / vertical (or as "
+               "tokens)."),
+    "train": ("agentscaler.train", "train_command",
+              "Fine-tune on Ray Train; final weights in OUT/final, per-stage losses in OUT/<stage>/metrics.jsonl."),
+    "eval": ("agentscaler.evaluate", "eval_command",
+             "Play the held-out tasks with an agent and report pass rate and pass^k on the reached states (stage "
+             "10)."),
+    "run": ("agentscaler.pipeline", "run_command",
+            "Every stage, ingest to export, on the embedded sample or given corpora; resumes a killed run."),
+}
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 
-# In pipeline order; each verb's code lives in its stage's package.
-app.command("ingest")(ingest_command)
-app.command("graph")(graph_command)
-app.command("domains")(domains_command)
-app.command("build-domains")(build_domains_command)
-app.command("build-envs")(build_envs_command)
-app.command("play")(play_command)
-app.command("tasks")(tasks_command)
-app.command("rollout")(rollout_command)
-app.command("tiny-model")(tiny_model_command)
-app.command("serve")(serve_command)
-app.command("filter")(filter_command)
-app.command("export")(export_command)
-app.command("train")(train_command)
-app.command("eval")(eval_command)
+def verb_function(name: str):
+    """The function behind a verb (imports its package)."""
+    package, attribute, _ = VERBS[name]
+    return getattr(importlib.import_module(package), attribute)
 
 
-@app.command("run")
-def run_command(
-    sources: Optional[list[Path]] = typer.Argument(
-        None, exists=True, help="API corpora (files or directories). None: the embedded sample corpus."),
-    out: Path = typer.Option(Path("runs/demo"), "--out", "-o", help="Run directory."),
-    force: bool = typer.Option(False, help="Redo every stage even where its artifact exists."),
-) -> None:
-    """Every stage built so far (ingest ... rollouts) with default settings; resumes a killed run."""
-    from agentscaler.pipeline import print_stage, run_pipeline
+class LazyVerbs(TyperGroup):
+    """A group whose verbs are built on first use; its own help lists them from ``VERBS`` in click's plain
+    layout (typer's rich help would build every verb to read its help text)."""
 
-    run_pipeline(out, sources, force=force, on_stage=print_stage)
-    typer.echo(f"done: artifacts in {out}")
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(VERBS)
+
+    def get_command(self, ctx: Any, name: str) -> Any:
+        if name not in VERBS:
+            return None
+        one = typer.Typer(add_completion=False)
+        one.command(name)(verb_function(name))
+        return typer.main.get_command(one)
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if not args:  # no verb: the help (typer would expect its rich help to have printed it already)
+            typer.echo(ctx.get_help())
+            ctx.exit(0)
+        return super().parse_args(ctx, args)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        super(TyperGroup, self).format_help(ctx, formatter)  # click's, past typer's rich override
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_line) for name, (_, _, help_line) in VERBS.items()])
+
+
+app = typer.Typer(cls=LazyVerbs, add_completion=False)
+
+
+@app.callback()
+def agentscaler() -> None:
+    """Scale tool-use agents through simulated environments: API corpora -> tool graph -> domains ->
+    environments -> tasks -> rollouts -> filters -> SFT -> evaluation. Each verb below is one stage."""
 
 
 if __name__ == "__main__":

@@ -1,129 +1,166 @@
-"""All stages built so far, in order, over one run directory.
+"""Every stage, in order, over one run directory: ``agentscaler run`` and ``agentscaler build-domains``.
 
-A stage is skipped when its artifact exists (artifacts are written atomically, so an existing one
-is whole) and its summary records the settings asked for now: a killed run resumes where it
-stopped, and a rerun with another tau redoes the graph and everything after it. ``force`` redoes
-everything.
+Each stage is a record: its settings (a section of ``PipelineConfig``), the artifact it writes, how to
+tell that artifact was made with the settings asked for now, and its build function. A stage is
+skipped when its artifact exists (artifacts are written atomically, so an existing one is whole) and
+its summary records those settings: a killed run resumes where it stopped, and a rerun with another
+tau redoes the graph and everything after it. ``force`` redoes everything.
 """
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Callable, Literal, Optional
 
+import typer
 from pydantic import BaseModel, Field
 
 from agentscaler.artifacts import RunDir
+from agentscaler.configs import StrictConfig, load_config
 from agentscaler.domains import DomainConfig, build_domains
-from agentscaler.filters import ExportConfig, FilterConfig
+from agentscaler.envs import EnvConfig, build_envs
+from agentscaler.filters import ExportConfig, FilterConfig, export_training_set, run_filters
 from agentscaler.graph import GraphConfig, build_graph
-from agentscaler.rollouts import RolloutConfig
-from agentscaler.tasks import TaskConfig
+from agentscaler.ingest import IngestConfig, ingest, summary_table
+from agentscaler.rollouts import RolloutConfig, run_rollouts
+from agentscaler.tasks import TaskConfig, build_tasks
 
-Stage = Literal["ingest", "graph", "domains", "envs", "tasks", "rollouts", "filter", "export"]
-STAGES: tuple[Stage, ...] = ("ingest", "graph", "domains", "envs", "tasks", "rollouts", "filter", "export")
+StageName = Literal["ingest", "graph", "domains", "envs", "tasks", "rollouts", "filter", "export"]
 
 
-class PipelineConfig(BaseModel):
-    """Every stage's settings; the defaults are the embedded-defaults run of the README."""
+class PipelineConfig(StrictConfig):
+    """Every stage's settings, one section a stage; the defaults are the embedded-defaults run of the README."""
 
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
     graph: GraphConfig = Field(default_factory=GraphConfig)
     domains: DomainConfig = Field(default_factory=DomainConfig)
-    env_states: int = Field(3, description="Synthesized initial states per domain.")
-    env_rows: int = Field(10, description="Rows per table in each synthesized state.")
-    env_seed: int = Field(0, description="Seed of the state synthesis: the same seed, the same states.")
+    envs: EnvConfig = Field(default_factory=EnvConfig)
     tasks: TaskConfig = Field(default_factory=TaskConfig)
     rollouts: RolloutConfig = Field(default_factory=RolloutConfig)
-    agent: str = Field("teacher", description="Rollout agent: teacher, a model path or an OpenAI-compatible URL.")
-    user: str = Field("template", description="Simulated user: template, a model path or a URL.")
     filters: FilterConfig = Field(default_factory=FilterConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)
 
 
-def run_pipeline(out: str | Path, sources: list[Path] | None = None, config: PipelineConfig | None = None,
-                 until: Stage = "export", force: bool = False,
-                 on_stage: Callable[[Stage, object], None] | None = None) -> dict[Stage, object]:
-    """Run ingest -> ... -> export (up to ``until``); returns what each stage that ran reported."""
-    from agentscaler.envs import build_envs
-    from agentscaler.filters import export_training_set, run_filters
-    from agentscaler.ingest import ingest
-    from agentscaler.rollouts import run_rollouts
-    from agentscaler.tasks import build_tasks
+@dataclass(frozen=True)
+class Stage:
+    name: StageName
+    section: str  # its settings: PipelineConfig.<section>
+    artifact: Callable[[RunDir], Path]  # what it writes last: it exists only once the stage finished
+    summary: Callable[[RunDir], Path]  # where it records the settings it ran with (under "config")
+    build: Callable[[RunDir, list[Path], BaseModel], object]
 
+
+STAGES: tuple[Stage, ...] = (
+    Stage("ingest", "ingest", lambda r: r.tools, lambda r: r.ingest_summary,
+          lambda run, sources, config: ingest(sources, run.path, config)),
+    Stage("graph", "graph", lambda r: r.graph, lambda r: r.graph_summary,
+          lambda run, _, config: build_graph(run, config)),
+    Stage("domains", "domains", lambda r: r.domains, lambda r: r.domains_summary,
+          lambda run, _, config: build_domains(run, config)),
+    Stage("envs", "envs", lambda r: r.envs_summary, lambda r: r.envs_summary,
+          lambda run, _, config: build_envs(run, config)),
+    Stage("tasks", "tasks", lambda r: r.tasks_summary, lambda r: r.tasks_summary,
+          lambda run, _, config: build_tasks(run, config)),
+    Stage("rollouts", "rollouts", lambda r: r.rollouts_summary, lambda r: r.rollouts_summary,
+          lambda run, _, config: run_rollouts(run, config)),
+    Stage("filter", "filters", lambda r: r.filter_report, lambda r: r.filter_report,
+          lambda run, _, config: run_filters(run, None, config)),
+    Stage("export", "export", lambda r: r.export, lambda r: r.export_summary,
+          lambda run, _, config: export_training_set(run, run.export, config)),
+)
+STAGE_NAMES: tuple[StageName, ...] = tuple(stage.name for stage in STAGES)
+
+
+def run_pipeline(out: str | Path, sources: list[Path] | None = None, config: PipelineConfig | None = None,
+                 until: StageName = "export", force: bool = False,
+                 on_stage: Callable[[StageName, object], None] | None = None) -> dict[StageName, object]:
+    """Run ingest -> ... -> export (up to ``until``); returns what each stage that ran reported."""
     config = config or PipelineConfig()
     run = RunDir(out)
-    envs = {"states": config.env_states, "rows": config.env_rows, "seed": config.env_seed}
-    export = run.path / "export" / "train.parquet"
-    # stage -> (artifact, what its summary must record to count as done, how to run it)
-    steps: dict[Stage, tuple[Path, Callable[[], bool], Callable[[], object]]] = {
-        "ingest": (run.tools, lambda: True, lambda: ingest(sources or [], out)),
-        "graph": (run.graph, lambda: _same_config(run.graph_summary, config.graph),
-                  lambda: build_graph(out, config.graph)),
-        "domains": (run.domains, lambda: _same_config(run.domains_summary, config.domains),
-                    lambda: build_domains(out, config.domains)),
-        "envs": (run.envs / "summary.json",
-                 lambda: envs.items() <= _summary(run.envs / "summary.json").get("totals", {}).items(),
-                 lambda: build_envs(out, **envs)),
-        "tasks": (run.path / "tasks_summary.json", lambda: _same_config(run.path / "tasks_summary.json", config.tasks),
-                  lambda: build_tasks(out, config.tasks)),
-        # a rerun plays only the episodes missing (finished ones are skipped): done when none is missing
-        "rollouts": (run.path / "rollouts_summary.json", lambda: _rollouts_done(run, config),
-                     lambda: run_rollouts(out, config.agent, config.user, config.rollouts)),
-        "filter": (run.path / "filters" / "report.json",
-                   lambda: _same_config(run.path / "filters" / "report.json", config.filters),
-                   lambda: run_filters(out, None, config.filters)),
-        "export": (export, lambda: _same_config(run.path / "filters" / "export.json", config.export),
-                   lambda: export_training_set(out, export, config.export)),
-    }
-    reports: dict[Stage, object] = {}
-    for stage in STAGES[: STAGES.index(until) + 1]:
-        artifact, same_settings, step = steps[stage]
-        if force or reports or not artifact.exists() or not same_settings():
-            reports[stage] = step()  # once a stage reruns, every later one must too
+    reports: dict[StageName, object] = {}
+    for stage in STAGES[: STAGE_NAMES.index(until) + 1]:
+        settings = getattr(config, stage.section)
+        # once a stage reruns, every later one must too
+        if force or reports or not stage.artifact(run).exists() or not _done(run, stage, settings):
+            reports[stage.name] = stage.build(run, list(sources or []), settings)
             if on_stage:
-                on_stage(stage, reports[stage])
+                on_stage(stage.name, reports[stage.name])
     return reports
 
 
-def _rollouts_done(run: RunDir, config: PipelineConfig) -> bool:
-    from agentscaler.rollouts import read_rollouts
-    from agentscaler.tasks import read_tasks
-
-    summary = _summary(run.path / "rollouts_summary.json")
-    if (summary.get("agent"), summary.get("user"), summary.get("config")) != (
-            config.agent, config.user, config.rollouts.model_dump()):
+def _done(run: RunDir, stage: Stage, settings: BaseModel) -> bool:
+    """Whether the stage's summary records the settings asked for now (ingest: its artifact is enough,
+    the sources are not recorded; rollouts: also every episode of every training task is written, since a
+    rerun plays only the missing ones)."""
+    if stage.name == "ingest":
+        return True
+    if run.read_summary(stage.summary(run)).get("config") != settings.model_dump():
         return False
-    return len(read_rollouts(run, ["rollout_id"])) == len(read_tasks(run, "train")) * config.rollouts.samples
+    if stage.name == "rollouts":
+        return len(run.read_rollouts(["rollout_id"])) == len(run.read_tasks("train")) * settings.samples
+    return True
 
 
-def _summary(path: Path) -> dict:
-    return json.loads(path.read_text()) if path.exists() else {}
-
-
-def _same_config(summary: Path, config: BaseModel) -> bool:
-    """Whether the stage's summary records the settings asked for now."""
-    return _summary(summary).get("config") == config.model_dump()
-
-def print_stage(stage: Stage, report: object) -> None:
-    """Progress for the CLI: one line of what each stage produced."""
+def print_stage(stage: StageName, report: object) -> None:
+    """Progress for the CLI: one line (or table) of what each stage produced."""
     from rich.console import Console
 
     console = Console()
     if stage == "ingest":
-        from agentscaler.ingest.cli import summary_table
-
         console.print(summary_table(report))
     elif stage == "envs":
         console.print(f"[bold]envs[/]: {report['totals']}")
     elif stage == "filter":
-        from agentscaler.filters.report import funnel_table
+        from agentscaler.filters import funnel_table
 
         for table in funnel_table(report):
             console.print(table)
-    elif stage in ("tasks", "rollouts", "export"):
-        console.print(f"[bold]{stage}[/]: " + ", ".join(f"{k}={v}" for k, v in report.items()
-                                                       if k != "config" and not isinstance(v, (dict, list))))
     else:
         console.print(f"[bold]{stage}[/]: " + ", ".join(f"{k}={v}" for k, v in report.items()
-                                                       if not isinstance(v, dict)))
+                                                       if k != "config" and not isinstance(v, (dict, list))))
+
+
+SOURCES = typer.Argument(None, exists=True, help="API corpora (files or directories). None: the embedded sample "
+                                                 "corpus.")
+FORCE = typer.Option(False, help="Redo every stage even where its artifact exists.")
+CONFIG = typer.Option(None, "--config", exists=True, dir_okay=False,
+                      help="YAML file of PipelineConfig sections (graph: {tau: 0.8}, rollouts: {agent: URL}, ...); "
+                           "unknown keys are an error.")
+SET = typer.Option(None, "--set", help="One setting, SECTION.KEY=VALUE (graph.tau=0.8); repeat for more; "
+                                       "overrides --config.")
+
+
+def run_command(
+    sources: Optional[list[Path]] = SOURCES,
+    out: Path = typer.Option(Path("runs/demo"), "--out", "-o", help="Run directory."),
+    config: Optional[Path] = CONFIG,
+    set_: Optional[list[str]] = SET,
+    until: str = typer.Option("export", help=f"Last stage to run: one of {', '.join(STAGE_NAMES)}."),
+    force: bool = FORCE,
+) -> None:
+    """Every stage, ingest to export, on the embedded sample or given corpora; resumes a killed run."""
+    if until not in STAGE_NAMES:
+        raise typer.BadParameter(f"--until is one of {', '.join(STAGE_NAMES)}, not {until!r}")
+    run_pipeline(out, sources, _pipeline_config(config, set_), until=until, force=force, on_stage=print_stage)
+    typer.echo(f"done: artifacts in {out}")
+
+
+def build_domains_command(
+    sources: Optional[list[Path]] = SOURCES,
+    out: Path = typer.Option(..., "--out", "-o", help="Run directory."),
+    config: Optional[Path] = CONFIG,
+    set_: Optional[list[str]] = SET,
+    force: bool = FORCE,
+) -> None:
+    """Ingest, graph and domains in one go; a rerun resumes from the artifacts already written."""
+    run_pipeline(out, sources, _pipeline_config(config, set_), until="domains", force=force, on_stage=print_stage)
+
+
+def _pipeline_config(path: Path | None, assignments: list[str] | None) -> PipelineConfig:
+    from pydantic import ValidationError
+
+    try:
+        return load_config(PipelineConfig, path, assignments=assignments)
+    except (ValidationError, ValueError) as e:
+        raise typer.BadParameter(str(e)) from None

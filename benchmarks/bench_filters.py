@@ -31,10 +31,9 @@ from bench_simulator import CORPUS  # noqa: E402
 from filters_helpers import WRITE_KINDS, rollout, simulator, write_rollouts  # noqa: E402
 
 from agentscaler.artifacts import RunDir  # noqa: E402
-from agentscaler.filters import (DedupKeys, ExactMatch, StateAlignment, Validity, read_kept,  # noqa: E402
-                                 read_rejected, run_filters)
-from agentscaler.filters.report import funnel_table  # noqa: E402
-from agentscaler.tasks import TaskConfig, build_tasks, read_tasks  # noqa: E402
+from agentscaler.filters import (DedupKeys, ExactMatch, StateAlignment, Validity, funnel_table,  # noqa: E402
+                                 run_filters)
+from agentscaler.tasks import TaskConfig, build_tasks  # noqa: E402
 
 ANSWERS = ["Done: everything you asked for is complete.", "All set. Your request has been handled.",
            "I have completed the request; let me know if you need anything else.",
@@ -117,7 +116,7 @@ def tree_cpu_seconds() -> float:
 def cpu_rate(run: RunDir, batch_size: int = 512) -> float:
     """Trajectories per CPU-second of the filters' own work, in this process (no Ray): what one core
     does when it is not shared; the pipeline's wall-clock rate on a loaded machine is below it."""
-    table = pq.read_table(run.path / "rollouts")
+    table = pq.read_table(run.require(run.rollouts))
     stages = (Validity(), StateAlignment(run.path), ExactMatch(run.path), DedupKeys())
     started = time.process_time()
     for offset in range(0, table.num_rows, batch_size):
@@ -145,13 +144,13 @@ def main() -> None:
     import ray
 
     run = RunDir(args.run) if args.run else (
-        RunDir(args.workdir) if (args.workdir / "envs" / "summary.json").exists()
+        RunDir(args.workdir) if RunDir(args.workdir).envs_summary.exists()
         else build_run(args.workdir, args.corpus, args.domains))
-    domains = sorted(int(p.stem) for p in (run.path / "envs" / "domains").glob("*.json"))[:args.domains]
+    domains = sorted(int(p.stem) for p in run.env_spec(0).parent.glob("*.json"))[:args.domains]
     started = time.perf_counter()
     build_tasks(run, TaskConfig(per_domain=args.tasks_per_domain, read_only_domain=args.tasks_per_domain,
                                 heldout_domains=0, heldout_tasks=0))
-    tasks = [t for t in read_tasks(run) if t["domain_id"] in set(domains)]
+    tasks = [t.row() for t in run.read_tasks() if t.domain_id in set(domains)]
     rng = random.Random(0)
     rows, origin = [], {}
     for task in tasks:
@@ -173,16 +172,15 @@ def main() -> None:
 
     ray.init(num_cpus=args.cpus, include_dashboard=False, ignore_reinit_error=True)
     cpu_before = tree_cpu_seconds()
-    report = run_filters(run.path)
+    report = run_filters(run)
     pipeline_cpu = tree_cpu_seconds() - cpu_before
     from rich.console import Console
 
     console = Console()
     for table in funnel_table(report):
         console.print(table)
-    kept = set(read_kept(run.path)["rollout_id"].to_pylist())
-    rejected = {r["rollout_id"]: r["stage"]
-                for r in read_rejected(run.path).select(["rollout_id", "stage"]).to_pylist()}
+    kept = set(run.read_kept(["rollout_id"])["rollout_id"].to_pylist())
+    rejected = {r["rollout_id"]: r["stage"] for r in run.read_rejected().select(["rollout_id", "stage"]).to_pylist()}
     caught: dict[str, Counter] = defaultdict(Counter)
     for rollout_id, kind in origin.items():
         caught[kind][rejected.get(rollout_id, "kept")] += 1
@@ -213,8 +211,8 @@ def main() -> None:
                       "filters_per_cpu_second": round(per_core),
                       "load_average": round(load, 1), "corrupted": len(corrupted),
                       "caught_share": round(share, 4), "gold_kept_share": round(gold_kept, 4),
-                      "rollouts_bytes": sum(p.stat().st_size for p in (run.path / "rollouts").glob("*.parquet")),
-                      "kept_rows": pq.read_metadata(next((run.path / "filters" / "kept").glob("*.parquet"))).num_rows}))
+                      "rollouts_bytes": sum(p.stat().st_size for p in run.rollouts.glob("*.parquet")),
+                      "kept_rows": run.kept_dataset().count_rows()}))
 
 
 if __name__ == "__main__":

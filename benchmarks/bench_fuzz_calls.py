@@ -26,9 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from agentscaler.artifacts import RunDir
-from agentscaler.envs.build import load_env
+from agentscaler.envs import DomainSimulator, load_env
 from agentscaler.envs.synth import sample_arguments
-from agentscaler.sim.simulator import DomainSimulator
 
 
 def _nested(depth: int, leaf: Any) -> list:

@@ -23,7 +23,7 @@ from agentscaler.envs import build_envs, load_env
 from agentscaler.envs.synth import sample_arguments
 from agentscaler.sim.hosting import SimulatorPool, StepResult
 from agentscaler.sim.hosting_host import EpisodeHost
-from agentscaler.sim.simulator import DomainSimulator
+from agentscaler.envs import DomainSimulator
 from bench_simulator import CORPUS, rss, toolbench_groups
 
 MiB = 1 << 20

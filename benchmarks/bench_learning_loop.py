@@ -28,15 +28,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from envs_helpers import make_run, shop_tools  # noqa: E402
 
+from agentscaler.artifacts import RunDir, read_rows  # noqa: E402
+from agentscaler.contracts import Task  # noqa: E402
 from agentscaler.envs import build_envs  # noqa: E402
 from agentscaler.envs.synth import rng_for  # noqa: E402
-from agentscaler.evaluate import evaluate  # noqa: E402
+from agentscaler.evaluate import EvalConfig, evaluate  # noqa: E402
 from agentscaler.filters import ExportConfig, FilterConfig, export_training_set, run_filters  # noqa: E402
 from agentscaler.rollouts import RolloutConfig, run_rollouts  # noqa: E402
-from agentscaler.tasks import TaskConfig, build_tasks, read_tasks  # noqa: E402
-from agentscaler.train.config import load_preset  # noqa: E402
-from agentscaler.train.data import read_export  # noqa: E402
-from agentscaler.train.stages import train_stages  # noqa: E402
+from agentscaler.tasks import TaskConfig, build_tasks  # noqa: E402
+from agentscaler.train import load_preset, train_stages  # noqa: E402
 
 # Shop-like domains: the same tables, different tool sets (so each domain's prompt and plans differ).
 DOMAIN_TOOLS = [slice(None), slice(0, 4), slice(1, None), slice(1, 5), slice(0, 5)]
@@ -115,12 +115,18 @@ def served(model: Path, log: Path):
             process.wait(30)
 
 
-def eval_tasks(run: Path, unseen_domain_tasks: int) -> list[dict]:
+def eval_tasks(run: Path, unseen_domain_tasks: int) -> list[Task]:
     """Every held-out task of the trained domains, and a seeded sample of the held-out domain's."""
     import random
 
-    unseen = read_tasks(run, "heldout_domain")
-    return read_tasks(run, "heldout_task") + random.Random(0).sample(unseen, min(unseen_domain_tasks, len(unseen)))
+    unseen = RunDir(run).read_tasks("heldout_domain")
+    return RunDir(run).read_tasks("heldout_task") + random.Random(0).sample(unseen, min(unseen_domain_tasks,
+                                                                                        len(unseen)))
+
+
+def eval_config(agent: str, name: str, rollouts: RolloutConfig, samples: int = 1) -> EvalConfig:
+    return EvalConfig(agent=agent, split="heldout", samples=samples, name=name, concurrency=rollouts.concurrency,
+                      rollouts=rollouts)
 
 
 def summary(report: dict, domain: int) -> dict:
@@ -171,8 +177,8 @@ def main() -> None:
     work = args.workdir
     work.mkdir(parents=True, exist_ok=True)
     run, seed = build_run(work / "run", args.per_domain, args.states, args.rows, heldout_domains=1)
-    tasks = read_tasks(run)
-    figures["tasks"] = {s: sum(t["split"] == s for t in tasks) for s in ("train", "heldout_task", "heldout_domain")}
+    tasks = RunDir(run).read_tasks()
+    figures["tasks"] = {s: sum(t.split == s for t in tasks) for s in ("train", "heldout_task", "heldout_domain")}
     started = time.perf_counter()
     run_rollouts(run, config=RolloutConfig(samples=args.samples, actors=1))
     report = run_filters(run, config=FilterConfig(near_duplicate_threshold=args.near_duplicate_threshold))
@@ -182,14 +188,14 @@ def main() -> None:
                                                                                              "vertical")},
                        "vertical_domain": vertical, "seconds": round(time.perf_counter() - started, 1)}
     print(json.dumps(figures), flush=True)
-    rows = read_export(work / "train.parquet")
+    rows = read_rows(work / "train.parquet")
     base = base_model(work / "base", args.hidden, args.layers)
     chosen = preset(args.epochs, args.lr, args.seq_len)
     tasks = eval_tasks(run, args.unseen_domain_tasks)
-    figures["eval_tasks"] = {"heldout_task": sum(t["split"] == "heldout_task" for t in tasks),
-                             "heldout_domain": sum(t["split"] == "heldout_domain" for t in tasks),
-                             "vertical_heldout": sum(t["domain_id"] == vertical for t in tasks)}
-    results = {"before": summary(evaluate(run, str(base), "heldout", 1, "base", BASE_EVAL, tasks=tasks), vertical)}
+    figures["eval_tasks"] = {"heldout_task": sum(t.split == "heldout_task" for t in tasks),
+                             "heldout_domain": sum(t.split == "heldout_domain" for t in tasks),
+                             "vertical_heldout": sum(t.domain_id == vertical for t in tasks)}
+    results = {"before": summary(evaluate(run, eval_config(str(base), "base", BASE_EVAL), tasks=tasks), vertical)}
     print(json.dumps({"before": results["before"]}), flush=True)
     for plan in plans:
         out = work / f"train-{plan}"
@@ -201,14 +207,14 @@ def main() -> None:
         checkpoint = work / f"agent-{plan}"  # a fresh name per plan: the eval cache keys on the agent's path
         shutil.rmtree(checkpoint, ignore_errors=True)
         shutil.copytree(final, checkpoint)
-        report = evaluate(run, str(checkpoint), "heldout", args.eval_samples, f"after-{plan}", EVAL, tasks=tasks)
+        report = evaluate(run, eval_config(str(checkpoint), f"after-{plan}", EVAL, args.eval_samples), tasks=tasks)
         results[plan] = {"train_seconds": round(seconds, 1), "losses_first_last5_steps": stages,
                          **summary(report, vertical)}
         print(json.dumps({plan: results[plan]}), flush=True)
     if "two" in plans:
         with served(work / "agent-two", work / "serve.log") as url:
-            vertical_tasks = [t for t in tasks if t["domain_id"] == vertical]
-            via_url = evaluate(run, url, "heldout", 1, "served-two", EVAL, tasks=vertical_tasks)
+            vertical_tasks = [t for t in tasks if t.domain_id == vertical]
+            via_url = evaluate(run, eval_config(url, "served-two", EVAL), tasks=vertical_tasks)
             results["served"] = {"tasks": len(vertical_tasks), "url_pass_rate": via_url["pass_rate"],
                                  "direct_pass_rate": results["two"]["vertical_domain"]}
         print(json.dumps({"served": results["served"]}), flush=True)

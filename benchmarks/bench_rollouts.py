@@ -14,7 +14,6 @@ built into ``--workdir`` (see ``bench_hosting.py``).
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import time
 from pathlib import Path
@@ -22,17 +21,18 @@ from pathlib import Path
 import ray
 
 from agentscaler.artifacts import RunDir
-from agentscaler.rollouts import RolloutConfig, read_rollouts, run_rollouts
-from agentscaler.sim.hosting import SimulatorPool
-from agentscaler.tasks import TaskConfig, build_tasks, read_tasks
+from agentscaler.contracts import Task
+from agentscaler.rollouts import RolloutConfig, run_rollouts
+from agentscaler.sim import SimulatorPool
+from agentscaler.tasks import TaskConfig, build_tasks
 from bench_hosting import build_run
 from bench_simulator import CORPUS
 
 
-def raw_pool_rate(pool: SimulatorPool, tasks: list[dict], batch: int) -> float:
+def raw_pool_rate(pool: SimulatorPool, tasks: list[Task], batch: int) -> float:
     """Steps/s of the tasks' gold calls sent to the pool directly, ``batch`` calls at a time."""
-    episodes = [(t["task_id"], t["domain_id"], t["state_index"]) for t in tasks]
-    calls = [(t["task_id"], c) for t in tasks for c in json.loads(t["gold_calls"])]
+    episodes = [(t.task_id, t.domain_id, t.state_index) for t in tasks]
+    calls = [(t.task_id, c) for t in tasks for c in t.calls]
     pool.start(episodes)
     started = time.perf_counter()
     for i in range(0, len(calls), batch):
@@ -55,19 +55,19 @@ def main() -> None:
 
     ray.init(include_dashboard=False)
     run = RunDir(args.run) if args.run else (
-        RunDir(args.workdir) if (args.workdir / "envs" / "summary.json").exists()
+        RunDir(args.workdir) if RunDir(args.workdir).envs_summary.exists()
         else build_run(args.workdir, args.corpus, args.domains))
     summary = build_tasks(run, TaskConfig(per_domain=args.per_domain))
     print(f"tasks: {summary['tasks']} ({summary['write_tasks']} write, {summary['read_only_tasks']} read-only) "
           f"in {summary['domains_with_tasks']} domains, {summary['seconds']}s")
-    shutil.rmtree(run.path / "rollouts", ignore_errors=True)
+    shutil.rmtree(run.rollouts, ignore_errors=True)
     config = RolloutConfig(concurrency=args.concurrency, flush_every=1024)
     with SimulatorPool(run.path, num_actors=args.actors or None) as pool:
-        tasks = read_tasks(run)
+        tasks = run.read_tasks()
         raw_pool_rate(pool, tasks, 64)  # warm: every domain's simulator loaded on its actor
-        report = run_rollouts(run, config=config, pool=pool)
+        report = run_rollouts(run, config, pool=pool)
         raw = raw_pool_rate(pool, tasks, max(int(report["mean_sim_batch"]), 1))
-    rows = read_rollouts(run, ["rollout_id"])
+    rows = run.read_rollouts(["rollout_id"])
     print(f"episodes: {report['episodes']} written ({len(rows)} rows), reached gold {report['reached_gold_hash_rate']:.1%}, "
           f"status {report['status']}")
     print(f"{'measure':<34}{'figure':>12}")

@@ -31,7 +31,7 @@ import psutil
 from agentscaler.envs import build_domain, infer_schema
 from agentscaler.envs.synth import sample_arguments
 from agentscaler.ingest.reader import parse_file
-from agentscaler.sim.simulator import DomainSimulator
+from agentscaler.envs import DomainSimulator
 from agentscaler.toolspec import ToolSpec
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "toolbench" / "toolbench_tools.jsonl"

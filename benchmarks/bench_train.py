@@ -64,8 +64,7 @@ def packing_waste(model: Path, sequences: int) -> dict:
     """Padding waste of packing alone (no training) on more sequences, at two row lengths."""
     from transformers import AutoTokenizer
 
-    from agentscaler.train.data import tokenize_rows
-    from agentscaler.train.packing import pack
+    from agentscaler.train import pack, tokenize_rows
 
     tokenized = list(tokenize_rows(synthetic_rows(sequences, seed=1), AutoTokenizer.from_pretrained(model)))
     return {f"seq_len_{seq_len}": round(pack(tokenized, seq_len)[1].padding_waste, 4) for seq_len in (2048, 4096)}
@@ -75,8 +74,7 @@ def bench_cpu(args) -> None:
     import ray
 
     from agentscaler.llm.tiny import build_tiny_model
-    from agentscaler.train.config import load_preset
-    from agentscaler.train.trainer import train_stage
+    from agentscaler.train import load_preset, train_stage
 
     ray.init(num_cpus=2, include_dashboard=False)
     with tempfile.TemporaryDirectory() as work:

@@ -1,9 +1,9 @@
 """Builders for the filter tests and benchmark: a real run with envs, tasks in the contract's format, rollouts.
 
-``task_row`` makes a task of given gold calls (the tasks stage samples its own): it executes them on a
-fresh simulator and records what a tasks.parquet row holds, so tests can aim trajectories at it.
-``rollout`` builds a trajectory row the way the rollouts stage writes one, replaying its calls on the
-simulator so its observations and recorded hash are real unless a test overrides them.
+``task_row`` makes a task of given gold calls (the tasks stage samples its own): it replays them on a
+fresh simulator (``DomainSimulator.replay``) and records what a tasks.parquet row holds, so tests can
+aim trajectories at it. ``rollout`` builds a trajectory row the way the rollouts stage writes one,
+replaying its calls so its observations and recorded hash are real unless a test overrides them.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from agentscaler.artifacts import RunDir, write_table
-from agentscaler.envs import build_envs, load_env
-from agentscaler.sim import DomainSimulator
+from agentscaler.envs import DomainSimulator, build_envs, load_env
 from envs_helpers import make_run, shop_tools
 
 WRITE_KINDS = {"create", "update", "delete"}
@@ -36,52 +35,46 @@ def simulator(run_path: Path, domain_id: int) -> DomainSimulator:
 
 def task_row(run: RunDir, domain_id: int, state_index: int, calls: list[dict], task_id: str,
              intent: str = "") -> dict:
-    """A tasks.parquet row: ``calls`` executed on a fresh simulator; every call must succeed."""
+    """A tasks.parquet row: ``calls`` replayed on a fresh simulator; every call must succeed."""
     sim = simulator(run.path, domain_id)
-    spec, initial = sim.spec, sim.reset(state_index)
-    kinds = {t.name: t.kind for t in spec.tools}
-    observations, writes = [], False
-    for call in calls:
-        before = sim.state_hash()
-        obs = sim.step(call)
-        assert not obs.error, (call, obs.observation)
-        observations.append(obs.observation)
-        writes |= kinds[call["name"]] in WRITE_KINDS and sim.state_hash() != before
+    replay = sim.replay(state_index, calls)
+    assert not replay.failures, replay.failures
+    kinds = {t.name: t.kind for t in sim.spec.tools}
+    writes = any(kinds[c["name"]] in WRITE_KINDS for c in calls) and replay.final_hash != replay.initial_hash
     return {"task_id": task_id, "domain_id": domain_id, "state_index": state_index,
             "intent": intent or f"Please do: {json.dumps(calls)}", "gold_calls": json.dumps(calls),
-            "gold_observations": json.dumps(observations), "gold_hash": sim.state_hash(), "initial_hash": initial,
-            "writes": writes, "tools": json.dumps([t.openai_schema for t in spec.tools if t.executable]),
+            "gold_observations": json.dumps([obs.observation for obs in replay.observations]),
+            "gold_hash": replay.final_hash, "initial_hash": replay.initial_hash, "writes": writes,
+            "tools": json.dumps([t.openai_schema for t in sim.spec.tools if t.executable]),
             "intent_source": "template", "source": "test"}
 
 
 def write_tasks(run: RunDir, rows: list[dict]) -> None:
-    write_table(pa.Table.from_pylist(rows), run.path / "tasks.parquet")
+    write_table(pa.Table.from_pylist(rows), run.tasks)
 
 
 def rollout(run: RunDir, task: dict, calls: list[dict], rollout_id: str, *, answer: str = "All done: your request "
-            "is complete.", final_hash: str | None = None, intent: str | None = None, sample: int = 0) -> dict:
-    """A rollouts row whose assistant makes ``calls`` one per turn, then answers; observations are replayed."""
-    sim = simulator(run.path, task["domain_id"])
-    sim.reset(task["state_index"])
+            "is complete.", final_hash: str | None = None, intent: str | None = None, sample: int = 0,
+            token_ids: list[list[int] | None] | None = None) -> dict:
+    """A rollouts row whose assistant makes ``calls`` one per turn, then answers; observations are replayed.
+    ``token_ids``: the ids the agent generated, one list (or None) per assistant turn."""
+    replay = simulator(run.path, task["domain_id"]).replay(task["state_index"], calls)
     messages = [{"role": "system", "content": "You are a helpful agent."},
                 {"role": "user", "content": intent or task["intent"]}]
-    errors = 0
-    for n, call in enumerate(calls):
+    for n, (call, obs) in enumerate(zip(calls, replay.observations)):
         call_id = f"call_{n}"
         arguments = call["arguments"] if isinstance(call["arguments"], str) else json.dumps(call["arguments"])
         messages.append({"role": "assistant", "content": "", "tool_calls": [
             {"id": call_id, "type": "function", "function": {"name": call["name"], "arguments": arguments}}]})
-        obs = sim.step(call)
-        errors += obs.error
         messages.append({"role": "tool", "tool_call_id": call_id, "name": call["name"], "content": obs.observation})
     messages.append({"role": "assistant", "content": answer})
     return {"rollout_id": rollout_id, "task_id": task["task_id"], "domain_id": task["domain_id"],
             "sample_index": sample, "messages": json.dumps(messages), "tools": task["tools"],
-            "final_hash": final_hash or sim.state_hash(), "agent": "teacher", "user": "template",
+            "final_hash": final_hash or replay.final_hash, "agent": "teacher", "user": "template",
             "status": "completed", "error": None, "num_turns": len(messages), "num_tool_calls": len(calls),
-            "num_tool_errors": errors, "prompt_tokens": 0, "completion_tokens": 0, "assistant_token_ids": None,
-            "seed": sample}
+            "num_tool_errors": sum(replay.errors), "prompt_tokens": 0, "completion_tokens": 0,
+            "assistant_token_ids": None if token_ids is None else json.dumps(token_ids), "seed": sample}
 
 
 def write_rollouts(run: RunDir, rows: list[dict]) -> None:
-    write_table(pa.Table.from_pylist(rows), run.path / "rollouts" / "part-0.parquet")
+    write_table(pa.Table.from_pylist(rows), run.rollouts / "part-00000.parquet")

@@ -71,7 +71,7 @@ def test_changed_settings_redo_the_stage_and_those_after(sample_run):
     out, _ = sample_run
     run = RunDir(out)
     before = {path: path.stat().st_mtime_ns for path in (run.tools, run.graph, run.domains)}
-    result = agentscaler("build-domains", "--out", str(out), "--tau", "0.8")
+    result = agentscaler("build-domains", "--out", str(out), "--set", "graph.tau=0.8")
     assert result.returncode == 0, result.stderr[-2000:]
     after = {path: path.stat().st_mtime_ns for path in before}
     assert after[run.tools] == before[run.tools]

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 from agentscaler.cli import app
 from agentscaler.envs import EnvSpec, build_domain, load_env
 from agentscaler.envs.build import check_tool
-from agentscaler.envs.synth import rng_for
-from agentscaler.sim import DomainSimulator
+from agentscaler.seeding import rng_for
+from agentscaler.envs import DomainSimulator
 
 
 def _groups():

@@ -10,7 +10,7 @@ import pytest
 from agentscaler.envs import build_domain
 from agentscaler.envs.schema import path_subject, render_ddl
 from agentscaler.ingest import parse_file
-from agentscaler.sim import DomainSimulator
+from agentscaler.envs import DomainSimulator
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -8,7 +8,7 @@ import pytest
 from envs_helpers import i, s, tool
 
 from agentscaler.envs import EnvSpec, build_domain, classify
-from agentscaler.sim import DomainSimulator
+from agentscaler.envs import DomainSimulator
 
 
 def _domain(*tools) -> tuple[EnvSpec, DomainSimulator]:

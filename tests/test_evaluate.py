@@ -9,16 +9,19 @@ import pytest
 from envs_helpers import make_run, shop_tools
 from typer.testing import CliRunner
 
+from agentscaler.artifacts import read_shards
 from agentscaler.cli import app
 from agentscaler.envs import build_envs
-from agentscaler.evaluate import evaluate, judge, pass_hat_k
-from agentscaler.llm.base import Completion
-from agentscaler.rollouts import RolloutConfig, read_rollouts
+from agentscaler.evaluate import EvalConfig, evaluate, judge, pass_hat_k
+from agentscaler.llm import Completion
+from agentscaler.rollouts import RolloutConfig
 from agentscaler.rollouts import run as rollout_run
 from agentscaler.rollouts.teacher import TemplateUser
-from agentscaler.tasks import TaskConfig, build_tasks, read_tasks
+from agentscaler.tasks import TaskConfig, build_tasks
 
-CONFIG = RolloutConfig(actors=1, concurrency=8)
+
+def config(agent: str, **settings) -> EvalConfig:
+    return EvalConfig(agent=agent, concurrency=8, rollouts=RolloutConfig(actors=1), **settings)
 
 
 @pytest.fixture
@@ -48,21 +51,22 @@ def test_pass_hat_k_is_the_unbiased_estimator_on_hand_counts():
 
 
 def test_the_teacher_passes_every_heldout_task_and_training_rollouts_are_untouched(shop):
-    heldout = read_tasks(shop, "heldout")
-    assert heldout and any(t["writes"] for t in heldout) and any(not t["writes"] for t in heldout)
-    report = evaluate(shop, "teacher", samples=2, config=CONFIG)
+    heldout = shop.read_tasks("heldout")
+    assert heldout and any(t.writes for t in heldout) and any(not t.writes for t in heldout)
+    report = evaluate(shop, config("teacher", samples=2))
     assert report["tasks"] == len(heldout) and report["episodes"] == 2 * len(heldout)
     assert report["pass_rate"] == 1.0 and report["pass_hat_k"] == {"1": 1.0, "2": 1.0}
     assert report["outcomes"] == {"passed": 2 * len(heldout)}
-    assert read_rollouts(shop) == []  # eval writes DIR/eval/teacher/, not the training set
-    saved = json.loads((shop.path / "eval" / "teacher" / "report.json").read_text())
+    assert read_shards(shop.rollouts) == []  # eval writes DIR/eval/teacher/, not the training set
+    assert len(read_shards(shop.eval_rollouts("teacher"))) == 2 * len(heldout)
+    saved = json.loads(shop.eval_report("teacher").read_text())
     assert saved["pass_rate"] == 1.0 and sum(b["tasks"] for b in saved["splits"].values()) == len(heldout)
 
 
 def test_an_agent_that_does_nothing_fails_every_task(shop, monkeypatch):
     monkeypatch.setattr(rollout_run, "backend_factories", lambda run, agent, user: (lambda t: DoesNothing(),
                                                                                      TemplateUser()))
-    report = evaluate(shop, "nothing", config=CONFIG)
+    report = evaluate(shop, config("nothing"))
     assert report["writes"]["tasks"] and report["writes"]["passed"] == 0
     assert report["read_only"]["tasks"] and report["read_only"]["passed"] == 0  # no calls: not the gold calls
     assert report["pass_rate"] == 0.0
@@ -70,17 +74,19 @@ def test_an_agent_that_does_nothing_fails_every_task(shop, monkeypatch):
 
 
 def test_a_lying_recorded_hash_does_not_pass(shop):
-    task = next(t for t in read_tasks(shop, "heldout") if t["writes"])
-    row = {"task_id": task["task_id"], "final_hash": task["gold_hash"],
-           "messages": json.dumps([{"role": "system", "content": "s"}, {"role": "user", "content": task["intent"]},
+    task = next(t for t in shop.read_tasks("heldout") if t.writes)
+    row = {"task_id": task.task_id, "final_hash": task.gold_hash,
+           "messages": json.dumps([{"role": "system", "content": "s"}, {"role": "user", "content": task.intent},
                                    {"role": "assistant", "content": "done"}])}
     assert judge(shop.path, row).startswith("state_mismatch")
 
 
-def test_eval_verb_prints_and_writes_the_report(shop):
+def test_eval_verb_prints_and_writes_the_report(shop, tmp_path):
+    settings = tmp_path / "eval.yaml"
+    settings.write_text("split: heldout_domain\nconcurrency: 4\nrollouts:\n  actors: 1\n")
     result = CliRunner().invoke(app, ["eval", "--run", str(shop.path), "--agent", "teacher", "--split",
-                                      "heldout_task", "--out", "t1", "--concurrency", "4"])
+                                      "heldout_task", "--name", "t1", "--config", str(settings)])
     assert result.exit_code == 0, result.output
-    report = json.loads((shop.path / "eval" / "t1" / "report.json").read_text())
+    report = json.loads(shop.eval_report("t1").read_text())
     assert report["split"] == "heldout_task" and report["pass_rate"] == 1.0
     assert f'"pass_rate": {report["pass_rate"]}' in result.output

@@ -16,6 +16,10 @@ def call(name, **arguments):
     return {"name": name, "arguments": arguments}
 
 
+GOLD_CREATE = [call("create_order", user_id="user_1", item="pen", quantity=2)]
+THREE_PENS = [call("create_order", user_id="user_1", item="pen", quantity=3)]
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     run = shop_run(tmp_path_factory.mktemp("filters"))
@@ -24,15 +28,18 @@ def run(tmp_path_factory):
         task_row(run, 0, 0, [call("create_order", user_id="user_1", item="pen", quantity=2)], "create"),
         task_row(run, 0, 0, [call("update_order", order_id="order_1", new_quantity=7),
                              call("cancel_order", order_id="order_2")], "update-cancel"),
+        # the environment changed under these two: the start no longer hashes as recorded, or the gold calls
+        # no longer reach the gold hash (here: the hash of three pens, the calls order two)
+        {**task_row(run, 0, 0, GOLD_CREATE, "moved-start"), "initial_hash": "0" * 32},
+        {**task_row(run, 0, 0, GOLD_CREATE, "broken-gold"),
+         "gold_hash": task_row(run, 0, 0, THREE_PENS, "x")["gold_hash"]},
     ])
     return run
 
 
 @pytest.fixture(scope="module")
 def tasks(run):
-    import pyarrow.parquet as pq
-
-    return {t["task_id"]: t for t in pq.read_table(run.path / "tasks.parquet").to_pylist()}
+    return {t.task_id: t.row() for t in run.read_tasks()}
 
 
 def verdicts(run, row):
@@ -52,7 +59,6 @@ def with_messages(row, msgs):
     return {**row, "messages": json.dumps(msgs)}
 
 
-GOLD_CREATE = [call("create_order", user_id="user_1", item="pen", quantity=2)]
 
 
 def test_gold_following_trajectory_passes_every_filter_with_exact_match(run, tasks):
@@ -176,8 +182,7 @@ def test_write_task_reached_another_way_is_kept_without_exact_match(run, tasks):
 
 
 def test_harmful_writes_get_negative_rewards_and_reads_zero(run, tasks):
-    from agentscaler.envs import load_env
-    from agentscaler.sim import DomainSimulator
+    from agentscaler.envs import DomainSimulator, load_env
 
     sim = DomainSimulator(load_env(run.path, 0))
     original = next(o["quantity"] for o in sim.rows("orders") if o["order_id"] == "order_3")
@@ -186,6 +191,16 @@ def test_harmful_writes_get_negative_rewards_and_reads_zero(run, tasks):
     stage, _, _, row = verdicts(run, rollout(run, tasks["create"], calls, "x"))
     assert stage is None
     assert [r["reward"] for r in json.loads(row["rewards"])] == [1.0, -1.0, 0.0, 1.0]
+
+
+def test_tasks_the_environment_no_longer_reproduces_are_rejected(run, tasks):
+    stage, reason, _, row = verdicts(run, rollout(run, tasks["moved-start"], GOLD_CREATE, "x"))
+    assert stage == "state_alignment" and reason.startswith("initial_state_mismatch: state 0 of domain 0 hashes to")
+    assert row["recomputed_hash"] is None
+    stage, reason, _, row = verdicts(run, rollout(run, tasks["broken-gold"], THREE_PENS, "x"))
+    assert (stage, reason) == ("state_alignment", "gold_not_reproducible: the gold calls of broken-gold no longer "
+                                                  "reach its gold_hash")
+    assert row["recomputed_hash"] == tasks["broken-gold"]["gold_hash"] and row["rewards"] is None
 
 
 def test_unknown_task_is_rejected_by_state_alignment(run, tasks):

@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from agentscaler.artifacts import write_jsonl
 from agentscaler.cli import app
-from agentscaler.filters import ExportConfig, export_training_set, read_kept, read_rejected, run_filters
+from agentscaler.failures import code_of
+from agentscaler.filters import ExportConfig, export_training_set, run_filters
 
 
 def call(name, **arguments):
@@ -61,10 +62,10 @@ EXPECTED = {"create-r1": ("dedup", "exact_duplicate"), "update-r1": ("state_alig
 
 
 def test_every_row_leaves_kept_or_rejected_with_its_stage_and_reason(run, report):
-    rejected = {r["rollout_id"]: r for r in read_rejected(run.path).to_pylist()}
-    assert {k: (r["stage"], r["reason"].split(":")[0]) for k, r in rejected.items()} == EXPECTED
+    rejected = {r["rollout_id"]: r for r in run.read_rejected().to_pylist()}
+    assert {k: (r["stage"], code_of(r["reason"])) for k, r in rejected.items()} == EXPECTED
     assert "claims gold: it is false" in rejected["update-r1"]["reason"]
-    kept = {r["rollout_id"]: r for r in read_kept(run.path).to_pylist()}
+    kept = {r["rollout_id"]: r for r in run.read_kept().to_pylist()}
     assert sorted(kept) == ["create-r0", "d1-create-r0", "d1-create-r1", "d1-update-r0", "d1-update-r1", "read-r0",
                             "update-r0"]
     assert "exact_match" not in kept["d1-update-r1"]["tags"] and "exact_match" in kept["d1-update-r0"]["tags"]
@@ -78,7 +79,7 @@ def test_every_row_leaves_kept_or_rejected_with_its_stage_and_reason(run, report
 
 
 def test_report_counts_the_funnel_per_stage_and_domain(run, report):
-    assert json.loads((run.path / "filters" / "report.json").read_text())["kept"] == report["kept"] == 7
+    assert json.loads(run.filter_report.read_text())["kept"] == report["kept"] == 7
     assert [(s["stage"], s["in"], s["out"]) for s in report["stages"]] == [
         ("validity", 11, 10), ("state_alignment", 10, 9), ("exact_match", 9, 8), ("dedup", 8, 7)]
     assert report["stages"][1]["reasons"] == {"state_mismatch": 1}
@@ -108,15 +109,60 @@ def test_export_writes_a_chat_format_training_set_split_by_domain(run, report, t
 
 
 def test_cli_filter_from_jsonl_gives_the_same_verdicts_and_export(run, report, tmp_path):
-    rows = pq.read_table(run.path / "rollouts").to_pylist()
+    rows = run.read_rollouts()
     write_jsonl(rows, tmp_path / "x.jsonl")
+    settings = tmp_path / "filters.yaml"
+    settings.write_text("max_chars: 48001\nbatch_size: 64\n")
     runner = CliRunner()
-    result = runner.invoke(app, ["filter", "--run", str(run.path), "--input", str(tmp_path / "x.jsonl")])
+    result = runner.invoke(app, ["filter", "--run", str(run.path), "--input", str(tmp_path / "x.jsonl"),
+                                 "--config", str(settings), "--batch-size", "4"])
     assert result.exit_code == 0, result.output
     assert "validity" in result.output and "11 in, 7 kept" in result.output
-    again = json.loads((run.path / "filters" / "report.json").read_text())
+    again = json.loads(run.filter_report.read_text())
     assert again["stages"] == report["stages"] and again["input_path"].endswith("x.jsonl")
+    assert (again["config"]["max_chars"], again["config"]["batch_size"]) == (48001, 4)  # the file, then the flag
     result = runner.invoke(app, ["export", "--run", str(run.path), "--out", str(tmp_path / "v.jsonl"),
                                  "--format", "jsonl", "--split", "vertical", "--vertical-domain", "0"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["rows"] == 3
+    result = runner.invoke(app, ["export", "--run", str(run.path)])  # by default, where training reads it
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["out"] == str(run.export) and len(pq.read_table(run.export)) == 7
+
+
+def test_the_agents_generated_token_ids_reach_the_trainer(tmp_path, ray_session):
+    """rollouts -> filters -> export -> the trainer's tokenizer: the ids the agent generated are the ids trained
+    on (the kept set and the export carry ``assistant_token_ids``; re-tokenizing would give other ids)."""
+    from transformers import AutoTokenizer
+
+    from agentscaler.artifacts import read_rows
+    from agentscaler.contracts import READS
+    from agentscaler.llm.tiny import build_tiny_model
+    from agentscaler.train import tokenize_rows
+
+    tiny = build_tiny_model(tmp_path / "tiny")
+    tokenizer = AutoTokenizer.from_pretrained(tiny)
+    run = shop_run(tmp_path / "run")
+    task = task_row(run, 0, 0, CREATE, "create")
+    write_tasks(run, [task])
+    answer = "All done: your request is complete."
+    # the answer spelled one character a token for its first word: the same text, other ids than BPE chooses
+    generated = [tokenizer.convert_tokens_to_ids(tokenizer.tokenize(ch))[0] for ch in "All"]
+    generated += tokenizer.encode(answer[3:], add_special_tokens=False)
+    assert generated != tokenizer.encode(answer, add_special_tokens=False)
+    write_rollouts(run, [rollout(run, task, CREATE, "r0", answer=answer, token_ids=[None, generated])])
+
+    assert run_filters(run)["kept"] == 1
+    assert export_training_set(run)["rows"] == 1
+    (row,) = read_rows(run.export)
+    assert json.loads(row["assistant_token_ids"]) == [None, generated]
+    (sequence,) = tokenize_rows([{key: row.get(key) for key in READS["train", "export"]}], tokenizer)
+    trained = [t for t, label in zip(sequence["input_ids"], sequence["labels"]) if label != -100]
+    im_end = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    assert trained[-len(generated) - 1:] == generated + [im_end]
+    # and what `agentscaler export --format tokens` writes is the same sequence
+    result = CliRunner().invoke(app, ["export", "--run", str(run.path), "--format", "tokens", "--model", str(tiny),
+                                      "--out", str(tmp_path / "tokens.parquet")])
+    assert result.exit_code == 0, result.output
+    (tokens,) = pq.read_table(tmp_path / "tokens.parquet").to_pylist()
+    assert (tokens["input_ids"], tokens["labels"]) == (sequence["input_ids"], sequence["labels"])

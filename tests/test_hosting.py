@@ -11,7 +11,7 @@ from ray.exceptions import RayActorError
 from agentscaler.envs import build_envs, load_env
 from agentscaler.sim.hosting import EpisodesLost, SimulatorPool, domain_slot
 from agentscaler.sim.hosting_host import EpisodeHost
-from agentscaler.sim.simulator import DomainSimulator
+from agentscaler.envs import DomainSimulator
 from envs_helpers import make_run, shop_tools
 
 DOMAINS = 6

@@ -7,9 +7,7 @@ import sys
 
 import pytest
 
-from agentscaler.llm import make_backend
-from agentscaler.llm.base import ChatBackend
-from agentscaler.llm.cache import CachedBackend
+from agentscaler.llm import CachedBackend, ChatBackend, make_backend
 from agentscaler.llm.openai_backend import OpenAIBackend
 from agentscaler.llm.render import render_prompt
 from agentscaler.llm.tiny import build_tiny_model
@@ -110,6 +108,20 @@ def test_make_backend_picks_by_spec(backend, tmp_path):
     for bad in ("Qwen/Qwen3-8B", str(tmp_path / "missing"), "ftp://host/model"):
         with pytest.raises(ValueError, match="nothing is downloaded"):
             make_backend(bad)
+
+
+def test_make_backend_gives_urls_the_api_key_and_wraps_the_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    remote = make_backend("https://llm.example/v1")
+    assert isinstance(remote, OpenAIBackend) and remote.client.api_key == "sk-test"
+    assert make_backend("https://llm.example/v1", api_key="sk-other").client.api_key == "sk-other"
+    cached = make_backend("http://127.0.0.1:9/v1", cache=tmp_path / "calls.sqlite", model="m")
+    assert isinstance(cached, CachedBackend) and isinstance(cached.backend, OpenAIBackend)
+    assert cached.backend.client.api_key == "sk-test" and cached.name == "openai:http://127.0.0.1:9/v1"
+    assert cached.path == tmp_path / "calls.sqlite" and cached.backend.model == "m"
+    cached.close()
+    monkeypatch.delenv("OPENAI_API_KEY")
+    assert make_backend("https://llm.example/v1").client.api_key == "EMPTY"  # local servers take any key
 
 
 def test_vllm_backend_imports_without_vllm():

@@ -11,10 +11,9 @@ from typer.testing import CliRunner
 
 from agentscaler.cli import app
 from agentscaler.envs import build_envs
-from agentscaler.llm.base import Completion
-from agentscaler.rollouts import RolloutConfig, read_rollouts, run_rollouts
-from agentscaler.rollouts.teacher import STOP
-from agentscaler.tasks import TaskConfig, build_tasks, read_tasks
+from agentscaler.llm import Completion
+from agentscaler.rollouts import STOP, RolloutConfig, TeacherAgent, TemplateUser, run_rollouts
+from agentscaler.tasks import TaskConfig, build_tasks
 
 CONFIG = RolloutConfig(actors=1, concurrency=8, flush_every=4)
 
@@ -42,38 +41,39 @@ def check_openai_format(messages: list[dict]) -> None:
 
 
 def test_teacher_reaches_every_gold_state(shop):
-    summary = run_rollouts(shop, config=CONFIG.model_copy(update={"samples": 2}))
-    tasks = {t["task_id"]: t for t in read_tasks(shop, "train")}  # held-out tasks are left for evaluation
-    rows = read_rollouts(shop)
+    summary = run_rollouts(shop, CONFIG.model_copy(update={"samples": 2}))
+    tasks = {t.task_id: t for t in shop.read_tasks("train")}  # held-out tasks are left for evaluation
+    rows = shop.read_rollouts()
     assert len(rows) == summary["episodes"] == 2 * len(tasks)
     assert sorted(r["rollout_id"] for r in rows) == sorted(f"{t}-r{k}" for t in tasks for k in range(2))
     assert summary["reached_gold_hash_rate"] == 1.0 and summary["status"] == {"completed": len(rows)}
     for r in rows:
-        assert r["final_hash"] == tasks[r["task_id"]]["gold_hash"] and r["agent"] == "teacher"
+        assert r["final_hash"] == tasks[r["task_id"]].gold_hash and r["agent"] == "teacher"
         check_openai_format(json.loads(r["messages"]))
         calls = [c["function"] for m in json.loads(r["messages"]) for c in m.get("tool_calls") or []]
         assert [{"name": c["name"], "arguments": json.loads(c["arguments"])} for c in calls] == \
-            json.loads(tasks[r["task_id"]]["gold_calls"])
+            tasks[r["task_id"]].calls
     assert summary["mean_sim_batch"] > 1  # concurrent episodes' calls went to the actors together
+    assert shop.read_summary(shop.rollouts_summary) == summary
 
 
 def test_a_killed_run_resumes_without_duplicates_or_gaps(shop):
-    tasks = read_tasks(shop, "train")
-    run_rollouts(shop, config=CONFIG, tasks=tasks[:3])  # a run stopped after three episodes
-    first = {r["rollout_id"]: r for r in read_rollouts(shop)}
-    summary = run_rollouts(shop, config=CONFIG)
-    rows = read_rollouts(shop)
+    tasks = shop.read_tasks("train")
+    run_rollouts(shop, CONFIG, tasks=tasks[:3])  # a run stopped after three episodes
+    first = {r["rollout_id"]: r for r in shop.read_rollouts()}
+    summary = run_rollouts(shop, CONFIG)
+    rows = shop.read_rollouts()
     assert summary["skipped_already_written"] == 3 and summary["episodes"] == len(tasks) - 3
-    assert sorted(r["rollout_id"] for r in rows) == sorted(f"{t['task_id']}-r0" for t in tasks)
+    assert sorted(r["rollout_id"] for r in rows) == sorted(f"{t.task_id}-r0" for t in tasks)
     assert all(first[r["rollout_id"]] == r for r in rows if r["rollout_id"] in first)
 
 
 def test_new_tasks_clear_rollouts_of_the_old_ones(shop):
-    run_rollouts(shop, config=CONFIG)
+    run_rollouts(shop, CONFIG)
     build_tasks(shop, TaskConfig(per_domain=6, seed=2), workers=1)
-    run_rollouts(shop, config=CONFIG)
-    gold = {t["task_id"]: t["gold_hash"] for t in read_tasks(shop)}
-    assert all(r["final_hash"] == gold[r["task_id"]] for r in read_rollouts(shop))
+    run_rollouts(shop, CONFIG)
+    gold = {t.task_id: t.gold_hash for t in shop.read_tasks()}
+    assert all(r["final_hash"] == gold[r["task_id"]] for r in shop.read_rollouts())
 
 
 class StopsAtOnce:
@@ -83,7 +83,7 @@ class StopsAtOnce:
 
     async def reply(self, task, messages, seed=0):
         if not any(m["role"] == "user" for m in messages):
-            return Completion({"role": "user", "content": task["intent"]})
+            return Completion({"role": "user", "content": task.intent})
         return Completion({"role": "user", "content": STOP})
 
 
@@ -100,8 +100,8 @@ def test_the_user_guard_keeps_the_user_from_stopping_before_the_writes(shop, mon
     from agentscaler.rollouts import run as rollout_run
 
     monkeypatch.setattr(rollout_run, "backend_factories", lambda run, agent, user: (lambda t: Chatty(), StopsAtOnce()))
-    summary = run_rollouts(shop, "chatty", "impatient", CONFIG)
-    writes = [r for r in read_rollouts(shop) if r["task_id"] in {t["task_id"] for t in read_tasks(shop) if t["writes"]}]
+    summary = run_rollouts(shop, CONFIG.model_copy(update={"agent": "chatty", "user": "impatient"}))
+    writes = [r for r in shop.read_rollouts() if r["task_id"] in {t.task_id for t in shop.read_tasks() if t.writes}]
     assert writes and all(r["status"] == "user_gave_up" for r in writes)
     assert all(json.loads(r["user_interventions"])["stopped_before_writes"] == 3 for r in writes)
     nudges = [m for m in json.loads(writes[0]["messages"]) if m["role"] == "user"][1:]
@@ -127,14 +127,14 @@ def test_malformed_calls_get_error_observations_and_change_nothing(shop, monkeyp
     from agentscaler.rollouts import run as rollout_run
 
     monkeypatch.setattr(rollout_run, "backend_factories",
-                        lambda run, agent, user: (lambda t: Careless(), rollout_run.TemplateUser()))
-    run_rollouts(shop, "careless", "template", CONFIG)
-    tasks = {t["task_id"]: t for t in read_tasks(shop)}
-    for r in read_rollouts(shop):
+                        lambda run, agent, user: (lambda t: Careless(), TemplateUser()))
+    run_rollouts(shop, CONFIG.model_copy(update={"agent": "careless"}))
+    tasks = {t.task_id: t for t in shop.read_tasks()}
+    for r in shop.read_rollouts():
         tool_messages = [m for m in json.loads(r["messages"]) if m["role"] == "tool"]
         assert [m["tool_call_id"] for m in tool_messages] == ["a", "b"]
         assert all("error" in json.loads(m["content"]) for m in tool_messages)
-        assert r["num_tool_errors"] == 2 and r["final_hash"] == tasks[r["task_id"]]["initial_hash"]
+        assert r["num_tool_errors"] == 2 and r["final_hash"] == tasks[r["task_id"]].initial_hash
 
 
 class KillsItsActor:
@@ -143,10 +143,8 @@ class KillsItsActor:
     name = "teacher-with-a-crash"
     killed = False
 
-    def __init__(self, pool_ref: dict, task: dict):
-        from agentscaler.rollouts.teacher import TeacherAgent
-
-        self.pool_ref, self.teacher, self.domain = pool_ref, TeacherAgent(task), int(task["domain_id"])
+    def __init__(self, pool_ref: dict, task):
+        self.pool_ref, self.teacher, self.domain = pool_ref, TeacherAgent(task), task.domain_id
 
     async def chat(self, messages, tools=None, **kwargs):
         if not KillsItsActor.killed:
@@ -156,31 +154,39 @@ class KillsItsActor:
 
 
 def test_episodes_lost_with_an_actor_are_played_again(shop, monkeypatch):
+    from agentscaler import sim
     from agentscaler.rollouts import run as rollout_run
-    from agentscaler.sim import hosting
 
     pool_ref: dict = {}
-    real_pool = hosting.SimulatorPool
+    real_pool = sim.SimulatorPool
 
     def remembered(*args, **kwargs):
         pool_ref["pool"] = real_pool(*args, **kwargs)
         return pool_ref["pool"]
 
-    monkeypatch.setattr(hosting, "SimulatorPool", remembered)
+    monkeypatch.setattr(sim, "SimulatorPool", remembered)
     monkeypatch.setattr(rollout_run, "backend_factories", lambda run, agent, user: (
-        lambda t: KillsItsActor(pool_ref, t), rollout_run.TemplateUser()))
-    summary = run_rollouts(shop, "crash", "template", CONFIG)
+        lambda t: KillsItsActor(pool_ref, t), TemplateUser()))
+    summary = run_rollouts(shop, CONFIG.model_copy(update={"agent": "crash"}))
     assert KillsItsActor.killed and summary["failed_after_retries"] == 0, summary["failures"]
-    assert summary["reached_gold_hash_rate"] == 1.0 and summary["episodes"] == len(read_tasks(shop, "train"))
+    assert summary["reached_gold_hash_rate"] == 1.0 and summary["episodes"] == len(shop.read_tasks("train"))
 
 
 def test_rollout_verb_runs_and_shows(shop):
     runner = CliRunner()
     result = runner.invoke(app, ["rollout", "--run", str(shop.path), "--concurrency", "4"])
     assert result.exit_code == 0, result.output
-    rollout_id = read_rollouts(shop)[0]["rollout_id"]
+    rollout_id = shop.read_rollouts()[0]["rollout_id"]
     shown = runner.invoke(app, ["rollout", "--run", str(shop.path), "--show", rollout_id])
     assert shown.exit_code == 0 and rollout_id in shown.stdout and "assistant" in shown.stdout
+    config = shop.path / "rollout.yaml"
+    config.write_text("samples: 2\nactors: 1\nagent: teacher\nuser: template\n")
+    result = runner.invoke(app, ["rollout", "--run", str(shop.path), "--config", str(config), "--concurrency", "4"])
+    assert result.exit_code == 0, result.output
+    summary = shop.read_summary(shop.rollouts_summary)
+    assert summary["config"]["samples"] == 2 and summary["config"]["concurrency"] == 4
+    assert summary["episodes"] == summary["skipped_already_written"] == len(shop.read_tasks("train"))
+    assert len(shop.read_rollouts()) == 2 * len(shop.read_tasks("train"))
 
 
 @pytest.fixture(scope="module")
@@ -194,9 +200,10 @@ SHORT = CONFIG.model_copy(update={"max_turns": 2, "turn_tokens": 12})
 
 
 def test_tiny_qwen3_plays_agent_and_user_through_transformers(shop, tiny_qwen3):
-    tasks = read_tasks(shop)[:3]
-    summary = run_rollouts(shop, str(tiny_qwen3), str(tiny_qwen3), SHORT, tasks=tasks)
-    rows = read_rollouts(shop)
+    tasks = shop.read_tasks()[:3]
+    models = SHORT.model_copy(update={"agent": str(tiny_qwen3), "user": str(tiny_qwen3)})
+    summary = run_rollouts(shop, models, tasks=tasks)
+    rows = shop.read_rollouts()
     assert summary["episodes"] == len(rows) == 3 and summary["tokens"] > 0
     from transformers import AutoTokenizer
 
@@ -213,9 +220,9 @@ def test_tiny_qwen3_plays_agent_and_user_through_transformers(shop, tiny_qwen3):
     # the LLM-call cache makes the run replayable exactly
     import shutil
 
-    shutil.rmtree(shop.path / "rollouts")
-    run_rollouts(shop, str(tiny_qwen3), str(tiny_qwen3), SHORT, tasks=tasks)
-    assert sorted(map(json.dumps, read_rollouts(shop)), key=len) == sorted(map(json.dumps, rows), key=len)
+    shutil.rmtree(shop.rollouts)
+    run_rollouts(shop, models, tasks=tasks)
+    assert sorted(map(json.dumps, shop.read_rollouts()), key=len) == sorted(map(json.dumps, rows), key=len)
 
 
 def test_tiny_qwen3_as_agent_through_agentscaler_serve(shop, tiny_qwen3, tmp_path, monkeypatch):
@@ -223,8 +230,8 @@ def test_tiny_qwen3_as_agent_through_agentscaler_serve(shop, tiny_qwen3, tmp_pat
 
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     with running_server(tiny_qwen3, tmp_path / "serve.log") as url:
-        summary = run_rollouts(shop, url, "template", SHORT, tasks=read_tasks(shop)[:2])
-    rows = read_rollouts(shop)
+        summary = run_rollouts(shop, SHORT.model_copy(update={"agent": url}), tasks=shop.read_tasks()[:2])
+    rows = shop.read_rollouts()
     assert summary["episodes"] == 2 and summary["failed_after_retries"] == 0
     assert all(r["agent"] == f"openai:{url}" and r["completion_tokens"] > 0 for r in rows)
     assert all(json.loads(r["assistant_token_ids"])[0] for r in rows)  # the server sends the ids back

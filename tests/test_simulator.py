@@ -8,7 +8,7 @@ import pytest
 from envs_helpers import shop_tools, tool
 
 from agentscaler.envs import build_domain
-from agentscaler.sim import DomainSimulator
+from agentscaler.envs import DomainSimulator
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from agentscaler.envs import build_domain, build_envs
 from agentscaler.envs.spec import CompiledTool, EnvSpec
 from agentscaler.envs.synth import sample_arguments
-from agentscaler.sim import DomainSimulator, Observation, simulator
+from agentscaler.envs import DomainSimulator, Observation, simulator
 from agentscaler.sim.hosting_host import EpisodeHost
 from agentscaler.sim.play import repl
 

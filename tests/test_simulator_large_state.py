@@ -7,7 +7,7 @@ import pytest
 from envs_helpers import s, tool
 
 from agentscaler.envs import build_domain
-from agentscaler.sim import DomainSimulator
+from agentscaler.envs import DomainSimulator
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,10 @@ from envs_helpers import make_run, shop_tools, toolbench_groups
 from typer.testing import CliRunner
 
 from agentscaler.cli import app
-from agentscaler.envs import build_envs, load_env
-from agentscaler.sim.simulator import DomainSimulator
-from agentscaler.tasks import TaskConfig, build_tasks, check_task, read_tasks
+from agentscaler.contracts import Task
+from agentscaler.envs import DomainSimulator, build_envs, load_env
+from agentscaler.failures import CODES
+from agentscaler.tasks import TaskConfig, build_tasks, check_task
 from agentscaler.tasks.intent import missing_values
 
 
@@ -26,84 +27,98 @@ def shop(tmp_path_factory):
 
 
 def test_tasks_have_the_contract_columns_and_favour_writes(shop):
-    tasks = read_tasks(shop)
+    tasks = shop.read_tasks()
     assert len(tasks) >= 16
-    assert {"task_id", "domain_id", "state_index", "intent", "gold_calls", "gold_hash", "writes"} <= set(tasks[0])
-    assert len({t["task_id"] for t in tasks}) == len(tasks)
-    assert sum(t["writes"] for t in tasks) / len(tasks) >= 0.6
+    assert {"task_id", "domain_id", "state_index", "intent", "gold_calls", "gold_hash", "writes"} <= set(tasks[0].row())
+    assert len({t.task_id for t in tasks}) == len(tasks)
+    assert sum(t.writes for t in tasks) / len(tasks) >= 0.6
     for t in tasks:
-        for call in json.loads(t["gold_calls"]):
+        for call in t.calls:
             assert set(call) == {"name", "arguments"}
-            assert call["name"] not in t["intent"]  # the intent never names a tool
-    summary = json.loads((shop.path / "tasks_summary.json").read_text())
+            assert call["name"] not in t.intent  # the intent never names a tool
+    summary = json.loads(shop.tasks_summary.read_text())
     assert summary["tasks"] == len(tasks) and summary["write_tasks"] + summary["read_only_tasks"] == len(tasks)
 
 
 def test_later_calls_take_ids_that_earlier_calls_returned(shop):
     chained = 0
-    for t in read_tasks(shop):
-        calls, observations = json.loads(t["gold_calls"]), json.loads(t["gold_observations"])
+    for t in shop.read_tasks():
+        calls, observations = t.calls, t.observations
         for i, call in enumerate(calls[1:], 1):
             for param, v in call["arguments"].items():
-                if param.endswith("_id") and json.dumps(v) not in t["intent"] and v not in t["intent"]:
-                    assert any(json.dumps(v) in o for o in observations[:i]), (t["task_id"], param)
+                if param.endswith("_id") and json.dumps(v) not in t.intent and v not in t.intent:
+                    assert any(json.dumps(v) in o for o in observations[:i]), (t.task_id, param)
                     chained += 1
     assert chained >= 3  # ids the user never gave, found by a lookup first
 
 
 def test_gold_calls_piped_into_play_reproduce_the_gold_hash(shop):
-    for t in [t for t in read_tasks(shop) if t["writes"]][:4]:
-        lines = "".join(json.dumps(c) + "\n" for c in json.loads(t["gold_calls"]))
+    for t in [t for t in shop.read_tasks() if t.writes][:4]:
+        lines = "".join(json.dumps(c) + "\n" for c in t.calls)
         out = subprocess.run([sys.executable, "-m", "agentscaler.sim.play", "--run", str(shop.path), "--domain",
-                              str(t["domain_id"]), "--state", str(t["state_index"])], input=lines,
+                              str(t.domain_id), "--state", str(t.state_index)], input=lines,
                              capture_output=True, text=True, timeout=60, check=True)
         answers = [json.loads(line) for line in out.stdout.splitlines()]
         assert not any(a["error"] for a in answers)
-        assert answers[-1]["state_hash"] == t["gold_hash"] != t["initial_hash"]
+        assert answers[-1]["state_hash"] == t.gold_hash != t.initial_hash
 
 
 def test_held_out_splits_are_whole_domains_and_a_share_of_the_rest(tmp_path):
     run = make_run(tmp_path, [shop_tools()] * 20)
     build_envs(run, rows=10, workers=1)
     summary = build_tasks(run, TaskConfig(per_domain=10, heldout_domains=0.2, heldout_tasks=0.3), workers=1)
-    tasks = read_tasks(run)
+    tasks = run.read_tasks()
     by_domain: dict[int, set[str]] = {}
     for t in tasks:
-        by_domain.setdefault(t["domain_id"], set()).add(t["split"])
+        by_domain.setdefault(t.domain_id, set()).add(t.split)
     held_domains = [d for d, splits in by_domain.items() if "heldout_domain" in splits]
     assert 1 <= len(held_domains) <= 9 and all(by_domain[d] == {"heldout_domain"} for d in held_domains)
-    rest = [t for t in tasks if t["domain_id"] not in held_domains]
-    assert 0.15 < sum(t["split"] == "heldout_task" for t in rest) / len(rest) < 0.45
-    assert summary["splits"]["train"] == len(read_tasks(run, "train"))
-    assert len(read_tasks(run, "heldout")) == len(tasks) - len(read_tasks(run, "train"))
+    rest = [t for t in tasks if t.domain_id not in held_domains]
+    assert 0.15 < sum(t.split == "heldout_task" for t in rest) / len(rest) < 0.45
+    assert summary["splits"]["train"] == len(run.read_tasks("train"))
+    assert len(run.read_tasks("heldout")) == len(tasks) - len(run.read_tasks("train"))
 
 
 def test_the_same_seed_gives_the_same_tasks(shop, tmp_path):
     again = make_run(tmp_path, [shop_tools(), shop_tools()[:4]])
     build_envs(again, rows=10, workers=1)
     build_tasks(again, TaskConfig(per_domain=12, seed=3), workers=1)
-    assert read_tasks(again) == read_tasks(shop)
+    assert again.read_tasks() == shop.read_tasks()
     build_tasks(again, TaskConfig(per_domain=12, seed=4), workers=1)
-    assert read_tasks(again) != read_tasks(shop)
+    assert again.read_tasks() != shop.read_tasks()
 
 
-@pytest.mark.parametrize("defect, expected", [
-    (lambda t: {**t, "gold_hash": "0" * 32}, "does not reproduce gold_hash"),
+@pytest.mark.parametrize("defect, code, detail", [
+    (lambda t: {**t, "gold_hash": "0" * 32}, "state_mismatch", "expected " + "0" * 32),
+    (lambda t: {**t, "initial_hash": "0" * 32}, "initial_state_mismatch", "expected " + "0" * 32),
+    (lambda t: {**t, "state_index": 99}, "initial_state_mismatch", "state 99 does not exist"),
     (lambda t: {**t, "gold_hash": t["initial_hash"], "gold_calls": json.dumps(json.loads(t["gold_calls"])[:1]),
-                "gold_observations": json.dumps(json.loads(t["gold_observations"])[:1])}, "change nothing"),
-    (lambda t: {**t, "intent": "Please sort out my order."}, "intent lacks"),
-    (lambda t: {**t, "intent": t["intent"] + " Use update_order."}, "intent names tools"),
+                "gold_observations": json.dumps(json.loads(t["gold_observations"])[:1])}, "no_change",
+     "change nothing"),
+    (lambda t: {**t, "intent": "Please sort out my order."}, "intent_lacks_values", "(call "),
+    (lambda t: {**t, "intent": t["intent"] + " Use update_order."}, "intent_names_tools", "update_order"),
     (lambda t: {**t, "gold_calls": json.dumps([{"name": "update_order", "arguments": {"order_id": "nope",
                                                                                       "new_quantity": 1}}])},
-     "fails on replay"),
+     "call_failed", "call 0 (update_order) fails"),
 ])
-def test_the_checker_catches_broken_tasks(shop, defect, expected):
-    task = next(t for t in read_tasks(shop) if t["writes"] and t["domain_id"] == 0 and "update_order" in t["gold_calls"]
-                and json.loads(t["gold_calls"])[0]["name"] == "list_orders")
+def test_the_checker_catches_broken_tasks(shop, defect, code, detail):
+    task = next(t for t in shop.read_tasks() if t.writes and t.domain_id == 0 and "update_order" in t.gold_calls
+                and t.calls[0]["name"] == "list_orders")
     sim = DomainSimulator(load_env(shop.path, 0))
     assert check_task(sim, task) == []
-    problems = check_task(sim, defect(task))
-    assert any(expected in p for p in problems), problems
+    problems = check_task(sim, Task.from_row(defect(task.row())))
+    assert code in CODES and any(p.code == code and detail in p.detail for p in problems), problems
+    assert str(problems[0]).startswith(f"{problems[0].code}: ")
+
+
+def test_dropped_tasks_are_counted_by_failure_code(tmp_path, monkeypatch):
+    from agentscaler.tasks import build as task_build
+
+    run = make_run(tmp_path, [shop_tools()])
+    build_envs(run, rows=10, workers=1)
+    monkeypatch.setattr(task_build, "template_intent", lambda plan, spec: "Please sort out my order.")
+    summary = build_tasks(run, TaskConfig(per_domain=3), workers=1)
+    assert summary["tasks"] == 0 and summary["counts"]["dropped: intent_lacks_values"] == 3
 
 
 def test_missing_values_ignores_values_returned_by_earlier_calls():
@@ -118,18 +133,28 @@ def test_real_toolbench_domains_give_replayable_tasks(tmp_path, shared_data):
     run = make_run(tmp_path, toolbench_groups(shared_data, limit=40))
     build_envs(run, rows=10, workers=1)
     summary = build_tasks(run, TaskConfig(per_domain=3), workers=1)
-    tasks = read_tasks(run)
+    tasks = run.read_tasks()
     assert summary["tasks"] == len(tasks) >= 40
     sims = {}
     for t in tasks:
-        sim = sims.setdefault(t["domain_id"], DomainSimulator(load_env(run.path, t["domain_id"])))
-        assert check_task(sim, t) == [], t["task_id"]
+        sim = sims.setdefault(t.domain_id, DomainSimulator(load_env(run.path, t.domain_id)))
+        assert check_task(sim, t) == [], t.task_id
 
 
-def test_tasks_verb(shop):
+def test_tasks_verb(shop, tmp_path):
     result = CliRunner().invoke(app, ["tasks", "--run", str(shop.path), "--per-domain", "2", "--workers", "1"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["tasks"] == len(read_tasks(shop)) <= 2 * 2
+    assert json.loads(result.stdout)["tasks"] == len(shop.read_tasks()) <= 2 * 2
+    config = tmp_path / "tasks.yaml"
+    config.write_text("per_domain: 3\nread_only_domain: 0\nseed: 5\n")
+    result = CliRunner().invoke(app, ["tasks", "--run", str(shop.path), "--config", str(config), "--per-domain", "1",
+                                      "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    written = json.loads(shop.tasks_summary.read_text())["config"]
+    assert (written["per_domain"], written["read_only_domain"], written["seed"]) == (1, 0, 5)  # the flag wins
+    config.write_text("per_domian: 3\n")
+    result = CliRunner().invoke(app, ["tasks", "--run", str(shop.path), "--config", str(config)])
+    assert result.exit_code != 0 and "per_domian" in result.output
 
 
 class Rewriter:
@@ -150,13 +175,39 @@ def test_llm_intents_are_kept_only_when_they_keep_every_value(tmp_path):
     build_envs(run, rows=10, workers=1)
     summary = build_tasks(run, TaskConfig(per_domain=6), workers=1,
                           intent_backend=Rewriter(lambda t: "Hi! " + t.replace('"', "")))
-    tasks = read_tasks(run)
-    assert summary["counts"]["llm_intents"] == len(tasks) and all(t["intent_source"] == "llm:rewriter" for t in tasks)
-    assert all(t["intent"].startswith("Hi! ") and '"' not in t["intent"] for t in tasks)
+    tasks = run.read_tasks()
+    assert summary["counts"]["llm_intents"] == len(tasks) and all(t.intent_source == "llm:rewriter" for t in tasks)
+    assert all(t.intent.startswith("Hi! ") and '"' not in t.intent for t in tasks)
     sim = DomainSimulator(load_env(run.path, 0))
     assert all(check_task(sim, t) == [] for t in tasks)
 
     summary = build_tasks(run, TaskConfig(per_domain=6), workers=1,
                           intent_backend=Rewriter(lambda t: "Please sort out my orders."))
-    assert summary["counts"]["llm_intents_rejected"] == len(read_tasks(run))
-    assert all(t["intent_source"] == "template" for t in read_tasks(run))
+    assert summary["counts"]["llm_intents_rejected"] == len(run.read_tasks())
+    assert all(t.intent_source == "template" for t in run.read_tasks())
+
+
+def test_an_intent_model_over_https_gets_the_api_key_and_the_call_cache(tmp_path, monkeypatch):
+    from agentscaler.llm import CachedBackend, Completion
+    from agentscaler.llm.openai_backend import OpenAIBackend
+
+    keys = []
+
+    async def chat(self, messages, tools=None, **_):  # the server: rewrites as Rewriter does
+        keys.append(self.client.api_key)
+        return Completion({"role": "assistant", "content": "Hi! " + messages[-1]["content"].split("Request: ", 1)[1]})
+
+    monkeypatch.setattr(OpenAIBackend, "chat", chat)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    run = make_run(tmp_path, [shop_tools()])
+    build_envs(run, rows=10, workers=1)
+    config = TaskConfig(per_domain=4, intent_model="https://llm.example/v1")
+    summary = build_tasks(run, config, workers=1)
+    tasks = run.read_tasks()
+    assert keys == ["sk-test"] * len(tasks) and summary["intent_backend"] == "openai:https://llm.example/v1"
+    assert all(t.intent_source == "llm:openai:https://llm.example/v1" for t in tasks)
+    cache = CachedBackend(OpenAIBackend("https://llm.example/v1"), run.llm_cache)
+    assert len(cache) == len(tasks)
+    cache.close()
+    again = build_tasks(run, config, workers=1)  # a rerun replays the cached replies: no request is sent
+    assert len(keys) == len(tasks) and run.read_tasks() == tasks and again["counts"] == summary["counts"]

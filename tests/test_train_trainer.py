@@ -96,3 +96,19 @@ def test_every_step_trains_warm_up_first_then_cosine_decay():
     assert factors[:4] == [0.25, 0.5, 0.75, 1.0] and factors[4] == 1.0
     assert all(a > b for a, b in zip(factors[4:], factors[5:])) and 0 < factors[-1] < 0.05
     assert [lr_factor(step, warmup=0, total=3) for step in range(3)] == pytest.approx([1.0, 0.75, 0.25])
+
+
+def test_stages_whose_weights_exist_are_not_trained_again_and_the_last_becomes_final(tmp_path):
+    from agentscaler.train import train_stages
+
+    out = tmp_path / "train"
+    for stage in ("general", "vertical"):
+        (out / stage / "weights").mkdir(parents=True)
+        (out / stage / "weights" / "config.json").write_text(json.dumps({"stage": stage}))
+    (out / "final").mkdir()
+    (out / "final" / "stale.bin").write_text("from an earlier run")
+    data = rows("general", 1) + rows("vertical", 1, start=1)
+    final = train_stages(data, tmp_path / "no-model", load_preset("tiny"), out, "two")
+    assert final == out / "final" and sorted(p.name for p in final.iterdir()) == ["config.json"]
+    assert json.loads((final / "config.json").read_text()) == {"stage": "vertical"}
+    assert sorted(p.name for p in out.iterdir()) == ["final", "general", "vertical"]  # no staging left behind

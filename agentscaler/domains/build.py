@@ -9,9 +9,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from agentscaler.artifacts import RunDir, write_json, write_table
+from agentscaler.contracts import DOMAINS
 from agentscaler.domains.partition import DomainConfig, partition
 from agentscaler.domains.quality import summarize
-from agentscaler.graph.build import read_tool_vectors
+from agentscaler.graph import read_tool_vectors
 
 
 def build_domains(run_dir, config: DomainConfig | None = None) -> dict:
@@ -23,7 +24,7 @@ def build_domains(run_dir, config: DomainConfig | None = None) -> dict:
     if tool_ids != [tool.tool_id for tool in tools]:
         raise ValueError(f"{run.embeddings} does not match {run.tools}: rerun `agentscaler graph`")
     row_of = {tool_id: row for row, tool_id in enumerate(tool_ids)}
-    graph = pq.read_table(run.require(run.graph, "graph"))
+    graph = pq.read_table(run.require(run.graph))
     edges = (np.fromiter((row_of[t] for t in graph["src"].to_pylist()), dtype=np.int64, count=graph.num_rows),
              np.fromiter((row_of[t] for t in graph["dst"].to_pylist()), dtype=np.int64, count=graph.num_rows),
              graph["weight"].to_numpy())
@@ -31,7 +32,7 @@ def build_domains(run_dir, config: DomainConfig | None = None) -> dict:
     domain_id, attached, nx_graph = partition(len(tools), edges, vectors, config)
     seconds = time.perf_counter() - started
     write_table(pa.table({"tool_id": tool_ids, "name": [tool.name for tool in tools],
-                          "domain_id": domain_id, "attached": attached}), run.domains)
+                          "domain_id": domain_id, "attached": attached}, schema=DOMAINS), run.domains)
     summary = {"config": config.model_dump(), "seconds_partition": round(seconds, 2),
                **summarize(domain_id, attached, nx_graph, vectors, [tool.category for tool in tools],
                            config.min_size)}
@@ -42,7 +43,7 @@ def build_domains(run_dir, config: DomainConfig | None = None) -> dict:
 def domain_tools(run_dir, domain: int) -> list[dict]:
     """The tools of one domain, for ``agentscaler domains --show``."""
     run = RunDir(run_dir)
-    table = pq.read_table(run.require(run.domains, "domains"), filters=[("domain_id", "=", domain)])
+    table = pq.read_table(run.require(run.domains), filters=[("domain_id", "=", domain)])
     wanted = set(table["tool_id"].to_pylist())
     attached = dict(zip(table["tool_id"].to_pylist(), table["attached"].to_pylist()))
     return [{"tool_id": t.tool_id, "name": t.name, "category": t.category, "attached": attached[t.tool_id],

@@ -21,10 +21,12 @@ from typing import Literal
 
 import networkx as nx
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from agentscaler.configs import StrictConfig
 
 
-class DomainConfig(BaseModel):
+class DomainConfig(StrictConfig):
     """Settings of the domain stage; each is a CLI flag of ``agentscaler domains``."""
 
     algorithm: Literal["leiden", "louvain"] = Field("leiden", description="Community detection algorithm.")

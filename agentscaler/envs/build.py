@@ -20,29 +20,31 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import typer
+from pydantic import Field
 
 from agentscaler.artifacts import RunDir, write_json, write_table
+from agentscaler.configs import StrictConfig
+from agentscaler.contracts import ENV_TOOLS
 from agentscaler.envs.compile import compile_tool
 from agentscaler.envs.schema import infer_schema, render_ddl
-from agentscaler.envs.spec import EnvSpec
-from agentscaler.envs.synth import rng_for, sample_arguments, synthesize
+from agentscaler.envs.spec import CompiledTool, EnvSpec
+from agentscaler.failures import Failure, count_codes
+from agentscaler.options import config_command
+from agentscaler.envs.simulator import DomainSimulator
+from agentscaler.envs.synth import sample_arguments, synthesize
+from agentscaler.seeding import rng_for
 from agentscaler.toolspec import ToolSpec
 from agentscaler.workers import map_jobs
 
-BUILD_VERSION = 6  # bump when the compiler's output changes, so reruns rebuild
+BUILD_VERSION = 7  # bump when the compiler's output changes, so reruns rebuild
 KINDS = ("read", "create", "update", "delete")
 CHECK_ATTEMPTS = 5  # rows tried before a tool is declared broken (a delete may hit a referenced row)
-TOOLS_SCHEMA = pa.schema([("tool_id", pa.string()), ("name", pa.string()), ("domain_id", pa.int64()),
-                          ("kind", pa.string()), ("executable", pa.bool_()), ("reason", pa.string())])
-
-
-def spec_path(run: RunDir, domain_id: int) -> Path:
-    return run.envs / "domains" / f"{domain_id}.json"
 
 
 def load_env(run: str | os.PathLike | RunDir, domain_id: int) -> EnvSpec:
-    run = run if isinstance(run, RunDir) else RunDir(run)
-    return EnvSpec.load(run.require(spec_path(run, domain_id), "build-envs"))
+    """The environment of one domain (the reader of ``envs/domains/<id>.json``)."""
+    run = RunDir(run)
+    return EnvSpec.load(run.require(run.env_spec(domain_id)))
 
 
 def build_domain(domain_id: int, tools: list[ToolSpec], *, states: int = 3, rows: int = 10, seed: int = 0,
@@ -53,14 +55,12 @@ def build_domain(domain_id: int, tools: list[ToolSpec], *, states: int = 3, rows
     spec = EnvSpec(domain_id=domain_id, fingerprint=fingerprint, tables=tables, ddl=render_ddl(tables),
                    tools=[compile_tool(d, by_name) for d in drafts], seed=seed,
                    states=[synthesize(tables, rows, seed, domain_id, i) for i in range(states)])
-    from agentscaler.sim.simulator import DomainSimulator  # the simulator imports envs: import late
-
     try:
         sim = DomainSimulator(spec)
         spec.state_hashes = [sim.reset(i) for i in range(states)]
     except sqlite3.Error as e:
         for tool in spec.tools:
-            tool.executable, tool.reason = False, f"schema rejected by SQLite: {e}"
+            tool.executable, tool.reason = False, str(Failure("schema_rejected", f"SQLite refused the schema: {e}"))
         return spec
     for tool in spec.tools:
         if tool.executable and spec.states:
@@ -79,16 +79,15 @@ def _unique_names(tools: list[ToolSpec]) -> list[ToolSpec]:
     return unique
 
 
-def check_tool(sim, spec: EnvSpec, tool, rng) -> None:
+def check_tool(sim: DomainSimulator, spec: EnvSpec, tool: CompiledTool, rng) -> None:
     """Call ``tool`` on state 0 with arguments taken from up to CHECK_ATTEMPTS rows; mark it broken if all fail."""
     table = spec.table(tool.table)
     for row in _rows_to_try(spec, tool):
-        sim.reset(0)
         args = sample_arguments(tool.operation.bindings, table, spec.states[0], row, rng)
-        obs = sim.step({"name": tool.name, "arguments": args})
-        if not obs.error:
+        failed = sim.replay(0, [{"name": tool.name, "arguments": args}]).first("call_failed")
+        if failed is None:
             return
-    tool.executable, tool.reason = False, f"failed when executed: {json.loads(obs.observation)['error']}"
+    tool.executable, tool.reason = False, str(Failure("failed_when_executed", failed.detail))
 
 
 def _rows_to_try(spec: EnvSpec, tool) -> list[int]:
@@ -132,47 +131,57 @@ def _build_one(path: Path, domain_id: int, tools: list[ToolSpec], options: dict)
     return rows, summary
 
 
-def build_envs(run: str | os.PathLike | RunDir, *, states: int = 3, rows: int = 10, seed: int = 0,
-               workers: int | None = None, progress: bool = False) -> dict[str, Any]:
-    """Build every domain's environment; writes envs/domains/*.json, envs/tools.parquet, envs/summary.json."""
-    run = run if isinstance(run, RunDir) else RunDir(run)
+class EnvConfig(StrictConfig):
+    """Settings of the environment stage; each is a flag of ``agentscaler build-envs``."""
+
+    states: int = Field(3, description="Synthesized initial states per domain.")
+    rows: int = Field(10, description="Rows per table in each synthesized state.")
+    seed: int = Field(0, description="Seed of the state synthesis: the same seed reproduces the states.")
+
+
+def build_envs(run: str | os.PathLike | RunDir, config: EnvConfig | None = None, *, workers: int | None = None,
+               progress: bool = False, **settings: Any) -> dict[str, Any]:
+    """Build every domain's environment; writes envs/domains/*.json, envs/tools.parquet, envs/summary.json.
+    ``settings``: EnvConfig fields, for a call without a config object (``build_envs(run, rows=3)``)."""
+    run = RunDir(run)
+    config = config or EnvConfig(**settings)
     started = time.perf_counter()
     tools = {t.tool_id: t for t in run.read_tools()}
     members: dict[int, dict[str, ToolSpec]] = {}
     missing = 0
-    for row in pq.read_table(run.require(run.domains, "domains"), columns=["tool_id", "domain_id"]).to_pylist():
+    for row in pq.read_table(run.require(run.domains), columns=["tool_id", "domain_id"]).to_pylist():
         if row["tool_id"] in tools:
             members.setdefault(int(row["domain_id"]), {})[row["tool_id"]] = tools[row["tool_id"]]
         else:
             missing += 1
-    options = {"states": states, "rows": rows, "seed": seed}
-    jobs = [(spec_path(run, d), d, list(m.values()), options) for d, m in sorted(members.items())]
+    options = config.model_dump()
+    jobs = [(run.env_spec(d), d, list(m.values()), options) for d, m in sorted(members.items())]
     results = map_jobs(_build_one, jobs, workers, "building environments" if progress else None)
     tool_rows = [r for rows_, _ in results for r in rows_]
     domains = [s for _, s in results]
-    write_table(pa.Table.from_pylist(tool_rows, schema=TOOLS_SCHEMA), run.envs / "tools.parquet")
+    write_table(pa.Table.from_pylist(tool_rows, schema=ENV_TOOLS), run.env_tools)
     kinds = Counter({k: sum(d["kinds"][k] for d in domains) for k in KINDS})
     executable = sum(r["executable"] for r in tool_rows)
-    reasons = Counter(r["reason"].split(":")[0] for r in tool_rows if r["reason"])
+    reasons = count_codes(r["reason"] for r in tool_rows)
     summary = {
         "totals": {"domains": len(domains), "tools": len(tool_rows), "executable": executable,
                    "executable_rate": round(executable / max(len(tool_rows), 1), 4), "kinds": dict(kinds),
                    "tables": sum(d["tables"] for d in domains), "tools_missing_from_tools_parquet": missing,
                    "reasons": dict(reasons.most_common(10)), "seconds": round(time.perf_counter() - started, 2),
                    **options},
+        "config": options,
         "domains": domains,
     }
-    write_json(summary, run.envs / "summary.json")
+    write_json(summary, run.envs_summary)
     return summary
 
 
+@config_command(EnvConfig)
 def build_envs_command(
+    config: EnvConfig,
     run: Path = typer.Option(..., "--run", help="Run directory holding tools.parquet and domains.parquet."),
-    states: int = typer.Option(3, help="Synthesized initial states per domain."),
-    rows: int = typer.Option(10, help="Rows per table in each synthesized state."),
-    seed: int = typer.Option(0, help="Seed of the state synthesis: the same seed reproduces the states."),
     workers: int = typer.Option(0, help="Worker processes (0: one per CPU)."),
 ) -> None:
     """Build a simulated, database-backed environment for every domain (stage 4)."""
-    totals = build_envs(run, states=states, rows=rows, seed=seed, workers=workers or None, progress=True)["totals"]
+    totals = build_envs(run, config, workers=workers or None, progress=True)["totals"]
     typer.echo(json.dumps(totals, indent=2))

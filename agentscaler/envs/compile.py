@@ -17,6 +17,7 @@ from sqlglot import exp
 
 from agentscaler.envs.schema import Draft
 from agentscaler.envs.spec import Assignment, CompiledTool, Kind, Operation, Table
+from agentscaler.failures import Failure
 
 _FILTERS = {
     "eq": lambda c, p: c.eq(p),
@@ -156,4 +157,4 @@ def compile_tool(draft: Draft, tables: dict[str, Table]) -> CompiledTool:
         op.sql = render(draft.kind, op, table, [b.param for b in bindings])[0]
     return CompiledTool(tool_id=draft.tool.tool_id, name=draft.tool.name, kind=draft.kind, table=table.name,
                         operation=op if reason is None else None, openai_schema=draft.tool.openai_schema(),
-                        executable=reason is None, reason=reason)
+                        executable=reason is None, reason=reason and str(Failure("not_compilable", reason)))

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from agentscaler.artifacts import write_json
-from agentscaler.envs.naming import singular, tokens
+from agentscaler.envs.naming import action_words, singular, tokens
 from agentscaler.envs.spec import Kind
 
 MODEL_PATH = Path(__file__).resolve().parent.parent / "data" / "kind_model.json"
@@ -38,7 +38,6 @@ def opening(description: str) -> str:
 
 def features(name: str, description: str, rule: Kind) -> list[str]:
     """Binary features: name words (first and last marked), opening words (first marked), the rules' kind."""
-    from agentscaler.envs.kinds import action_words  # kinds imports this module
 
     name_words = [singular(w) for w in action_words(name)]
     text_words = [singular(w) for w in tokens(opening(description))[:OPENING_WORDS]]

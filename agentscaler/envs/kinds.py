@@ -26,7 +26,7 @@ A name made of method + path has no verbs of its own (``post_lists_list_id_recip
 from __future__ import annotations
 
 from agentscaler.envs.kind_model import features, opening, shipped
-from agentscaler.envs.naming import singular, tokens
+from agentscaler.envs.naming import action_words, singular, tokens
 from agentscaler.envs.semantics import STATUS_VERBS
 from agentscaler.envs.spec import Kind
 
@@ -72,14 +72,6 @@ def classify(name: str, description: str = "", http_method: str | None = None, h
              *, learned: bool = True) -> Kind:
     """The tool's kind; see the module docstring for the ambiguous verbs and for HTTP methods."""
     return decide(name, description, http_method, http_path, learned=learned)[0]
-
-
-def action_words(name: str, http_method: str | None = None) -> list[str]:
-    """The words of a name that can say what it does: not the provider (ToolBench's ``<api>_for_<provider>``),
-    none for a name made of method + path."""
-    words = tokens(name)
-    action = words[: words.index("for")] if "for" in words else words
-    return [] if http_method and action[:1] == [http_method.lower()] else action
 
 
 def decide(name: str, description: str = "", http_method: str | None = None, http_path: str | None = None,

@@ -43,3 +43,11 @@ def plural(word: str) -> str:
     if word.endswith(("s", "x", "ch", "sh", "z")):
         return word + "es"
     return word + "s"
+
+
+def action_words(name: str, http_method: str | None = None) -> list[str]:
+    """The words of a name that can say what it does: not the provider (ToolBench's ``<api>_for_<provider>``),
+    none for a name made of method + path."""
+    words = tokens(name)
+    action = words[: words.index("for")] if "for" in words else words
+    return [] if http_method and action[:1] == [http_method.lower()] else action

@@ -26,10 +26,10 @@ import sqlglot
 from sqlglot import exp
 
 from agentscaler.envs import semantics
-from agentscaler.envs.kinds import VERBS, action_words, decide
-from agentscaler.envs.naming import plural, singular, snake, tokens
+from agentscaler.envs.kinds import VERBS, decide
+from agentscaler.envs.naming import action_words, plural, singular, snake, tokens
 from agentscaler.envs.spec import Assignment, Binding, Column, ForeignKey, JsonType, Kind, SqlType, Table
-from agentscaler.ingest.schema import MODEL
+from agentscaler.ingest import MODEL
 from agentscaler.toolspec import ToolSpec
 
 PAGINATION = {

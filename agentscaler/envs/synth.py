@@ -7,7 +7,6 @@ different indices give different states.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from agentscaler.envs.naming import tokens
 from agentscaler.envs.semantics import is_natural_key
 from agentscaler.envs.spec import Binding, Column, JsonType, Table
+from agentscaler.seeding import rng_for
 
 Rows = dict[str, list[list[Any]]]
 
@@ -29,11 +29,6 @@ _WORDS = {
 _NUMBER_RANGES = {"year": (1990, 2025), "age": (18, 90), "quantity": (1, 10), "count": (1, 20),
                   "rating": (1, 5), "lat": (-90, 90), "latitude": (-90, 90), "lon": (-180, 180),
                   "lng": (-180, 180), "longitude": (-180, 180)}
-
-
-def rng_for(seed: int, *parts: Any) -> random.Random:
-    digest = hashlib.sha256(json.dumps([seed, *parts]).encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))
 
 
 def value(column: Column, rng: random.Random, row: int, table: str) -> Any:

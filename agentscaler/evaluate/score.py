@@ -14,12 +14,13 @@ from __future__ import annotations
 import os
 from math import comb
 
-from agentscaler.filters.alignment import StateAlignment
-from agentscaler.filters.exact import ExactMatch
+from agentscaler.artifacts import RunDir
+from agentscaler.filters import ExactMatch, StateAlignment
 
 
-def judge(run: str | os.PathLike, row: dict) -> str | None:
-    """None when the rollout row passes its task; otherwise the reason (``"<code>: <detail>"``)."""
+def judge(run: str | os.PathLike | RunDir, row: dict) -> str | None:
+    """None when the rollout row passes its task; otherwise the reason (a ``failures.Failure`` as text,
+    ``"<code>: <detail>"``). The calls are replayed as the filters replay them (``DomainSimulator.replay``)."""
     aligned = StateAlignment(run).check(row)
     if aligned.reason:
         return aligned.reason

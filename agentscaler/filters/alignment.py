@@ -11,6 +11,9 @@ still reaches gold is kept and tagged ``recovered_from_errors``. The task itself
 initial state must hash to ``initial_hash`` [``initial_state_mismatch``] and its gold calls must
 reproduce ``gold_hash`` [``gold_not_reproducible``] (both mean the environment changed under the
 tasks). Kept rows get per-call rewards (see ``rewards``) and the task's lineage.
+
+Both replays, the trajectory's and the gold calls', go through ``DomainSimulator.replay``: its typed
+failures (``failures.CODES``) are the codes above.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from functools import lru_cache
 
 import pyarrow as pa
 
-from agentscaler.filters.gold import TaskStage, load_tasks, simulator
+from agentscaler.failures import Failure
+from agentscaler.filters.gold import TaskStage, run_tasks, simulator
 from agentscaler.filters.rewards import GoldTarget, Rows, call_rewards, state_rows
-from agentscaler.filters.stage import Verdict, reject
+from agentscaler.filters.stage import Verdict
 
 
 @lru_cache(maxsize=256)
@@ -35,16 +39,18 @@ def initial_rows(run: str, domain_id: int, state_index: int) -> Rows:
 @lru_cache(maxsize=4096)
 def gold_target(run: str, task_id: str) -> GoldTarget | None:
     """The task's gold diff, once per worker (None when its gold calls miss its gold_hash)."""
-    task = load_tasks(run)[task_id]
+    task = run_tasks(run)[task_id]
     initial = initial_rows(run, task.domain_id, task.state_index)
     sim, tools = simulator(run, task.domain_id)
-    sim.reset(task.state_index)
-    steps = [(tools.get(call["name"]), sim.step(call)) for call in task.calls]
-    return GoldTarget.replay(initial, sim, steps) if sim.state_hash() == task.gold_hash else None
+    replay = sim.replay(task.state_index, task.calls, final_hash=task.gold_hash)
+    if replay.first("initial_state_mismatch", "state_mismatch"):
+        return None
+    steps = [(tools.get(call["name"]), obs) for call, obs in zip(task.calls, replay.observations)]
+    return GoldTarget.replay(initial, sim, steps)
 
 
 class StateAlignment(TaskStage):
-    """Filter 2 (see the module docstring); needs the run's tasks.parquet and envs/."""
+    """Filter 2 (see the module docstring); needs the run's tasks and envs/."""
 
     name = "state_alignment"
     reads = ("task_id", "messages", "final_hash")
@@ -57,26 +63,26 @@ class StateAlignment(TaskStage):
             return found
         task, calls = found[0], found[1].calls
         sim, tools = simulator(self.run, task.domain_id)
-        try:
-            initial = sim.reset(task.state_index)
-        except IndexError as e:
-            return reject("initial_state_mismatch", str(e))
-        if initial != task.initial_hash:
-            return reject("initial_state_mismatch", f"state {task.state_index} of domain {task.domain_id} hashes "
-                                                    f"to {initial}, the task says {task.initial_hash}")
-        steps = [(tools.get(c.name), sim.step(c.as_step())) for c in calls]
-        replayed, recorded = sim.state_hash(), row.get("final_hash")
-        errors = [obs.error for _, obs in steps]
+        replay = sim.replay(task.state_index, [c.as_step() for c in calls], initial_hash=task.initial_hash,
+                            final_hash=task.gold_hash)
+        failure = replay.first("initial_state_mismatch")
+        if failure:
+            return Verdict(str(failure))
+        replayed, recorded = replay.final_hash, row.get("final_hash")
+        errors = replay.errors
         columns = {"recomputed_hash": replayed, "call_errors": json.dumps(errors), "source": task.source,
                    "writes": task.writes}
         tags = ("recorded_hash_mismatch",) if recorded != replayed else ()
-        if replayed != task.gold_hash:
+        failure = replay.first("state_mismatch")
+        if failure:
             lie = " (the recorded final_hash claims gold: it is false)" if recorded == task.gold_hash else ""
-            return Verdict(f"state_mismatch: replayed state {replayed} != gold {task.gold_hash}{lie}", tags, columns)
+            return Verdict(str(Failure(failure.code, failure.detail + lie)), tags, columns)
         target = gold_target(self.run, task.task_id)
         if target is None:
-            return Verdict(f"gold_not_reproducible: the gold calls of {task.task_id} no longer reach its gold_hash",
-                           tags, columns)
+            failure = Failure("gold_not_reproducible",
+                              f"the gold calls of {task.task_id} no longer reach its gold_hash")
+            return Verdict(str(failure), tags, columns)
+        steps = [(tools.get(c.name), obs) for c, obs in zip(calls, replay.observations)]
         rewards = call_rewards(target, sim, steps)
         columns["rewards"] = json.dumps([
             {"message": c.message, "tool_call_id": c.id, "name": c.name,

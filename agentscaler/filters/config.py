@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from agentscaler.configs import StrictConfig
 
 
-class FilterConfig(BaseModel):
+class FilterConfig(StrictConfig):
     # validity: budgets
     max_messages: int = Field(64, description="Most messages a trajectory may have (system, user, assistant, tool).")
     max_tool_calls: int = Field(32, description="Most tool calls a trajectory may make.")

@@ -24,6 +24,7 @@ from hashlib import blake2b
 import numpy as np
 import pyarrow as pa
 
+from agentscaler.failures import Failure
 from agentscaler.filters.config import FilterConfig
 from agentscaler.filters.stage import column, with_columns
 from agentscaler.filters.trajectory import Trajectory, parse
@@ -96,7 +97,7 @@ class DedupIndex:
 
     def check(self, rollout_id: str, exact_key: str, block: str, minhash: list[int]) -> str | None:
         if exact_key in self.exact:
-            return f"exact_duplicate: the same dialogue and calls as {self.exact[exact_key]}"
+            return str(Failure("exact_duplicate", f"the same dialogue and calls as {self.exact[exact_key]}"))
         signature = np.asarray(minhash, dtype=np.int64)
         r = self.rows_per_band
         bands = [(block, band, signature[band * r:(band + 1) * r].tobytes())
@@ -106,8 +107,8 @@ class DedupIndex:
             other_id, other = self.kept[k]
             similarity = float(np.mean(signature == other))
             if similarity >= self.config.near_duplicate_threshold:
-                return (f"near_duplicate: estimated Jaccard {similarity:.2f} with {other_id} "
-                        f"(same calls {block.split(':', 1)[1] or 'none'})")
+                return str(Failure("near_duplicate", f"estimated Jaccard {similarity:.2f} with {other_id} "
+                                                     f"(same calls {block.split(':', 1)[1] or 'none'})"))
         self.exact[exact_key] = rollout_id
         for band in bands:
             self.buckets.setdefault(band, []).append(len(self.kept))

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import json
 
-from agentscaler.filters.gold import TaskStage
+from agentscaler.filters.gold import TaskStage, gold_keys
 from agentscaler.filters.stage import Verdict, reject
 
 
 class ExactMatch(TaskStage):
-    """Filter 3 (see the module docstring); needs the run's tasks.parquet."""
+    """Filter 3 (see the module docstring); needs the run's tasks."""
 
     name = "exact_match"
     reads = ("task_id", "messages", "call_errors")
@@ -31,7 +31,7 @@ class ExactMatch(TaskStage):
         task, keys = found[0], found[1].keys
         errors = json.loads(row["call_errors"]) if row.get("call_errors") else [False] * len(keys)
         got = [key for key, failed in zip(keys, errors) if not failed]
-        gold = task.call_keys
+        gold = gold_keys(self.run, task.task_id)
         if got == gold:
             return Verdict(tags=("exact_match",))
         if task.writes:

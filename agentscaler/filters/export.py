@@ -4,7 +4,9 @@ Each row: ``messages`` (system / user / assistant with ``tool_calls`` / ``tool``
 as JSON objects, the form transformers' chat templates document, which Qwen3's renders as JSON) and
 ``tools`` (the OpenAI tool list), both JSON text so any argument shape fits one Arrow type; ``split``
 (general / vertical); lineage (rollout, task, domain, source corpus, agent and user models, filters
-passed, tags) and per-call ``rewards`` (JSON text, see ``filters.rewards``).
+passed, tags), per-call ``rewards`` (JSON text, see ``filters.rewards``) and the token ids the agent
+generated (``assistant_token_ids``, JSON text, where the rollout kept them: the trainer uses them
+instead of re-tokenizing). The columns are ``contracts.EXPORT``.
 
 Vertical domains are the stage-2 training domains (DESIGN.md, training). They are named with
 ``vertical_domains``; by default they are the ``vertical_count`` domain(s) with the most kept
@@ -21,20 +23,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Literal
 
-import pyarrow as pa
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from agentscaler.artifacts import write_json, write_jsonl
-from agentscaler.filters.pipeline import ParquetStream, filters_dir, kept_dataset
-
-SCHEMA = pa.schema([("messages", pa.string()), ("tools", pa.string()), ("split", pa.string()),
-                    ("rollout_id", pa.string()), ("task_id", pa.string()), ("domain_id", pa.int64()),
-                    ("source", pa.string()), ("agent", pa.string()), ("user", pa.string()),
-                    ("filters_passed", pa.list_(pa.string())), ("tags", pa.list_(pa.string())),
-                    ("rewards", pa.string())])
+from agentscaler.artifacts import ParquetStream, RunDir, write_json, write_jsonl
+from agentscaler.configs import StrictConfig
+from agentscaler.contracts import EXPORT
 
 
-class ExportConfig(BaseModel):
+class ExportConfig(StrictConfig):
     format: Literal["parquet", "jsonl"] = Field("parquet", description="Output format.")
     split: Literal["general", "vertical"] | None = Field(None, description="Export only this split (None: both).")
     vertical_domains: list[int] | None = Field(
@@ -60,10 +56,13 @@ def vertical_domains(rows: list[dict], count: int) -> list[int]:
     return sorted(sorted(writes, key=lambda d: (-writes[d], d))[:count])
 
 
-def export_training_set(run: str | os.PathLike, out: str | os.PathLike, config: ExportConfig | None = None) -> dict:
-    """Stream the kept set to ``out`` as a training set; returns (and writes beside the filters' report) a summary."""
-    config = config or ExportConfig()
-    kept = kept_dataset(run)
+def export_training_set(run: str | os.PathLike | RunDir, out: str | os.PathLike | None = None,
+                        config: ExportConfig | None = None) -> dict:
+    """Stream the kept set to ``out`` as a training set; returns (and writes beside the filters' report) a summary.
+
+    ``out``: by default the run's ``export/train.parquet`` (``train.jsonl`` for the jsonl format)."""
+    run, config = RunDir(run), config or ExportConfig()
+    kept = run.kept_dataset()
     wanted = (lambda r: "exact_match" in (r["tags"] or [])) if config.strict else (lambda r: True)
     vertical = set(config.vertical_domains if config.vertical_domains is not None else vertical_domains(
         [r for r in kept.to_table(columns=["domain_id", "writes", "tags"]).to_pylist() if wanted(r)],
@@ -77,13 +76,13 @@ def export_training_set(run: str | os.PathLike, out: str | os.PathLike, config: 
                 split = "vertical" if r["domain_id"] in vertical else "general"
                 if wanted(r) and config.split in (None, split):
                     splits[split] += 1
-                    rows.append({**{f: r[f] for f in SCHEMA.names if f in r}, "split": split,
+                    rows.append({**{f: r[f] for f in EXPORT.names if f in r}, "split": split,
                                  "messages": json.dumps(training_messages(r["messages"]), ensure_ascii=False)})
             yield rows
 
-    out = Path(out)
+    out = Path(out) if out is not None else run.export.with_suffix(f".{config.format}")
     if config.format == "parquet":
-        stream = ParquetStream(out, SCHEMA)
+        stream = ParquetStream(out, EXPORT)
         for rows in batches():
             stream.write(rows)
         stream.close()
@@ -91,5 +90,5 @@ def export_training_set(run: str | os.PathLike, out: str | os.PathLike, config: 
         write_jsonl((row for rows in batches() for row in rows), out)
     summary = {"config": config.model_dump(), "out": str(out), "rows": sum(splits.values()),
                "general": splits["general"], "vertical": splits["vertical"], "vertical_domains": sorted(vertical)}
-    write_json(summary, filters_dir(run) / "export.json")
+    write_json(summary, run.export_summary)
     return summary

@@ -1,9 +1,10 @@
-"""The funnel: trajectories in and out of each stage, overall and per domain, with rejection reasons."""
+"""The funnel: trajectories in and out of each stage, overall and per domain, with rejections counted by code."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+from agentscaler.failures import code_of
 from agentscaler.filters.stage import STAGES
 
 
@@ -25,7 +26,7 @@ class Funnel:
             self.entered[stage] += 1
             if rejected_by == stage:
                 self.rejected[stage] += 1
-                self.reasons[stage][(reason or "").split(":", 1)[0]] += 1
+                self.reasons[stage][code_of(reason) or ""] += 1
                 break
             domain[stage] += 1
         self.tags.update(tags or [])

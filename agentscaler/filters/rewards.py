@@ -22,8 +22,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from agentscaler.envs.spec import CompiledTool
-from agentscaler.sim.simulator import DomainSimulator, Observation
+from agentscaler.envs import CompiledTool, DomainSimulator, Observation
 
 Rows = dict[tuple[str, Any], tuple | None]  # (table, primary key) -> row values in column order (None: absent)
 _LABEL = {"create": "created", "update": "updated", "delete": "deleted"}

@@ -5,8 +5,8 @@ filter runs on its own) four status columns and leaves with them updated:
 
 - ``stage``: the filter that rejected it, null while it survives; a rejected row passes through
   later filters untouched, so every row reaches the end and the funnel can count it.
-- ``reason``: ``"<code>: <detail>"``, e.g. ``"unknown_tool: call 2 names 'refund' ..."``; the report
-  groups by code.
+- ``reason``: a ``failures.Failure`` as text, ``"<code>: <detail>"``, e.g. ``"unknown_tool: call 2 names
+  'refund' ..."``; the report counts by code (``failures.count_codes``).
 - ``tags``: what was learned on the way (``recovered_from_errors``, ``exact_match``, ...).
 - ``filters_passed``: the filters the row got through, in order (lineage on kept rows).
 
@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import pyarrow as pa
+
+from agentscaler.failures import Failure
 
 STAGES = ("validity", "state_alignment", "exact_match", "dedup")
 STATUS_TYPES = {"stage": pa.string(), "reason": pa.string(), "tags": pa.list_(pa.string()),
@@ -48,7 +50,7 @@ class Verdict:
 
 
 def reject(code: str, detail: str) -> Verdict:
-    return Verdict(reason=f"{code}: {detail}")
+    return Verdict(reason=str(Failure(code, detail)))
 
 
 def column(batch: pa.Table, name: str, default: Any = None) -> list:

@@ -28,16 +28,18 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from agentscaler.artifacts import RunDir, write_json, write_table
+from agentscaler.configs import StrictConfig
+from agentscaler.contracts import GRAPH
 from agentscaler.graph.embedders import make_embedder
 from agentscaler.graph.lexical import lexical_vectors
 from agentscaler.graph.texts import context_text, parameter_texts
 from agentscaler.toolspec import ToolSpec
 
 
-class GraphConfig(BaseModel):
+class GraphConfig(StrictConfig):
     """Settings of the tool-graph stage; each is a CLI flag of ``agentscaler graph``."""
 
     embedder: str = Field("minilm", description="'minilm' (offline default), 'hashing', or 'hf:/local/checkpoint'.")
@@ -245,7 +247,7 @@ def build_graph(run_dir, config: GraphConfig | None = None) -> dict:
     edges = merge_edges(parameter_edges, tool_edges)
     tool_ids = np.asarray([tool.tool_id for tool in tools])
     graph = pa.table({"src": tool_ids[edges["src"].to_numpy()], "dst": tool_ids[edges["dst"].to_numpy()],
-                      "weight": edges["weight"]})
+                      "weight": edges["weight"].cast(pa.float64())}, schema=GRAPH)
     write_table(pa.table({"tool_id": tool_ids, "vector": _vector_column(vecs)}), run.embeddings / "tools.parquet")
     write_table(graph, run.graph)
     linked = np.unique(np.concatenate([parameter_edges["src"].to_numpy(), parameter_edges["dst"].to_numpy()]))
@@ -266,7 +268,7 @@ def build_graph(run_dir, config: GraphConfig | None = None) -> dict:
 
 
 def read_tool_vectors(run: RunDir) -> tuple[list[str], np.ndarray]:
-    table = pq.read_table(run.require(run.embeddings / "tools.parquet", "graph"))
+    table = pq.read_table(run.require(run.embeddings / "tools.parquet"))
     return table["tool_id"].to_pylist(), _from_vector_column(table["vector"])
 
 

@@ -5,9 +5,12 @@
 for inspection and tests.
 """
 
-from agentscaler.ingest.driver import IngestReport, SourceCounts, ingest, sample_sources
+from agentscaler.ingest.cli import ingest_command, summary_table
+from agentscaler.ingest.driver import IngestConfig, IngestReport, SourceCounts, ingest, sample_sources
 from agentscaler.ingest.formats import FORMATS, detect
 from agentscaler.ingest.reader import parse_file
 from agentscaler.ingest.records import Quarantined
+from agentscaler.ingest.schema import MODEL
 
-__all__ = ["FORMATS", "IngestReport", "Quarantined", "SourceCounts", "detect", "ingest", "parse_file", "sample_sources"]
+__all__ = ["FORMATS", "MODEL", "IngestConfig", "IngestReport", "Quarantined", "SourceCounts", "detect", "ingest",
+           "ingest_command", "parse_file", "sample_sources", "summary_table"]

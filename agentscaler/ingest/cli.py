@@ -9,25 +9,25 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agentscaler.ingest.driver import DEFAULT_CHUNK_BYTES, IngestReport, ingest
+from agentscaler.ingest.driver import IngestConfig, IngestReport, ingest
+from agentscaler.options import config_command
 
 MAX_ROWS = 40
 """Beyond this many input files only the total is printed (ingest_summary.json has every file)."""
 
 
+@config_command(IngestConfig)
 def ingest_command(
+    config: IngestConfig,
     sources: Optional[list[Path]] = typer.Argument(
         None, exists=True, help="Files or directories (read recursively). None: the embedded sample corpus."
     ),
     out: Path = typer.Option(
         ..., "--out", "-o", help="Run directory for tools.parquet, quarantine.jsonl, ingest_summary.json."
     ),
-    chunk_mb: float = typer.Option(
-        DEFAULT_CHUNK_BYTES / (1 << 20), help="Split JSON-lines files bigger than this (MiB) into parallel tasks."
-    ),
 ) -> None:
     """Parse API corpora (ToolBench, BFCL, OpenAI tools, xLAM, MCP, OpenAPI 3, Swagger 2.0) into one ToolSpec table."""
-    report = ingest(sources or [], out, chunk_bytes=int(chunk_mb * (1 << 20)))
+    report = ingest(sources or [], out, config)
     Console().print(summary_table(report))
 
 

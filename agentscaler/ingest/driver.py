@@ -13,18 +13,18 @@ from typing import Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import ray
 from pydantic import BaseModel, Field
 
 from agentscaler.artifacts import RunDir, write_json, write_jsonl, write_table
-from agentscaler.ingest.reader import ROW_SCHEMA, SPEC_COLUMNS, Unit, parse_unit, plan_units
+from agentscaler.configs import StrictConfig
+from agentscaler.contracts import TOOLS
+from agentscaler.ingest.reader import ROW_SCHEMA, Unit, parse_unit, plan_units
 from agentscaler.ingest.records import reason_kind
 
 DEFAULT_CHUNK_BYTES = 2 << 20
 """JSON-lines files above this are split into tasks of about this size. Measured on 2 cores, the
 22 MB ToolBench file plus BFCL: 9 s in 2 MiB tasks, 11 s in 4 MiB tasks, 12 s as whole files."""
 
-TOOLS_SCHEMA = pa.schema([(name, pa.string()) for name in SPEC_COLUMNS])
 """``tools.parquet``: ToolSpec.to_row() columns, JSON-valued ones as JSON text."""
 
 
@@ -61,15 +61,22 @@ def sample_sources() -> list[Path]:
     return sorted(p for p in sample.rglob("*") if p.suffix in (".json", ".jsonl"))
 
 
-def ingest(
-    sources: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES
-) -> IngestReport:
+class IngestConfig(StrictConfig):
+    """Settings of the ingest stage; each is a flag of ``agentscaler ingest``."""
+
+    chunk_mb: float = Field(DEFAULT_CHUNK_BYTES / (1 << 20),
+                            description="Split JSON-lines files bigger than this (MiB) into parallel tasks.")
+
+
+def ingest(sources: Sequence[str | os.PathLike], out_dir: str | os.PathLike,
+           config: IngestConfig | None = None) -> IngestReport:
     """Ingest API corpora (files or directories) into ``out_dir``; the embedded sample if none given.
 
     Starts a local Ray only when none is running, so the same call runs inside ``ray job submit``.
     """
+    config = config or IngestConfig()
     started = time.perf_counter()
-    rows = _parse(plan_units(list(sources) or sample_sources(), chunk_bytes))
+    rows = _parse(plan_units(list(sources) or sample_sources(), int(config.chunk_mb * (1 << 20))))
     specs = rows.filter(pc.equal(rows["kind"], "spec"))
     first = pc.is_in(pa.array(range(len(specs))), value_set=_first_index(specs["tool_id"]))
     tools, duplicates = specs.filter(first), specs.filter(pc.invert(first))
@@ -88,7 +95,7 @@ def ingest(
             setattr(counts[name], field, n)
 
     run = RunDir(out_dir)
-    write_table(tools.select(TOOLS_SCHEMA.names).cast(TOOLS_SCHEMA), run.tools)
+    write_table(tools.select(TOOLS.names).cast(TOOLS), run.tools)
     write_jsonl(quarantine, run.quarantine)
     report = IngestReport(
         out_dir=str(run.path),
@@ -111,6 +118,8 @@ def _parse(units: list[Unit]) -> pa.Table:
     """All rows of all units (see ``parse_unit``), parsed in parallel on Ray Data, in input order."""
     if not units:
         return ROW_SCHEMA.empty_table()
+    import ray  # here, not at import: later stages that only read ingest's constants (envs) need no Ray
+
     if not ray.is_initialized():
         ray.init()
     dataset = ray.data.from_items([u.model_dump() for u in units], override_num_blocks=len(units))

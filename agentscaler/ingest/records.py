@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from agentscaler.failures import code_of
+
 
 class RecordError(ValueError):
     """A record (or one API inside it) that cannot become a ToolSpec; the message is the reason."""
@@ -37,5 +39,5 @@ def reason_of(error: Exception) -> str:
 
 
 def reason_kind(reason: str) -> str:
-    """The fixed part of a reason, for the summary's breakdown."""
-    return reason.split(":", 1)[0]
+    """The fixed part of a reason (what comes before its colon), for the summary's breakdown."""
+    return code_of(reason)

@@ -40,7 +40,7 @@ def chat_template() -> str:
 
 def _training_texts() -> Iterator[str]:
     """The embedded sample corpus (API names, descriptions, JSON) and the chat template's own text."""
-    from agentscaler.ingest.driver import sample_sources
+    from agentscaler.ingest import sample_sources
 
     for path in sample_sources():
         with path.open() as handle:

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agentscaler.rollouts.sims import EpisodeBatcher
+from agentscaler.contracts import Task
 from agentscaler.rollouts.user import UserGuard
+
+if TYPE_CHECKING:  # the batcher brings Ray; the CLI imports this module without it
+    from agentscaler.rollouts.sims import EpisodeBatcher
 
 AGENT_SYSTEM = ("You are a helpful assistant that acts for the user through the tools you are given. Use "
                 "the tools to look up and change records; take ids and values from the user's words and from "
@@ -26,16 +29,16 @@ class Budget:
     turn_tokens: int = 512  # per generation
 
 
-async def run_episode(task: dict[str, Any], sample: int, agent, user, sims: EpisodeBatcher, budget: Budget,
+async def run_episode(task: Task, sample: int, agent, user, sims: EpisodeBatcher, budget: Budget,
                       seed: int) -> dict[str, Any]:
     """Play one episode and return its rollout row."""
-    rollout_id = f"{task['task_id']}-r{sample}"
-    tools = json.loads(task["tools"])
+    rollout_id = f"{task.task_id}-r{sample}"
+    tools = task.tool_schemas
     guard = UserGuard(task, {t["function"]["name"] for t in tools})
     messages: list[dict] = [{"role": "system", "content": AGENT_SYSTEM}]
     token_ids: list[list[int] | None] = []
     counts = {"prompt_tokens": 0, "completion_tokens": 0, "num_tool_calls": 0, "num_tool_errors": 0}
-    initial = await sims.start(rollout_id, int(task["domain_id"]), int(task["state_index"]))
+    initial = await sims.start(rollout_id, int(task.domain_id), int(task.state_index))
     state_hash, status = initial, "max_turns"
     try:
         opening = await user.reply(task, messages, seed)
@@ -69,8 +72,8 @@ async def run_episode(task: dict[str, Any], sample: int, agent, user, sims: Epis
     finally:
         await sims.close(rollout_id)
     return {
-        "rollout_id": rollout_id, "task_id": task["task_id"], "domain_id": int(task["domain_id"]),
-        "sample_index": sample, "messages": json.dumps(messages, ensure_ascii=False), "tools": task["tools"],
+        "rollout_id": rollout_id, "task_id": task.task_id, "domain_id": int(task.domain_id),
+        "sample_index": sample, "messages": json.dumps(messages, ensure_ascii=False), "tools": task.tools,
         "final_hash": state_hash, "agent": agent.name, "user": user.name, "status": status, "error": None,
         "num_turns": sum(m["role"] == "assistant" for m in messages), **counts,
         "user_interventions": json.dumps(guard.interventions, sort_keys=True),

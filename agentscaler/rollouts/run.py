@@ -21,30 +21,22 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import typer
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from agentscaler.artifacts import RunDir, write_json, write_table
-from agentscaler.envs.synth import rng_for
-from agentscaler.options import config_option
+from agentscaler import contracts
+from agentscaler.artifacts import RunDir, ShardWriter, atomic, read_shards, summary_beside, write_json
+from agentscaler.configs import StrictConfig
+from agentscaler.contracts import Task
+from agentscaler.llm import make_backend
+from agentscaler.options import config_command
 from agentscaler.rollouts.episode import Budget, run_episode
-from agentscaler.rollouts.sims import EpisodeBatcher
 from agentscaler.rollouts.teacher import TeacherAgent, TemplateUser
-from agentscaler.tasks import read_tasks
-
-ROLLOUT_SCHEMA = pa.schema([
-    ("rollout_id", pa.string()), ("task_id", pa.string()), ("domain_id", pa.int64()), ("sample_index", pa.int64()),
-    ("messages", pa.string()), ("tools", pa.string()), ("final_hash", pa.string()), ("agent", pa.string()),
-    ("user", pa.string()), ("status", pa.string()), ("error", pa.string()), ("num_turns", pa.int64()),
-    ("prompt_tokens", pa.int64()), ("completion_tokens", pa.int64()), ("num_tool_calls", pa.int64()),
-    ("num_tool_errors", pa.int64()), ("user_interventions", pa.string()), ("assistant_token_ids", pa.string()),
-    ("seed", pa.int64()),
-])
+from agentscaler.rollouts.user import LLMUser
+from agentscaler.seeding import rng_for
 
 
-class RolloutConfig(BaseModel):
+class RolloutConfig(StrictConfig):
     samples: int = Field(1, description="Episodes per task.")
     concurrency: int = Field(64, description="Episodes in flight at once.")
     max_turns: int = Field(16, description="Agent turns per episode.")
@@ -54,43 +46,32 @@ class RolloutConfig(BaseModel):
     flush_every: int = Field(256, description="Finished episodes per Parquet shard.")
     seed: int = Field(0, description="Base seed; each episode's seed derives from it and its rollout id.")
     actors: int = Field(0, description="Simulator actors (0: one per CPU).")
+    agent: str = Field("teacher", description="The agent: teacher (follows the gold plan), a model path, or an "
+                                              "OpenAI-compatible URL (key: $OPENAI_API_KEY).")
+    user: str = Field("template", description="The simulated user: template (no model), a model path, or an "
+                                              "OpenAI-compatible URL.")
 
 
-def rollouts_dir(run: RunDir) -> Path:
-    return run.path / "rollouts"
-
-
-def read_rollouts(run: str | os.PathLike | RunDir, columns: list[str] | None = None) -> list[dict]:
-    run = run if isinstance(run, RunDir) else RunDir(run)
-    return read_shards(rollouts_dir(run), columns)
-
-
-def read_shards(directory: Path, columns: list[str] | None = None) -> list[dict]:
-    """The rows of every ``part-*.parquet`` shard in ``directory``."""
-    shards = sorted(directory.glob("part-*.parquet"))
-    return [r for shard in shards for r in pq.read_table(shard, columns=columns).to_pylist()]
-
-
-def _open_rollouts_dir(out: Path, tasks: list[dict]) -> Path:
+def _open_rollouts_dir(out: Path, tasks: list[Task]) -> Path:
     """The rollouts directory, emptied first if its episodes were played on other tasks than these
     (tasks were sampled again): their ids would match and hide that they answer other intents."""
     fingerprint = hashlib.sha256(json.dumps(sorted(
-        (t["task_id"], t["gold_hash"], t["intent"]) for t in tasks)).encode()).hexdigest()
+        (t.task_id, t.gold_hash, t.intent) for t in tasks)).encode()).hexdigest()
     marker = out / "tasks.sha256"
     if out.exists() and (not marker.exists() or marker.read_text() != fingerprint):
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
-    marker.write_text(fingerprint)
+    with atomic(marker) as tmp:
+        tmp.write_text(fingerprint)
     return out
 
 
-class _ShardWriter:
-    """Rows in, whole Parquet shards out (``part-00000.parquet``, ...), each renamed into place."""
+class _Shards:
+    """Finished episodes, buffered and written ``flush_every`` at a time as one whole shard each."""
 
     def __init__(self, directory: Path, flush_every: int):
-        self.directory, self.flush_every = directory, flush_every
-        self.next = len(list(directory.glob("part-*.parquet")))
-        self.rows: list[dict] = []
+        self.writer = ShardWriter(directory, contracts.ROLLOUTS, flush_every)
+        self.flush_every, self.rows = flush_every, []
 
     def add(self, row: dict) -> None:
         self.rows.append(row)
@@ -98,63 +79,52 @@ class _ShardWriter:
             self.flush()
 
     def flush(self) -> None:
-        if self.rows:
-            write_table(pa.Table.from_pylist(self.rows, schema=ROLLOUT_SCHEMA),
-                        self.directory / f"part-{self.next:05d}.parquet")
-            self.next += 1
-            self.rows = []
+        self.writer.write(self.rows)
+        self.writer.flush()
+        self.rows = []
 
 
-def backend_factories(run: RunDir, agent: str, user: str) -> tuple[Callable[[dict], Any], Any]:
-    """(task -> agent, user) from the CLI's names: ``teacher`` / ``template`` need no model; anything
-    else is a model path or URL, served through one shared backend whose calls are cached in the run
-    (a rerun with the same seeds replays them exactly). URLs take their key from ``OPENAI_API_KEY``.
-    An agent and a user that name the same model share one backend: the weights load once."""
-    @functools.cache
-    def model(spec: str):
-        from agentscaler.llm import make_backend
-        from agentscaler.llm.cache import CachedBackend
-
-        options = {"api_key": os.environ.get("OPENAI_API_KEY")} if spec.startswith(("http://", "https://")) else {}
-        return CachedBackend(make_backend(spec, **options), run.path / "llm_cache.sqlite")
-
+def backend_factories(run: RunDir, agent: str, user: str) -> tuple[Callable[[Task], Any], Any]:
+    """(task -> agent, user) from their names: ``teacher`` / ``template`` need no model; anything else is
+    a model path or URL (``llm.make_backend``), served through one shared backend whose calls are cached
+    in the run (a rerun with the same seeds replays them exactly). An agent and a user that name the
+    same model share one backend: the weights load once."""
+    model = functools.cache(lambda spec: make_backend(spec, cache=run.llm_cache))
     if agent == "teacher":
         agent_for = TeacherAgent
     else:
         shared = model(agent)
         agent_for = lambda task: shared  # noqa: E731
-    if user == "template":
-        return agent_for, TemplateUser()
-    from agentscaler.rollouts.user import LLMUser
-
-    return agent_for, LLMUser(model(user))
+    return agent_for, TemplateUser() if user == "template" else LLMUser(model(user))
 
 
-def run_rollouts(run: str | os.PathLike | RunDir, agent: str = "teacher", user: str = "template",
-                 config: RolloutConfig | None = None, tasks: list[dict] | None = None,
-                 progress: bool = False, pool=None, out_dir: Path | None = None) -> dict[str, Any]:
-    """Play ``samples`` episodes of every training task (or of ``tasks``) not yet played; writes shards and
-    ``rollouts_summary.json``. Held-out tasks are left for evaluation.
+def run_rollouts(run: str | os.PathLike | RunDir, config: RolloutConfig | None = None, *,
+                 tasks: list[Task] | None = None, progress: bool = False, pool=None,
+                 out_dir: Path | None = None) -> dict[str, Any]:
+    """Play ``samples`` episodes of every training task (or of ``tasks``) not yet played, with
+    ``config.agent`` and ``config.user``; writes shards and ``rollouts_summary.json``. Held-out tasks are
+    left for evaluation.
 
     ``pool``: a ``SimulatorPool`` of this run to play on (kept open); by default one is made and shut down.
     ``out_dir``: where the shards go instead of ``DIR/rollouts`` (evaluation keeps its episodes apart from
-    the training set's); the summary goes beside it as ``<out_dir>_summary.json``.
+    the training set's); the summary goes beside it (``artifacts.summary_beside``).
     """
     import ray
 
-    from agentscaler.sim.hosting import SimulatorPool
+    from agentscaler.rollouts.sims import EpisodeBatcher
+    from agentscaler.sim import SimulatorPool
 
-    run = run if isinstance(run, RunDir) else RunDir(run)
+    run = RunDir(run)
     config = config or RolloutConfig()
-    every_task = read_tasks(run)
-    tasks = tasks if tasks is not None else read_tasks(run, "train")
-    out = _open_rollouts_dir(Path(out_dir) if out_dir else rollouts_dir(run), every_task)
+    every_task = run.read_tasks()
+    tasks = tasks if tasks is not None else [t for t in every_task if t.in_split("train")]
+    out = _open_rollouts_dir(Path(out_dir) if out_dir else run.rollouts, every_task)
     done = {r["rollout_id"] for r in read_shards(out, ["rollout_id"])}
-    todo = [(t, k) for t in tasks for k in range(config.samples) if f"{t['task_id']}-r{k}" not in done]
-    agent_for, user_backend = backend_factories(run, agent, user)
+    todo = [(t, k) for t in tasks for k in range(config.samples) if f"{t.task_id}-r{k}" not in done]
+    agent_for, user_backend = backend_factories(run, config.agent, config.user)
     if not ray.is_initialized():
         ray.init()
-    writer = _ShardWriter(out, config.flush_every)
+    shards = _Shards(out, config.flush_every)
     budget = Budget(config.max_turns, config.max_tokens, config.turn_tokens)
     failures: Counter = Counter()
     started = time.perf_counter()
@@ -162,19 +132,19 @@ def run_rollouts(run: str | os.PathLike | RunDir, agent: str = "teacher", user: 
     pool = pool or SimulatorPool(run.path, num_actors=config.actors or None)
     try:
         batcher = EpisodeBatcher(pool)
-        rows = asyncio.run(_play_all(todo, agent_for, user_backend, batcher, budget, config, writer, failures,
+        rows = asyncio.run(_play_all(todo, agent_for, user_backend, batcher, budget, config, shards, failures,
                                      progress))
-        writer.flush()
+        shards.flush()
     finally:
         if own_pool:
             pool.shutdown()
     seconds = time.perf_counter() - started
-    summary = _summarize(run, tasks, rows, failures, seconds, batcher, len(done), agent, user, config)
-    write_json(summary, out.with_name(f"{out.name}_summary.json"))
+    summary = _summarize(tasks, rows, failures, seconds, batcher, len(done), config)
+    write_json(summary, summary_beside(out))
     return summary
 
 
-async def _play_all(todo, agent_for, user, batcher, budget, config, writer, failures, progress) -> list[dict]:
+async def _play_all(todo, agent_for, user, batcher, budget, config, shards, failures, progress) -> list[dict]:
     gate = asyncio.Semaphore(config.concurrency)
     rows: list[dict] = []
     bar = None
@@ -185,8 +155,8 @@ async def _play_all(todo, agent_for, user, batcher, budget, config, writer, fail
         bar.start()
         bar_task = bar.add_task("episodes", total=len(todo))
 
-    async def one(task: dict, sample: int) -> None:
-        seed = rng_for(config.seed, task["task_id"], sample).randrange(2**31)
+    async def one(task: Task, sample: int) -> None:
+        seed = rng_for(config.seed, task.task_id, sample).randrange(2**31)
         async with gate:
             for attempt in range(config.retries + 1):
                 try:
@@ -198,7 +168,7 @@ async def _play_all(todo, agent_for, user, batcher, budget, config, writer, fail
                 failures[error[:200]] += 1
                 return
         rows.append(row)
-        writer.add(row)
+        shards.add(row)
         if bar:
             bar.advance(bar_task)
 
@@ -210,9 +180,9 @@ async def _play_all(todo, agent_for, user, batcher, budget, config, writer, fail
     return rows
 
 
-def _summarize(run, tasks, rows, failures, seconds, batcher, skipped, agent, user, config) -> dict[str, Any]:
-    gold = {t["task_id"]: t for t in tasks}
-    reached = [r for r in rows if r["final_hash"] == gold[r["task_id"]]["gold_hash"]]
+def _summarize(tasks, rows, failures, seconds, batcher, skipped, config) -> dict[str, Any]:
+    gold = {t.task_id: t for t in tasks}
+    reached = [r for r in rows if r["final_hash"] == gold[r["task_id"]].gold_hash]
     failed = [r for r in rows if r["status"] != "completed" or r not in reached]
     user_side = [r for r in failed if json.loads(r["user_interventions"])]
     interventions: Counter = Counter()
@@ -221,12 +191,12 @@ def _summarize(run, tasks, rows, failures, seconds, batcher, skipped, agent, use
     calls = sum(r["num_tool_calls"] for r in rows)
     tokens = sum(r["prompt_tokens"] + r["completion_tokens"] for r in rows)
     return {
-        "agent": agent, "user": user, "config": config.model_dump(), "episodes": len(rows),
+        "agent": config.agent, "user": config.user, "config": config.model_dump(), "episodes": len(rows),
         "skipped_already_written": skipped, "failed_after_retries": sum(failures.values()),
         "failures": dict(failures.most_common(10)), "status": dict(Counter(r["status"] for r in rows)),
         "reached_gold_hash": len(reached), "reached_gold_hash_rate": round(len(reached) / max(len(rows), 1), 4),
-        "write_tasks_reached": sum(gold[r["task_id"]]["writes"] for r in reached),
-        "write_tasks_played": sum(gold[r["task_id"]]["writes"] for r in rows),
+        "write_tasks_reached": sum(gold[r["task_id"]].writes for r in reached),
+        "write_tasks_played": sum(gold[r["task_id"]].writes for r in rows),
         "failed_episodes": len(failed), "user_caused_failures": len(user_side),
         "user_caused_failure_share": round(len(user_side) / max(len(failed), 1), 4),
         "user_interventions": dict(interventions), "tool_calls": calls, "tokens": tokens,
@@ -240,9 +210,9 @@ def show_rollout(run: RunDir, rollout_id: str) -> None:
     """Print one trajectory as a conversation."""
     from rich.console import Console
 
-    row = next((r for r in read_rollouts(run) if r["rollout_id"] == rollout_id), None)
+    row = next((r for r in run.read_rollouts() if r["rollout_id"] == rollout_id), None)
     if row is None:
-        raise typer.BadParameter(f"no rollout {rollout_id!r} in {rollouts_dir(run)}")
+        raise typer.BadParameter(f"no rollout {rollout_id!r} in {run.rollouts}")
     console = Console()
     console.print(f"[bold]{row['rollout_id']}[/] task {row['task_id']} agent={row['agent']} user={row['user']} "
                   f"status={row['status']} final_hash={row['final_hash']}")
@@ -255,15 +225,10 @@ def show_rollout(run: RunDir, rollout_id: str) -> None:
             console.print(f"  ↳ {call['function']['name']}({call['function']['arguments']})", markup=False)
 
 
+@config_command(RolloutConfig)
 def rollout_command(
+    config: RolloutConfig,
     run: Path = typer.Option(..., "--run", help="Run directory with tasks.parquet."),
-    agent: str = typer.Option("teacher", help="teacher (follows the gold plan), a model path, or an "
-                              "OpenAI-compatible URL."),
-    user: str = typer.Option("template", help="template (no model), a model path, or an OpenAI-compatible URL."),
-    samples: int = config_option(RolloutConfig, "samples"),
-    concurrency: int = config_option(RolloutConfig, "concurrency"),
-    max_turns: int = config_option(RolloutConfig, "max_turns"),
-    seed: int = config_option(RolloutConfig, "seed"),
     show: str = typer.Option("", "--show", help="Print the rollout with this id and exit."),
 ) -> None:
     """Play episodes of every task: simulated user, agent, simulator actors (stage 7)."""
@@ -271,6 +236,5 @@ def rollout_command(
     if show:
         show_rollout(run_dir, show)
         return
-    config = RolloutConfig(samples=samples, concurrency=concurrency, max_turns=max_turns, seed=seed)
-    summary = run_rollouts(run_dir, agent, user, config, progress=True)
+    summary = run_rollouts(run_dir, config, progress=True)
     typer.echo(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Awaitable, Callable, Hashable
 
-from agentscaler.sim.hosting import EpisodesLost, SimulatorPool, StepResult
+from agentscaler.sim import EpisodesLost, SimulatorPool, StepResult
 
 
 class _Coalescer:

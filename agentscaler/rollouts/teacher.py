@@ -9,11 +9,10 @@ the machinery, not a model.
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from agentscaler.llm.base import Completion
-
-STOP = "###STOP###"
+from agentscaler.contracts import Task
+from agentscaler.llm import Completion
+from agentscaler.rollouts.protocol import STOP
 
 
 class TeacherAgent:
@@ -21,8 +20,8 @@ class TeacherAgent:
 
     name = "teacher"
 
-    def __init__(self, task: dict[str, Any]):
-        self.gold = json.loads(task["gold_calls"])
+    def __init__(self, task: Task):
+        self.gold = task.calls
 
     async def chat(self, messages: list[dict], tools: list[dict] | None = None, *, seed: int = 0,
                    max_tokens: int = 512, temperature: float = 0.0) -> Completion:
@@ -42,7 +41,7 @@ class TemplateUser:
 
     name = "template"
 
-    async def reply(self, task: dict[str, Any], messages: list[dict], seed: int = 0) -> Completion:
+    async def reply(self, task: Task, messages: list[dict], seed: int = 0) -> Completion:
         if not any(m["role"] == "user" for m in messages):
-            return Completion({"role": "user", "content": task["intent"]})
+            return Completion({"role": "user", "content": task.intent})
         return Completion({"role": "user", "content": f"Thank you, that is everything. {STOP}"})

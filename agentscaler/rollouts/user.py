@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
-from agentscaler.llm.base import Completion
-from agentscaler.rollouts.teacher import STOP
+from agentscaler.contracts import Task
+from agentscaler.llm import ChatBackend, Completion
+from agentscaler.rollouts.protocol import STOP
 
 USER_SYSTEM = """You are a customer talking to a support agent. Your goal:
 
@@ -30,12 +30,12 @@ _IDENTIFIER = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b|\b[a-z]+[A
 class LLMUser:
     """A chat backend playing the user: the roles are flipped, the agent's tool traffic hidden."""
 
-    def __init__(self, backend):
+    def __init__(self, backend: ChatBackend):
         self.backend = backend
         self.name = f"user:{backend.name}"
 
-    async def reply(self, task: dict[str, Any], messages: list[dict], seed: int = 0) -> Completion:
-        flipped = [{"role": "system", "content": USER_SYSTEM.format(intent=task["intent"], stop=STOP)}]
+    async def reply(self, task: Task, messages: list[dict], seed: int = 0) -> Completion:
+        flipped = [{"role": "system", "content": USER_SYSTEM.format(intent=task.intent, stop=STOP)}]
         for m in messages:
             if m["role"] == "user":
                 flipped.append({"role": "assistant", "content": m["content"]})
@@ -52,7 +52,7 @@ class LLMUser:
 class UserGuard:
     """Checks each user turn; ``interventions`` counts what was rewritten, by guard."""
 
-    task: dict[str, Any]
+    task: Task
     tool_names: set[str]
     max_nudges: int = 2
     interventions: dict[str, int] = field(default_factory=dict)
@@ -65,14 +65,14 @@ class UserGuard:
         stops = STOP in text
         if not text.replace(STOP, "").strip() and not stops:
             self._count("empty_turn")
-            return self.task["intent"], False, False
+            return self.task.intent, False, False
         leaked = [w for w in _IDENTIFIER.findall(text) if w in self.tool_names]
         if leaked:
             self._count("named_a_tool")
-            return self.task["intent"], False, False
-        if stops and self.task["writes"] and not changed_state:
+            return self.task.intent, False, False
+        if stops and self.task.writes and not changed_state:
             self._count("stopped_before_writes")
             if self.interventions["stopped_before_writes"] > self.max_nudges:
                 return text, True, True
-            return NUDGE.format(intent=self.task["intent"]), False, False
+            return NUDGE.format(intent=self.task.intent), False, False
         return text, stops, False

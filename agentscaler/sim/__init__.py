@@ -1,5 +1,9 @@
-"""Stage 5: domain simulators, an in-memory database plus compiled tools per episode."""
+"""Stage 5: simulators at scale. Ray actors host the episodes of many domains' simulators
+(``SimulatorPool``), and ``agentscaler play`` drives one simulator by hand or by pipe. The simulator
+itself, ``envs.DomainSimulator``, is the environment's executable form."""
 
-from agentscaler.sim.simulator import CallError, DomainSimulator, Observation
+from agentscaler.sim.hosting import EpisodesLost, SimulatorPool, StepResult, domain_slot
+from agentscaler.sim.hosting_host import EpisodeHost
+from agentscaler.sim.play import play_command
 
-__all__ = ["CallError", "DomainSimulator", "Observation"]
+__all__ = ["EpisodeHost", "EpisodesLost", "SimulatorPool", "StepResult", "domain_slot", "play_command"]

@@ -20,8 +20,7 @@ from typing import Any, Hashable
 
 import psutil
 
-from agentscaler.envs.build import load_env
-from agentscaler.sim.simulator import DomainSimulator
+from agentscaler.envs import DomainSimulator, load_env
 
 
 class _Episode:

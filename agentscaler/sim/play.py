@@ -15,8 +15,7 @@ from typing import Iterable, TextIO
 
 import typer
 
-from agentscaler.envs.build import load_env
-from agentscaler.sim.simulator import DomainSimulator
+from agentscaler.envs import DomainSimulator, load_env
 
 
 def serve(sim: DomainSimulator, lines: Iterable[str | bytes], out: TextIO) -> None:

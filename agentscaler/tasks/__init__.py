@@ -1,6 +1,7 @@
-"""Stage 6: tasks whose correct outcome is a known database state (see ``build``)."""
+"""Stage 6: tasks whose correct outcome is a known database state (see ``build``). Tasks travel as
+``contracts.Task``; ``RunDir.read_tasks`` reads them back."""
 
-from agentscaler.tasks.build import TaskConfig, build_tasks, read_tasks
+from agentscaler.tasks.build import TaskConfig, build_tasks, tasks_command
 from agentscaler.tasks.check import check_task
 
-__all__ = ["TaskConfig", "build_tasks", "check_task", "read_tasks"]
+__all__ = ["TaskConfig", "build_tasks", "check_task", "tasks_command"]

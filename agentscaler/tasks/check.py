@@ -7,36 +7,29 @@ passed; both are caught here, on a simulator of their own, before any rollout is
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-from agentscaler.sim.simulator import DomainSimulator
+from agentscaler.contracts import Task
+from agentscaler.envs import DomainSimulator
+from agentscaler.failures import Failure
 from agentscaler.tasks.intent import missing_values, show
 
 
-def check_task(sim: DomainSimulator, task: dict[str, Any]) -> list[str]:
-    """Why the task is broken (empty when it is sound); ``sim`` must be the task's domain."""
-    calls = json.loads(task["gold_calls"])
-    observations = json.loads(task["gold_observations"])
-    problems = []
-    initial = sim.reset(int(task["state_index"]))
-    if initial != task["initial_hash"]:
-        problems.append("initial state hash differs from the recorded one")
-    for i, call in enumerate(calls):
-        obs = sim.step(call)
-        if obs.error:
-            problems.append(f"gold call {i} ({call['name']}) fails on replay: {json.loads(obs.observation)['error']}")
-    if sim.state_hash() != task["gold_hash"]:
-        problems.append("gold replay does not reproduce gold_hash")
-    if task["writes"] and task["gold_hash"] == task["initial_hash"]:
-        problems.append("the writes change nothing (final state = initial state)")
-    missing = missing_values(task["intent"], calls, observations, json.loads(task["tools"]))
+def check_task(sim: DomainSimulator, task: Task) -> list[Failure]:
+    """Why the task is broken (empty when it is sound); ``sim`` must be the task's domain.
+
+    Codes (``failures.CODES``): ``initial_state_mismatch``, ``call_failed`` (one per failing gold call),
+    ``state_mismatch``, ``no_change``, ``intent_lacks_values``, ``intent_names_tools``; in that order."""
+    replay = sim.replay(int(task.state_index), task.calls, initial_hash=task.initial_hash, final_hash=task.gold_hash)
+    problems = list(replay.failures)
+    if task.writes and task.gold_hash == task.initial_hash:
+        problems.append(Failure("no_change", "the writes change nothing (final state = initial state)"))
+    missing = missing_values(task.intent, task.calls, task.observations, task.tool_schemas)
     if missing:
-        problems.append("intent lacks " + ", ".join(f"{p}={show(v)} (call {i})" for i, p, v in missing[:5]))
-    named = [name for t in json.loads(task["tools"]) for name in (t["function"]["name"],)
-             if _identifier_like(name) and name in task["intent"]]
+        problems.append(Failure("intent_lacks_values",
+                                ", ".join(f"{p}={show(v)} (call {i})" for i, p, v in missing[:5])))
+    named = [name for t in task.tool_schemas for name in (t["function"]["name"],)
+             if _identifier_like(name) and name in task.intent]
     if named:
-        problems.append(f"intent names tools {named[:5]}")
+        problems.append(Failure("intent_names_tools", f"{named[:5]}"))
     return problems
 
 

@@ -11,10 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agentscaler.envs.kinds import VERBS
-from agentscaler.envs.naming import tokens
-from agentscaler.envs.semantics import FLAG_VERBS, STATUS_VERBS
-from agentscaler.envs.spec import Binding, EnvSpec
+from agentscaler.envs import FLAG_VERBS, STATUS_VERBS, VERBS, Binding, EnvSpec, tokens
 from agentscaler.tasks.plan import PAGING_ROLES, Plan, Step
 
 _DEFAULT_VERB = {"create": "create", "update": "update", "delete": "remove", "read": "look up"}

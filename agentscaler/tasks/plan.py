@@ -19,9 +19,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentscaler.envs.spec import CompiledTool, EnvSpec, Table
-from agentscaler.envs.synth import as_argument, sample_arguments
-from agentscaler.sim.simulator import DomainSimulator
+from agentscaler.envs import CompiledTool, DomainSimulator, EnvSpec, Table, as_argument, sample_arguments
 
 FILTER_ROLES = ("eq", "like", "ge", "le")
 PAGING_ROLES = ("limit", "offset", "page")

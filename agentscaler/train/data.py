@@ -24,13 +24,8 @@ so the block goes into the (masked) prompt of every turn, where inference puts i
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Optional
-
-import pyarrow.parquet as pq
-
-from agentscaler.artifacts import read_jsonl
 
 IGNORE_INDEX = -100
 # ChatML closes every turn with this token; Qwen's templates (and many others) are ChatML.
@@ -148,8 +143,3 @@ def tokenize_rows(rows: Iterable[dict[str, Any]], tokenizer) -> Iterator[dict[st
             json.loads(kept) if kept else None)
         yield {"rollout_id": row.get("rollout_id", ""), "input_ids": sequence.input_ids, "labels": sequence.labels}
 
-
-def read_export(path: Path) -> list[dict[str, Any]]:
-    """Rows of the exported training set, from Parquet or JSONL."""
-    path = Path(path)
-    return read_jsonl(path) if path.suffix == ".jsonl" else pq.read_table(path).to_pylist()

@@ -17,6 +17,7 @@ import shutil
 from pathlib import Path
 from typing import Literal
 
+from agentscaler.artifacts import atomic
 from agentscaler.train.config import StageConfig, TrainPreset
 from agentscaler.train.trainer import train_stage
 
@@ -43,9 +44,6 @@ def train_stages(rows: list[dict], model_path: Path, preset: TrainPreset, out: P
         done = stage_dir / "weights"
         weights = done if (done / "config.json").exists() else train_stage(selected, weights, stage_dir, preset, config)
     final = out / "final"
-    staging = out / ".final.tmp"
-    shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(weights, staging)
-    shutil.rmtree(final, ignore_errors=True)
-    staging.rename(final)
+    with atomic(final) as staging:
+        shutil.copytree(weights, staging)
     return final

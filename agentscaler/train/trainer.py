@@ -40,7 +40,8 @@ import torch.distributed as dist
 from ray.train import Checkpoint, CheckpointConfig, DataConfig, RunConfig, ScalingConfig
 from ray.train.torch import TorchTrainer
 
-from agentscaler.artifacts import write_json
+from agentscaler.artifacts import atomic, write_json
+from agentscaler.contracts import READS
 from agentscaler.train.config import StageConfig, TrainPreset
 from agentscaler.train.data import tokenize_rows
 from agentscaler.train.packing import check_trainable, pack, packed_forward
@@ -66,8 +67,7 @@ def packed_dataset(rows: list[dict], model_path: Path, seq_len: int, seed: int) 
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True
     context.enable_progress_bars = False  # one bar per worker per epoch would drown the training log
-    columns = [{key: row.get(key) for key in ("rollout_id", "messages", "tools", "assistant_token_ids")}
-               for row in rows]
+    columns = [{key: row.get(key) for key in READS["train", "export"]} for row in rows]
     dataset = ray.data.from_items(columns).map_batches(
         _tokenize_and_pack, batch_size=PACK_WINDOW, batch_format="pyarrow",
         fn_kwargs={"model_path": str(model_path), "seq_len": seq_len, "seed": seed}).materialize()
@@ -273,10 +273,6 @@ def train_stage(rows: list[dict], model_path: Path, out: Path, preset: TrainPres
     )
     result = trainer.fit()
     weights = out / "weights"
-    with result.checkpoint.as_directory() as source:
-        staging = out / ".weights.tmp"
-        shutil.rmtree(staging, ignore_errors=True)
+    with result.checkpoint.as_directory() as source, atomic(weights) as staging:
         shutil.copytree(source, staging, ignore=HF_FILES)
-        shutil.rmtree(weights, ignore_errors=True)
-        staging.rename(weights)
     return weights

@@ -27,10 +27,11 @@ import reprlib
 import sqlite3
 from dataclasses import dataclass
 from hashlib import blake2b
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from agentscaler.envs.compile import insert_row, render, select_all, select_by_rowid
 from agentscaler.envs.spec import Binding, CompiledTool, EnvSpec, Table
+from agentscaler.failures import Failure
 
 _MASK = (1 << 128) - 1
 _MISSING = object()
@@ -45,6 +46,29 @@ _SHOW.maxlong, _SHOW.maxlevel = 40, 3
 class Observation:
     observation: str  # JSON text: the result, or {"error": message}
     error: bool
+
+
+@dataclass(frozen=True)
+class Replay:
+    """Calls re-executed from a state: what every judge of a trajectory, a task or a tool looks at.
+
+    ``failures`` are typed (``failures.CODES``): ``initial_state_mismatch`` when the start differs from
+    the hash expected (or the state does not exist: then no call ran), ``call_failed`` for each call
+    that got an error observation, ``state_mismatch`` when the end differs from the hash expected.
+    """
+
+    initial_hash: str | None
+    observations: list[Observation]
+    final_hash: str | None
+    failures: list[Failure]
+
+    @property
+    def errors(self) -> list[bool]:
+        return [obs.error for obs in self.observations]
+
+    def first(self, *codes: str) -> Failure | None:
+        """The first failure of one of ``codes`` (of any code when none are named)."""
+        return next((f for f in self.failures if not codes or f.code in codes), None)
 
 
 class CallError(ValueError):
@@ -280,6 +304,29 @@ class DomainSimulator:
         return [dict(zip(columns, r)) for r in self._db.execute(self._scan[table])]
 
     # --- calls ---------------------------------------------------------------------------------
+    def replay(self, state: int | bytes, calls: Sequence[dict | str | bytes], *, initial_hash: str | None = None,
+               final_hash: str | None = None) -> Replay:
+        """Reset to ``state``, run ``calls`` in order and say what happened (see ``Replay``); the simulator
+        is left in the final state. ``initial_hash`` / ``final_hash``: the hashes the start and the end
+        must have, each checked when given."""
+        try:
+            start = self.reset(state)
+        except IndexError as e:
+            return Replay(None, [], None, [Failure("initial_state_mismatch", str(e))])
+        failures = []
+        if initial_hash is not None and start != initial_hash:
+            where = f"state {state} of domain {self.spec.domain_id}" if isinstance(state, int) else "the snapshot"
+            failures.append(Failure("initial_state_mismatch", f"{where} hashes to {start}, expected {initial_hash}"))
+        observations = [self.step(call) for call in calls]
+        for i, (call, obs) in enumerate(zip(calls, observations)):
+            if obs.error:
+                failures.append(Failure("call_failed", f"call {i} ({_call_name(call)}) fails: "
+                                                       f"{json.loads(obs.observation)['error']}"))
+        end = self.state_hash()
+        if final_hash is not None and end != final_hash:
+            failures.append(Failure("state_mismatch", f"replayed state {end} != expected {final_hash}"))
+        return Replay(start, observations, end, failures)
+
     def step(self, call: dict | str | bytes) -> Observation:
         """Run one tool call; any defect gives an error observation and leaves the state as it was."""
         name = None
@@ -370,6 +417,13 @@ def _parse(call: dict | str | bytes) -> tuple[str, dict]:
     if not isinstance(args, dict):
         raise CallError(f"arguments must be an object, got {type(args).__name__}")
     return call["name"], args
+
+
+def _call_name(call: dict | str | bytes) -> str:
+    try:
+        return _parse(call)[0]
+    except CallError:
+        return "?"
 
 
 def _loads(text: str | bytes, subject: str) -> Any:
