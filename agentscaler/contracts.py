@@ -10,7 +10,7 @@ stage's artifact, so a test can check that every one of them survives the whole 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from functools import cached_property
 from typing import Any
 
@@ -40,8 +40,14 @@ TASKS = pa.schema([
     ("gold_calls", pa.string()), ("gold_observations", pa.string()), ("gold_hash", pa.string()),
     ("initial_hash", pa.string()), ("writes", pa.bool_()), ("tools", pa.string()), ("intent_source", pa.string()),
     ("source", pa.string()), ("seed", pa.int64()), ("split", pa.string()),
+    ("outcome", pa.string()), ("scenario", pa.string()), ("policy", pa.string()),
 ])
 SPLITS = ("train", "heldout_task", "heldout_domain")
+OUTCOMES = ("complete", "refuse", "clarify", "irrelevant", "recover")
+"""What a task's right answer is: reach the gold state (``complete``); change nothing and say which rule
+the request breaks (``refuse``); ask the user for a value only they know, then reach the gold state
+(``clarify``); make no call and say no tool serves the request (``irrelevant``); reach the gold state
+after a natural first attempt fails (``recover``)."""
 
 # stage 7: rollouts -> rollouts/part-*.parquet (and eval/<name>/rollouts/)
 ROLLOUTS = pa.schema([
@@ -109,10 +115,14 @@ class Task:
     source: str | None
     seed: int
     split: str
+    outcome: str | None = "complete"  # one of OUTCOMES (None in runs made before outcomes existed: complete)
+    scenario: str | None = None  # JSON text: the user's scenario (see ``user_scenario``)
+    policy: str | None = None  # the domain's rules as the agent is told them (its system prompt), if any
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "Task":
-        return cls(**{f.name: row.get(f.name) for f in fields(cls)})
+        task = cls(**{f.name: row.get(f.name) for f in fields(cls)})
+        return task if task.outcome else replace(task, outcome="complete")
 
     def row(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -128,6 +138,15 @@ class Task:
     @cached_property
     def tool_schemas(self) -> list[dict]:
         return json.loads(self.tools)
+
+    @cached_property
+    def user_scenario(self) -> dict[str, Any]:
+        """The user's scenario, in the shape of tau2-bench's: ``reason`` (why they get in touch), ``known``
+        (label -> value: what they know and say when it is needed), ``unknown`` (what they do not know),
+        ``withheld`` (label -> value: what they say only when asked; ``clarify`` tasks), ``behaviour``
+        and ``persona`` (how they talk), ``rule`` (``refuse`` tasks: the id of the rule the request
+        breaks). {} for a task without one."""
+        return json.loads(self.scenario) if self.scenario else {}
 
     @property
     def heldout(self) -> bool:
