@@ -36,8 +36,8 @@ VERBS: dict[str, tuple[str, str, str]] = {
     "serve": ("agentscaler.llm", "serve_command",
               "Serve a local model over an OpenAI-compatible API (/v1/models, /v1/chat/completions)."),
     "filter": ("agentscaler.filters", "filter_command",
-               "Keep the trajectories that are valid, reach the gold state and (read-only tasks) match gold; "
-               "dedup them."),
+               "Keep the trajectories that are valid, do what their task's outcome asks within the domain's "
+               "rules, reach the gold state and (read-only tasks) match gold; dedup them."),
     "export": ("agentscaler.train", "export_command",
                "Export the kept trajectories as a chat-format training set, tagged general / vertical (or as "
                "tokens)."),

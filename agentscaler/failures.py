@@ -21,10 +21,15 @@ CODES: dict[str, str] = {
     # task check
     "intent_lacks_values": "the intent does not state a value the gold calls need",
     "intent_names_tools": "the intent names a tool",
+    "intent_states_withheld": "a clarify task's intent says the value the user was to give only when asked",
+    "outcome_unsound": "the gold run does not fit the task's outcome (the rules are in tasks.check)",
     # environment build (a compiled tool kept with executable=False)
     "not_compilable": "the compiler found no sound statement for the tool",
     "schema_rejected": "SQLite refused the domain's DDL",
     "failed_when_executed": "the tool failed on every row its check tried",
+    # the domain's process rules (envs.process_violations)
+    "unidentified_write": "a write on a person's or account's rows before a lookup identified them",
+    "unconfirmed_destructive_write": "a destructive write without a confirmation question and the user's yes",
     # filters: validity
     "malformed": "messages or tools that do not parse",
     "turn_order": "messages out of the order a conversation takes",
@@ -40,6 +45,10 @@ CODES: dict[str, str] = {
     # filters: judged against the task
     "unknown_task": "a trajectory of a task the run does not have",
     "read_only_mismatch": "a read-only task whose successful calls are not the gold calls",
+    # filters: the task's outcome (judged from calls and messages)
+    "wrote_on_refuse": "a refuse task's trajectory makes a write call (even one the simulator refused)",
+    "called_on_irrelevant": "an irrelevant task's trajectory makes a tool call",
+    "guessed_withheld_value": "a clarify task's call uses a withheld value before the user said it",
     # filters: dedup
     "exact_duplicate": "the same dialogue and calls were kept before",
     "near_duplicate": "a nearly identical dialogue was kept before",

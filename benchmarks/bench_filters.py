@@ -2,11 +2,13 @@
 
 Domains: ``--run DIR`` with ``envs/`` built, or one domain per RapidAPI tool of ToolBench with at least
 3 APIs (the first ``--domains``), built by ``build_envs`` into ``--workdir`` (reused on reruns).
-Tasks: ``--tasks-per-domain`` sampled tool sequences per domain, executed on the simulator (the test
-suite's stand-in for the tasks stage). Rollouts: per task ``--samples`` gold-following trajectories (the
-teacher: system, user intent, one call per turn with its real observation, a final answer; samples
-differ in their answer), plus corrupted copies, one per kind in ``KINDS`` that applies to the task,
-each recording the gold hash (so every state-changing corruption also lies about its hash).
+Tasks: ``--tasks-per-domain`` per domain from the tasks stage (every outcome it makes). Rollouts: per task
+``--samples`` teacher episodes with the template user (``filters_helpers.teacher_rollout``: the rollout
+stage's episode loop without Ray; samples differ in the intent's wording and a closing sentence), plus
+corrupted copies, one per kind in ``KINDS`` that applies to the task, each recording the gold hash (so
+every state-changing corruption also lies about its hash). The outcome kinds break what a task's outcome
+asks: a write on a ``refuse`` task, a call on an ``irrelevant`` one, the gold calls without asking on a
+``clarify`` one.
 
     python benchmarks/bench_filters.py [--domains 60] [--tasks-per-domain 40] [--samples 4] [--cpus 2]
 """
@@ -28,11 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from bench_hosting import build_run  # noqa: E402
 from bench_simulator import CORPUS  # noqa: E402
-from filters_helpers import WRITE_KINDS, rollout, simulator, write_rollouts  # noqa: E402
+from filters_helpers import WRITE_KINDS, rollout, simulator, teacher_rollout, write_rollouts  # noqa: E402
 
 from agentscaler.artifacts import RunDir  # noqa: E402
-from agentscaler.filters import (DedupKeys, ExactMatch, StateAlignment, Validity, funnel_table,  # noqa: E402
-                                 run_filters)
+from agentscaler.filters import DedupKeys, Validity, funnel_table, judges, run_filters  # noqa: E402
+from agentscaler.filters.exact import PLANNED  # noqa: E402
 from agentscaler.tasks import TaskConfig, build_tasks  # noqa: E402
 
 ANSWERS = ["Done: everything you asked for is complete.", "All set. Your request has been handled.",
@@ -55,10 +57,27 @@ def _set(row: dict, messages: list[dict], kind: str) -> dict:
     return {**row, "messages": json.dumps(messages), "rollout_id": f"{row['rollout_id']}-{kind}"}
 
 
-def corrupt(kind: str, run: RunDir, task: dict, gold: dict, calls: list[dict], kinds: dict[str, str]) -> dict | None:
-    """A corrupted copy of the gold trajectory ``gold``, or None when the kind does not apply to the task."""
+def corrupt(kind: str, run: RunDir, task: dict, gold: dict, calls: list[dict], kinds: dict[str, str],
+            others: list[dict]) -> dict | None:
+    """A corrupted copy of the gold trajectory ``gold``, or None when the kind does not apply to the task.
+    ``others``: the gold calls of the domain's other tasks (a write or a call to add where none belongs)."""
     messages = json.loads(gold["messages"])
-    first = next(i for i, m in enumerate(messages) if m.get("tool_calls"))
+    first = next((i for i, m in enumerate(messages) if m.get("tool_calls")), None)
+    outcome = task["outcome"] or "complete"
+    if first is None and kind in ("unknown_tool", "schema_invalid", "repetition"):
+        return None
+    if kind in ("wrote_on_refuse", "called_on_irrelevant"):
+        wanted = {"wrote_on_refuse": "refuse", "called_on_irrelevant": "irrelevant"}[kind]
+        extra = next((c for c in others if (kinds[c["name"]] in WRITE_KINDS) == (kind == "wrote_on_refuse")), None)
+        if outcome != wanted or extra is None:
+            return None
+        return rollout(run, task, calls + [extra], f"{gold['rollout_id']}-{kind}",
+                       answer=messages[-1]["content"])
+    if kind == "guessed_withheld_value":  # the gold calls with no question asked first
+        scenario = json.loads(task["scenario"] or "{}")
+        if outcome != "clarify" or not scenario.get("withheld"):
+            return None
+        return rollout(run, task, calls, f"{gold['rollout_id']}-{kind}", answer=messages[-1]["content"])
     if kind == "unknown_tool":
         messages[first]["tool_calls"][0]["function"]["name"] += "_v2"
     elif kind == "schema_invalid":
@@ -79,7 +98,7 @@ def corrupt(kind: str, run: RunDir, task: dict, gold: dict, calls: list[dict], k
     elif kind in ("wrong_state", "read_only_wrong_call"):
         # wrong_state: the last write gets another value (or, taking none, is dropped), the recorded hash still
         # claiming gold; read_only_wrong_call: a read of a read-only task gets another value
-        if (kind == "wrong_state") != bool(task["writes"]):
+        if (kind == "wrong_state") != bool(task["writes"]) or outcome not in PLANNED:
             return None
         targets = [i for i, c in enumerate(calls) if (kinds[c["name"]] in WRITE_KINDS) == bool(task["writes"])]
         i = targets[-1] if task["writes"] else next((i for i in targets if calls[i]["arguments"]), None)
@@ -117,7 +136,7 @@ def cpu_rate(run: RunDir, batch_size: int = 512) -> float:
     """Trajectories per CPU-second of the filters' own work, in this process (no Ray): what one core
     does when it is not shared; the pipeline's wall-clock rate on a loaded machine is below it."""
     table = pq.read_table(run.require(run.rollouts))
-    stages = (Validity(), StateAlignment(run.path), ExactMatch(run.path), DedupKeys())
+    stages = (Validity(), *judges(run.path), DedupKeys())
     started = time.process_time()
     for offset in range(0, table.num_rows, batch_size):
         batch = table.slice(offset, batch_size)
@@ -127,7 +146,7 @@ def cpu_rate(run: RunDir, batch_size: int = 512) -> float:
 
 
 KINDS = ("unknown_tool", "schema_invalid", "orphan_tool_message", "no_final_answer", "repetition", "wrong_state",
-         "read_only_wrong_call", "exact_duplicate")
+         "read_only_wrong_call", "exact_duplicate", "wrote_on_refuse", "called_on_irrelevant", "guessed_withheld_value")
 
 
 def main() -> None:
@@ -137,7 +156,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--domains", type=int, default=60)
     parser.add_argument("--tasks-per-domain", type=int, default=40)
-    parser.add_argument("--samples", type=int, default=4, help="Gold-following trajectories per task.")
+    parser.add_argument("--samples", type=int, default=4, help="Teacher trajectories per task.")
     parser.add_argument("--cpus", type=int, default=2)
     args = parser.parse_args()
 
@@ -153,15 +172,24 @@ def main() -> None:
     tasks = [t.row() for t in run.read_tasks() if t.domain_id in set(domains)]
     rng = random.Random(0)
     rows, origin = [], {}
+    by_domain = defaultdict(list)
+    for task in tasks:
+        by_domain[task["domain_id"]].append(task)
     for task in tasks:
         calls = json.loads(task["gold_calls"])
         kinds = {t.name: t.kind for t in simulator(run.path, task["domain_id"]).spec.tools}
-        golds = [rollout(run, task, calls, f"{task['task_id']}-r{s}", answer=ANSWERS[s % len(ANSWERS)], sample=s,
-                         intent=f"{task['intent']} (request {rng.randrange(10**6)})") for s in range(args.samples)]
+        others = [c for other in by_domain[task["domain_id"]] if other is not task
+                  for c in json.loads(other["gold_calls"])]
+        golds = [teacher_rollout(run, task, s, intent=f"{task['intent']} (request {rng.randrange(10**6)})")
+                 for s in range(args.samples)]
+        for s, gold in enumerate(golds):
+            messages = json.loads(gold["messages"])
+            messages[-1]["content"] += " " + ANSWERS[s % len(ANSWERS)]
+            gold["messages"] = json.dumps(messages)
         rows += golds
         origin.update({g["rollout_id"]: "gold" for g in golds})
         for kind in KINDS:
-            bad = corrupt(kind, run, task, golds[0], calls, kinds)
+            bad = corrupt(kind, run, task, golds[0], calls, kinds, others)
             if bad is not None:
                 rows.append(bad)
                 origin[bad["rollout_id"]] = kind
@@ -203,7 +231,7 @@ def main() -> None:
     console.print(f"filters' own work: {per_core:,.0f} trajectories per CPU-second in one process "
                   f"(x {args.cpus} CPUs = {per_core * args.cpus:,.0f}/s without Ray's overhead or other load)")
     console.print(f"corrupted copies caught: {share:.2%} of {len(corrupted)} (target 100%); "
-                  f"gold-following trajectories kept: {gold_kept:.2%} (the rest are duplicates of each other)")
+                  f"teacher trajectories kept: {gold_kept:.2%} (the rest are duplicates of each other)")
     print(json.dumps({"trajectories": report["input"], "seconds": report["seconds"],
                       "trajectories_per_s": report["trajectories_per_s"],
                       "pipeline_cpu_seconds": round(pipeline_cpu, 1),

@@ -102,3 +102,9 @@ def make_run(path: Path, groups: list[list[ToolSpec]]) -> RunDir:
                                                               ("domain_id", pa.int64()), ("attached", pa.bool_())])),
                 run.domains)
     return run
+
+
+def call(sim, name: str, **arguments):
+    """(the parsed observation, whether it is an error) of one call on a simulator."""
+    obs = sim.step({"name": name, "arguments": arguments})
+    return json.loads(obs.observation), obs.error

@@ -63,14 +63,19 @@ def test_the_teacher_passes_every_heldout_task_and_training_rollouts_are_untouch
     assert saved["pass_rate"] == 1.0 and sum(b["tasks"] for b in saved["splits"].values()) == len(heldout)
 
 
-def test_an_agent_that_does_nothing_fails_every_task(shop, monkeypatch):
+def test_an_agent_that_does_nothing_fails_every_task_that_needs_a_call(shop, monkeypatch):
     monkeypatch.setattr(rollout_run, "backend_factories", lambda run, agent, user: (lambda t: DoesNothing(),
                                                                                      TemplateUser()))
     report = evaluate(shop, config("nothing"))
-    assert report["writes"]["tasks"] and report["writes"]["passed"] == 0
-    assert report["read_only"]["tasks"] and report["read_only"]["passed"] == 0  # no calls: not the gold calls
-    assert report["pass_rate"] == 0.0
-    assert set(report["outcomes"]) == {"state_mismatch", "read_only_mismatch"}
+    heldout = shop.read_tasks("heldout")
+    planned = [t for t in heldout if t.outcome in ("complete", "clarify", "recover")]
+    assert planned and report["writes"]["tasks"] and report["writes"]["passed"] == 0
+    by_outcome = report["by_outcome"]
+    assert sum(by_outcome[o]["passed"] for o in ("complete", "clarify", "recover") if o in by_outcome) == 0
+    # where the right answer changes nothing and calls nothing needed, saying no passes
+    said_no = [t for t in heldout if t.outcome in ("refuse", "irrelevant")]
+    assert report["passed"] == len(said_no) == report["outcomes"].get("passed", 0)
+    assert set(report["outcomes"]) - {"passed"} <= {"state_mismatch", "read_only_mismatch"}
 
 
 def test_a_lying_recorded_hash_does_not_pass(shop):

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 from filters_helpers import rollout, shop_run, task_row, write_tasks
 
-from agentscaler.filters import DedupIndex, DedupKeys, ExactMatch, FilterConfig, StateAlignment, Validity
+from agentscaler.filters import DedupIndex, DedupKeys, FilterConfig, Validity, judges
 from agentscaler.filters.trajectory import call_key, normalize
 
 
@@ -22,7 +22,7 @@ THREE_PENS = [call("create_order", user_id="user_1", item="pen", quantity=3)]
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    run = shop_run(tmp_path_factory.mktemp("filters"))
+    run = shop_run(tmp_path_factory.mktemp("filters"), policy=False)  # the rules are test_outcomes' subject
     write_tasks(run, [
         task_row(run, 0, 0, [call("get_user", user_id="user_1")], "read"),
         task_row(run, 0, 0, [call("create_order", user_id="user_1", item="pen", quantity=2)], "create"),
@@ -43,9 +43,9 @@ def tasks(run):
 
 
 def verdicts(run, row):
-    """The row through the three filters on their own, as the pipeline chains them: (stage, reason, tags, row)."""
+    """The row through the four filters on their own, as the pipeline chains them: (stage, reason, tags, row)."""
     out = pa.Table.from_pylist([row])
-    for stage in (Validity(), StateAlignment(run.path), ExactMatch(run.path)):
+    for stage in (Validity(), *judges(run.path)):
         out = stage(out)
     result = out.to_pylist()[0]
     return result["stage"], result["reason"], result["tags"], result
@@ -64,7 +64,7 @@ def with_messages(row, msgs):
 def test_gold_following_trajectory_passes_every_filter_with_exact_match(run, tasks):
     stage, reason, tags, row = verdicts(run, rollout(run, tasks["create"], GOLD_CREATE, "ok"))
     assert (stage, reason) == (None, None)
-    assert row["filters_passed"] == ["validity", "state_alignment", "exact_match"]
+    assert row["filters_passed"] == ["validity", "outcome", "state_alignment", "exact_match"]
     assert tags == ["exact_match"] and row["recomputed_hash"] == tasks["create"]["gold_hash"]
     assert row["source"] == "test" and row["writes"] is True
     assert [r["reward"] for r in json.loads(row["rewards"])] == [1.0]
@@ -203,10 +203,10 @@ def test_tasks_the_environment_no_longer_reproduces_are_rejected(run, tasks):
     assert row["recomputed_hash"] == tasks["broken-gold"]["gold_hash"] and row["rewards"] is None
 
 
-def test_unknown_task_is_rejected_by_state_alignment(run, tasks):
+def test_unknown_task_is_rejected_by_the_first_judge(run, tasks):
     row = {**rollout(run, tasks["create"], GOLD_CREATE, "x"), "task_id": "nope"}
     stage, reason, _, _ = verdicts(run, row)
-    assert stage == "state_alignment" and reason.startswith("unknown_task")
+    assert stage == "outcome" and reason.startswith("unknown_task")
 
 
 def test_normalization_of_values():

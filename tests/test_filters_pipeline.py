@@ -26,10 +26,13 @@ READ = [call("get_user", user_id="user_1")]
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, ray_session):
-    run = shop_run(tmp_path_factory.mktemp("filters-pipeline"), domains=2)
+    run = shop_run(tmp_path_factory.mktemp("filters-pipeline"), domains=2, policy=False)  # see test_outcomes
     tasks = {"create": task_row(run, 0, 0, CREATE, "create"), "update": task_row(run, 0, 1, UPDATE, "update"),
              "read": task_row(run, 0, 0, READ, "read"), "d1-create": task_row(run, 1, 0, CREATE, "d1-create"),
-             "d1-update": task_row(run, 1, 0, UPDATE, "d1-update")}
+             "d1-update": task_row(run, 1, 0, UPDATE, "d1-update"),
+             "refuse": task_row(run, 0, 0, READ, "refuse", "Delete my account, I am user_1.", outcome="refuse",
+                                scenario={"rule": "R1"}, policy="R1. Accounts are never deleted."),
+             "irrelevant": task_row(run, 1, 0, [], "irrelevant", "Book me a haircut.", outcome="irrelevant")}
     write_tasks(run, list(tasks.values()))
     ok = rollout(run, tasks["create"], CREATE, "create-r0")
     rows = [
@@ -47,6 +50,10 @@ def run(tmp_path_factory, ray_session):
         rollout(run, tasks["d1-create"], CREATE, "d1-create-r1", answer="Your pen order is placed."),
         rollout(run, tasks["d1-update"], [call("update_order", order_id="order_1", new_quantity=9), *UPDATE],
                 "d1-update-r1"),  # reaches gold another way: kept, not an exact match
+        rollout(run, tasks["refuse"], READ, "refuse-r0", answer="I can't: accounts are never deleted."),
+        rollout(run, tasks["refuse"], READ + UPDATE, "refuse-r1"),  # a write on a task to refuse
+        rollout(run, tasks["irrelevant"], [], "irrelevant-r0", answer="No tool of mine books haircuts, sorry."),
+        rollout(run, tasks["irrelevant"], READ, "irrelevant-r1"),  # a call where no tool serves the request
     ]
     write_rollouts(run, rows)
     return run
@@ -58,7 +65,8 @@ def report(run):
 
 
 EXPECTED = {"create-r1": ("dedup", "exact_duplicate"), "update-r1": ("state_alignment", "state_mismatch"),
-            "read-r1": ("exact_match", "read_only_mismatch"), "create-r2": ("validity", "unknown_tool")}
+            "read-r1": ("exact_match", "read_only_mismatch"), "create-r2": ("validity", "unknown_tool"),
+            "refuse-r1": ("outcome", "wrote_on_refuse"), "irrelevant-r1": ("outcome", "called_on_irrelevant")}
 
 
 def test_every_row_leaves_kept_or_rejected_with_its_stage_and_reason(run, report):
@@ -66,25 +74,29 @@ def test_every_row_leaves_kept_or_rejected_with_its_stage_and_reason(run, report
     assert {k: (r["stage"], code_of(r["reason"])) for k, r in rejected.items()} == EXPECTED
     assert "claims gold: it is false" in rejected["update-r1"]["reason"]
     kept = {r["rollout_id"]: r for r in run.read_kept().to_pylist()}
-    assert sorted(kept) == ["create-r0", "d1-create-r0", "d1-create-r1", "d1-update-r0", "d1-update-r1", "read-r0",
-                            "update-r0"]
+    assert sorted(kept) == ["create-r0", "d1-create-r0", "d1-create-r1", "d1-update-r0", "d1-update-r1",
+                            "irrelevant-r0", "read-r0", "refuse-r0", "update-r0"]
     assert "exact_match" not in kept["d1-update-r1"]["tags"] and "exact_match" in kept["d1-update-r0"]["tags"]
     assert "recorded_hash_mismatch" in kept["update-r0"]["tags"]
     assert "recovered_from_errors" in kept["d1-create-r0"]["tags"]
     lineage = kept["d1-create-r0"]
     assert (lineage["task_id"], lineage["domain_id"], lineage["source"], lineage["agent"], lineage["user"]) == (
         "d1-create", 1, "test", "teacher", "template")
-    assert lineage["filters_passed"] == ["validity", "state_alignment", "exact_match", "dedup"]
+    assert lineage["filters_passed"] == ["validity", "outcome", "state_alignment", "exact_match", "dedup"]
     assert [r["reward"] for r in json.loads(lineage["rewards"])] == [0.0, 1.0]
 
 
 def test_report_counts_the_funnel_per_stage_and_domain(run, report):
-    assert json.loads(run.filter_report.read_text())["kept"] == report["kept"] == 7
+    assert json.loads(run.filter_report.read_text())["kept"] == report["kept"] == 9
     assert [(s["stage"], s["in"], s["out"]) for s in report["stages"]] == [
-        ("validity", 11, 10), ("state_alignment", 10, 9), ("exact_match", 9, 8), ("dedup", 8, 7)]
-    assert report["stages"][1]["reasons"] == {"state_mismatch": 1}
-    assert report["domains"]["0"] == {"in": 7, "validity": 6, "state_alignment": 5, "exact_match": 4, "dedup": 3}
-    assert report["domains"]["1"] == {"in": 4, "validity": 4, "state_alignment": 4, "exact_match": 4, "dedup": 4}
+        ("validity", 15, 14), ("outcome", 14, 12), ("state_alignment", 12, 11), ("exact_match", 11, 10),
+        ("dedup", 10, 9)]
+    assert report["stages"][1]["reasons"] == {"wrote_on_refuse": 1, "called_on_irrelevant": 1}
+    assert report["stages"][2]["reasons"] == {"state_mismatch": 1}
+    assert report["domains"]["0"] == {"in": 9, "validity": 8, "outcome": 7, "state_alignment": 6, "exact_match": 5,
+                                      "dedup": 4}
+    assert report["domains"]["1"] == {"in": 6, "validity": 6, "outcome": 5, "state_alignment": 5, "exact_match": 5,
+                                      "dedup": 5}
     assert report["recorded_hash_mismatch"] == 2  # the lying row and the honest-but-misrecorded one
     assert report["tags"]["recovered_from_errors"] == 1
 
@@ -92,7 +104,7 @@ def test_report_counts_the_funnel_per_stage_and_domain(run, report):
 def test_export_writes_a_chat_format_training_set_split_by_domain(run, report, tmp_path):
     summary = export_training_set(run.path, tmp_path / "all.parquet")
     # domain 0 keeps two write trajectories (create, update), domain 1 keeps four: domain 1 is vertical
-    assert summary["vertical_domains"] == [1] and (summary["general"], summary["vertical"]) == (3, 4)
+    assert summary["vertical_domains"] == [1] and (summary["general"], summary["vertical"]) == (4, 5)
     rows = pq.read_table(tmp_path / "all.parquet").to_pylist()
     assert {r["rollout_id"]: r["split"] for r in rows}["d1-update-r0"] == "vertical"
     messages = json.loads(next(r for r in rows if r["rollout_id"] == "create-r0")["messages"])
@@ -103,9 +115,9 @@ def test_export_writes_a_chat_format_training_set_split_by_domain(run, report, t
     general = export_training_set(run.path, tmp_path / "g.jsonl",
                                   ExportConfig(format="jsonl", split="general", vertical_domains=[0]))
     lines = [json.loads(line) for line in (tmp_path / "g.jsonl").read_text().splitlines()]
-    assert general["rows"] == len(lines) == 4 and {r["domain_id"] for r in lines} == {1}
+    assert general["rows"] == len(lines) == 5 and {r["domain_id"] for r in lines} == {1}
     strict = export_training_set(run.path, tmp_path / "s.parquet", ExportConfig(strict=True))
-    assert strict["rows"] == 6 and "d1-update-r1" not in pq.read_table(tmp_path / "s.parquet")["rollout_id"].to_pylist()
+    assert strict["rows"] == 8 and "d1-update-r1" not in pq.read_table(tmp_path / "s.parquet")["rollout_id"].to_pylist()
 
 
 def test_cli_filter_from_jsonl_gives_the_same_verdicts_and_export(run, report, tmp_path):
@@ -117,17 +129,17 @@ def test_cli_filter_from_jsonl_gives_the_same_verdicts_and_export(run, report, t
     result = runner.invoke(app, ["filter", "--run", str(run.path), "--input", str(tmp_path / "x.jsonl"),
                                  "--config", str(settings), "--batch-size", "4"])
     assert result.exit_code == 0, result.output
-    assert "validity" in result.output and "11 in, 7 kept" in result.output
+    assert "validity" in result.output and "15 in, 9 kept" in result.output
     again = json.loads(run.filter_report.read_text())
     assert again["stages"] == report["stages"] and again["input_path"].endswith("x.jsonl")
     assert (again["config"]["max_chars"], again["config"]["batch_size"]) == (48001, 4)  # the file, then the flag
     result = runner.invoke(app, ["export", "--run", str(run.path), "--out", str(tmp_path / "v.jsonl"),
                                  "--format", "jsonl", "--split", "vertical", "--vertical-domain", "0"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["rows"] == 3
+    assert json.loads(result.output)["rows"] == 4
     result = runner.invoke(app, ["export", "--run", str(run.path)])  # by default, where training reads it
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["out"] == str(run.export) and len(pq.read_table(run.export)) == 7
+    assert json.loads(result.output)["out"] == str(run.export) and len(pq.read_table(run.export)) == 9
 
 
 def test_the_agents_generated_token_ids_reach_the_trainer(tmp_path, ray_session):
@@ -142,7 +154,7 @@ def test_the_agents_generated_token_ids_reach_the_trainer(tmp_path, ray_session)
 
     tiny = build_tiny_model(tmp_path / "tiny")
     tokenizer = AutoTokenizer.from_pretrained(tiny)
-    run = shop_run(tmp_path / "run")
+    run = shop_run(tmp_path / "run", policy=False)
     task = task_row(run, 0, 0, CREATE, "create")
     write_tasks(run, [task])
     answer = "All done: your request is complete."

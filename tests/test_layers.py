@@ -73,10 +73,10 @@ def test_reach_check_finds_a_planted_reach(graph):
     graph = grimp.build_graph("agentscaler")
     graph.add_import(importer="agentscaler.tasks.build", imported="agentscaler.envs.synth", line_number=1,
                      line_contents="from agentscaler.envs.synth import value")
-    graph.add_import(importer="agentscaler.envs.naming", imported="agentscaler.envs.synth", line_number=1,
-                     line_contents="from agentscaler.envs.synth import value")
+    graph.add_import(importer="agentscaler.envs.naming", imported="agentscaler.envs.values", line_number=1,
+                     line_contents="from agentscaler.envs.values import value")
     assert "agentscaler.tasks.build:1 imports agentscaler.envs.synth" in cross_package_reaches(graph)
-    assert ["agentscaler.envs.naming", "agentscaler.envs.synth"] in module_cycles(graph)
+    assert ["agentscaler.envs.naming", "agentscaler.envs.values"] in module_cycles(graph)
 
 
 def test_cli_help_does_not_import_ray():

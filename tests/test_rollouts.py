@@ -10,7 +10,7 @@ from envs_helpers import make_run, shop_tools
 from typer.testing import CliRunner
 
 from agentscaler.cli import app
-from agentscaler.envs import build_envs
+from agentscaler.envs import build_envs, load_env
 from agentscaler.llm import Completion
 from agentscaler.rollouts import STOP, RolloutConfig, TeacherAgent, TemplateUser, run_rollouts
 from agentscaler.tasks import TaskConfig, build_tasks
@@ -143,8 +143,8 @@ class KillsItsActor:
     name = "teacher-with-a-crash"
     killed = False
 
-    def __init__(self, pool_ref: dict, task):
-        self.pool_ref, self.teacher, self.domain = pool_ref, TeacherAgent(task), task.domain_id
+    def __init__(self, pool_ref: dict, task, spec):
+        self.pool_ref, self.teacher, self.domain = pool_ref, TeacherAgent(task, spec), task.domain_id
 
     async def chat(self, messages, tools=None, **kwargs):
         if not KillsItsActor.killed:
@@ -166,7 +166,7 @@ def test_episodes_lost_with_an_actor_are_played_again(shop, monkeypatch):
 
     monkeypatch.setattr(sim, "SimulatorPool", remembered)
     monkeypatch.setattr(rollout_run, "backend_factories", lambda run, agent, user: (
-        lambda t: KillsItsActor(pool_ref, t), TemplateUser()))
+        lambda t: KillsItsActor(pool_ref, t, load_env(shop, t.domain_id)), TemplateUser()))
     summary = run_rollouts(shop, CONFIG.model_copy(update={"agent": "crash"}))
     assert KillsItsActor.killed and summary["failed_after_retries"] == 0, summary["failures"]
     assert summary["reached_gold_hash_rate"] == 1.0 and summary["episodes"] == len(shop.read_tasks("train"))

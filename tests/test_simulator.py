@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from envs_helpers import shop_tools, tool
+from envs_helpers import call, shop_tools, tool
 
 from agentscaler.envs import build_domain
 from agentscaler.envs import DomainSimulator
@@ -19,11 +19,6 @@ def spec():
 @pytest.fixture
 def sim(spec):
     return DomainSimulator(spec)
-
-
-def call(sim, name, **arguments):
-    obs = sim.step({"name": name, "arguments": arguments})
-    return json.loads(obs.observation), obs.error
 
 
 def contents(sim):

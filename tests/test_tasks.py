@@ -1,8 +1,10 @@
-"""Stage 6: tasks sampled with data dependencies, gold runs that replay, and the task checker."""
+"""Stage 6: tasks of chained sub-goals with data dependencies, gold runs that replay, the user's words, and the
+task checker (each outcome's own tests: ``test_tasks_outcomes.py``)."""
 
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 
@@ -15,7 +17,8 @@ from agentscaler.contracts import Task
 from agentscaler.envs import DomainSimulator, build_envs, load_env
 from agentscaler.failures import CODES
 from agentscaler.tasks import TaskConfig, build_tasks, check_task
-from agentscaler.tasks.intent import missing_values
+from agentscaler.tasks.check import missing_values
+from agentscaler.tasks.plan import PlanError, sample_plan
 
 
 @pytest.fixture(scope="module")
@@ -26,34 +29,84 @@ def shop(tmp_path_factory):
     return run
 
 
-def test_tasks_have_the_contract_columns_and_favour_writes(shop):
+def test_tasks_have_the_contract_columns_and_most_write(shop):
     tasks = shop.read_tasks()
     assert len(tasks) >= 16
-    assert {"task_id", "domain_id", "state_index", "intent", "gold_calls", "gold_hash", "writes"} <= set(tasks[0].row())
+    assert {"task_id", "domain_id", "state_index", "intent", "gold_calls", "gold_hash", "writes", "outcome",
+            "scenario", "policy"} <= set(tasks[0].row())
     assert len({t.task_id for t in tasks}) == len(tasks)
-    assert sum(t.writes for t in tasks) / len(tasks) >= 0.6
+    assert sum(t.writes for t in tasks if t.outcome != "refuse") / len(tasks) >= 0.5
+    assert all(t.policy == load_env(shop.path, t.domain_id).policy.text() != "" for t in tasks)
     for t in tasks:
         for call in t.calls:
             assert set(call) == {"name", "arguments"}
-            assert call["name"] not in t.intent  # the intent never names a tool
     summary = json.loads(shop.tasks_summary.read_text())
     assert summary["tasks"] == len(tasks) and summary["write_tasks"] + summary["read_only_tasks"] == len(tasks)
+    assert sum(summary["outcomes"].values()) == len(tasks)
 
 
-def test_later_calls_take_ids_that_earlier_calls_returned(shop):
+def test_tasks_chain_sub_goals_whose_later_calls_take_values_earlier_calls_returned(shop):
+    tasks = [t for t in shop.read_tasks() if t.outcome in ("complete", "clarify")]
+    assert sum(len(t.calls) for t in tasks) / len(tasks) >= 3
+    assert sum(len(t.calls) >= 4 for t in tasks) >= len(tasks) / 3
     chained = 0
-    for t in shop.read_tasks():
-        calls, observations = t.calls, t.observations
-        for i, call in enumerate(calls[1:], 1):
+    for t in tasks:
+        stated = {json.dumps(v) for field in ("known", "withheld") for v in t.user_scenario[field].values()}
+        for i, call in enumerate(t.calls[1:], 1):
             for param, v in call["arguments"].items():
-                if param.endswith("_id") and json.dumps(v) not in t.intent and v not in t.intent:
-                    assert any(json.dumps(v) in o for o in observations[:i]), (t.task_id, param)
+                if param.endswith("_id") and json.dumps(v) not in stated:  # an id the user never gave ...
+                    assert any(json.dumps(v) in o for o in t.observations[:i]), (t.task_id, param)  # ... was found
                     chained += 1
-    assert chained >= 3  # ids the user never gave, found by a lookup first
+    assert chained >= len(tasks)
+
+
+def test_a_sub_goal_acts_on_the_row_an_earlier_call_returned(shop):
+    """The plan's data flow: an order id a lookup returned is what the update takes, and a create's key is
+    what the write on the new row takes."""
+    spec = load_env(shop.path, 0)
+    sim, rng = DomainSimulator(spec), random.Random(1)
+    flows = set()
+    for _ in range(30):
+        try:
+            plan = sample_plan(sim, 0, spec.tool(rng.choice(["update_order", "create_order"])), rng, goals=3,
+                               tools=[t for t in spec.tools if t.executable])
+        except PlanError:  # a draw that cannot be done (the new quantity is the old one): the sampler draws again
+            continue
+        for step in plan.steps:
+            for param, index in step.found.items():
+                earlier = plan.steps[index]
+                assert index < plan.steps.index(step)
+                assert step.arguments[param] in [row.get(param) for row in _rows(earlier.observation)]
+                flows.add((earlier.tool.name, earlier.purpose, step.tool.name, param))
+    assert ("list_orders", "lookup", "update_order", "order_id") in flows
+    assert ("create_order", "goal", "update_order", "order_id") in flows
+
+
+def _rows(observation: str) -> list[dict]:
+    found = json.loads(observation)
+    if isinstance(found, dict) and len(found) == 1 and isinstance(next(iter(found.values())), list):
+        found = next(iter(found.values()))
+    return [r for r in (found if isinstance(found, list) else [found]) if isinstance(r, dict)]
+
+
+def test_intents_are_a_persons_words(shop):
+    tasks = shop.read_tasks()
+    names = [t["function"]["name"] for t in tasks[0].tool_schemas]
+    for t in tasks:
+        scenario = t.user_scenario
+        assert not any(name in t.intent or name in scenario["reason"] or name in scenario["behaviour"]
+                       for name in names)
+        assert set(scenario) >= {"reason", "known", "unknown", "withheld", "behaviour", "persona", "rule"}
+        assert scenario["reason"].startswith("You want to ")
+    assert sum(t.intent.count('"') // 2 for t in tasks) / len(tasks) <= 0.5
+    assert len({t.user_scenario["phrasing"] for t in tasks}) >= 4
+    assert {t.user_scenario["persona"] for t in tasks} == {"terse", "chatty", "unsure", "changes_mind"}
+    changes = [t for t in tasks if t.user_scenario["persona"] == "changes_mind"]
+    assert all(set(t.user_scenario["changes"]) <= set(t.user_scenario["known"]) for t in changes)
 
 
 def test_gold_calls_piped_into_play_reproduce_the_gold_hash(shop):
-    for t in [t for t in shop.read_tasks() if t.writes][:4]:
+    for t in [t for t in shop.read_tasks() if t.writes and t.outcome in ("complete", "clarify")][:4]:
         lines = "".join(json.dumps(c) + "\n" for c in t.calls)
         out = subprocess.run([sys.executable, "-m", "agentscaler.sim.play", "--run", str(shop.path), "--domain",
                               str(t.domain_id), "--state", str(t.state_index)], input=lines,
@@ -88,6 +141,11 @@ def test_the_same_seed_gives_the_same_tasks(shop, tmp_path):
     assert again.read_tasks() != shop.read_tasks()
 
 
+def _unsaid(t: dict) -> dict:
+    return {**t, "intent": "Please sort out my order.", "scenario": json.dumps({**json.loads(t["scenario"]),
+                                                                               "known": {}, "withheld": {}})}
+
+
 @pytest.mark.parametrize("defect, code, detail", [
     (lambda t: {**t, "gold_hash": "0" * 32}, "state_mismatch", "expected " + "0" * 32),
     (lambda t: {**t, "initial_hash": "0" * 32}, "initial_state_mismatch", "expected " + "0" * 32),
@@ -95,15 +153,21 @@ def test_the_same_seed_gives_the_same_tasks(shop, tmp_path):
     (lambda t: {**t, "gold_hash": t["initial_hash"], "gold_calls": json.dumps(json.loads(t["gold_calls"])[:1]),
                 "gold_observations": json.dumps(json.loads(t["gold_observations"])[:1])}, "no_change",
      "change nothing"),
-    (lambda t: {**t, "intent": "Please sort out my order."}, "intent_lacks_values", "(call "),
+    (_unsaid, "intent_lacks_values", "(call "),
     (lambda t: {**t, "intent": t["intent"] + " Use update_order."}, "intent_names_tools", "update_order"),
+    (lambda t: {**t, "scenario": t["scenario"].replace('"reason": "', '"reason": "Call update_order. ')},
+     "intent_names_tools", "update_order"),
     (lambda t: {**t, "gold_calls": json.dumps([{"name": "update_order", "arguments": {"order_id": "nope",
                                                                                       "new_quantity": 1}}])},
      "call_failed", "call 0 (update_order) fails"),
+    (lambda t: {**t, "outcome": "refuse"}, "outcome_unsound", "change nothing"),
+    (lambda t: {**t, "outcome": "irrelevant"}, "outcome_unsound", "no gold call"),
+    (lambda t: {**t, "outcome": "recover"}, "outcome_unsound", "failing first attempt"),
+    (lambda t: {**t, "outcome": "clarify"}, "outcome_unsound", "withholds"),
 ])
 def test_the_checker_catches_broken_tasks(shop, defect, code, detail):
-    task = next(t for t in shop.read_tasks() if t.writes and t.domain_id == 0 and "update_order" in t.gold_calls
-                and t.calls[0]["name"] == "list_orders")
+    task = next(t for t in shop.read_tasks() if t.writes and t.outcome == "complete" and t.domain_id == 0
+                and "update_order" in t.gold_calls and t.calls[0]["name"] in ("list_orders", "search_users"))
     sim = DomainSimulator(load_env(shop.path, 0))
     assert check_task(sim, task) == []
     problems = check_task(sim, Task.from_row(defect(task.row())))
@@ -114,18 +178,20 @@ def test_the_checker_catches_broken_tasks(shop, defect, code, detail):
 def test_dropped_tasks_are_counted_by_failure_code(tmp_path, monkeypatch):
     from agentscaler.tasks import build as task_build
 
-    run = make_run(tmp_path, [shop_tools()])
+    run = make_run(tmp_path, [[t for t in shop_tools() if t.name != "cancel_order"]])  # every write sets a value
     build_envs(run, rows=10, workers=1)
-    monkeypatch.setattr(task_build, "template_intent", lambda plan, spec: "Please sort out my order.")
-    summary = build_tasks(run, TaskConfig(per_domain=3), workers=1)
+    monkeypatch.setattr(task_build, "said_values", lambda plan, spec: [])  # the user knows nothing
+    summary = build_tasks(run, TaskConfig(per_domain=3, outcomes={"complete": 1}, read_only_share=0), workers=1)
     assert summary["tasks"] == 0 and summary["counts"]["dropped: intent_lacks_values"] == 3
 
 
-def test_missing_values_ignores_values_returned_by_earlier_calls():
+def test_missing_values_ignores_values_returned_by_earlier_calls_and_takes_the_scenarios():
     calls = [{"name": "find", "arguments": {"name": "Ada"}}, {"name": "cancel", "arguments": {"order_id": "o_7"}}]
     observations = ['[{"order_id": "o_7", "name": "Ada"}]', '{}']
     assert missing_values('Cancel the order of "Ada".', calls, observations) == []
     assert missing_values("Cancel my order.", calls, observations) == [(0, "name", "Ada")]
+    assert missing_values("Cancel my order.", calls, observations, scenario={"known": {"name": "Ada"}}) == []
+    assert missing_values("Cancel my order.", calls, observations, scenario={"withheld": {"name": "Ada"}}) == []
     assert missing_values("Cancel my order.", calls[1:], observations[1:]) == [(0, "order_id", "o_7")]
 
 
@@ -166,11 +232,11 @@ class Rewriter:
     async def chat(self, messages, tools=None, **_):
         from agentscaler.llm.base import Completion
 
-        template = messages[-1]["content"].split("Request: ", 1)[1]
+        template = messages[-1]["content"].split("Message: ", 1)[1]
         return Completion({"role": "assistant", "content": self.rule(template)})
 
 
-def test_llm_intents_are_kept_only_when_they_keep_every_value(tmp_path):
+def test_llm_intents_are_kept_only_when_the_checker_passes_them(tmp_path):
     run = make_run(tmp_path, [shop_tools()])
     build_envs(run, rows=10, workers=1)
     summary = build_tasks(run, TaskConfig(per_domain=6), workers=1,
@@ -182,9 +248,22 @@ def test_llm_intents_are_kept_only_when_they_keep_every_value(tmp_path):
     assert all(check_task(sim, t) == [] for t in tasks)
 
     summary = build_tasks(run, TaskConfig(per_domain=6), workers=1,
-                          intent_backend=Rewriter(lambda t: "Please sort out my orders."))
+                          intent_backend=Rewriter(lambda t: "Please call update_order for me."))
     assert summary["counts"]["llm_intents_rejected"] == len(run.read_tasks())
     assert all(t.intent_source == "template" for t in run.read_tasks())
+
+    clarify = next(t for t in build_and_read(run, TaskConfig(per_domain=8, outcomes={"clarify": 1}))
+                   if t.outcome == "clarify")
+    label, value = next(iter(clarify.user_scenario["withheld"].items()))  # a rewrite that says the withheld value
+    summary = build_tasks(run, TaskConfig(per_domain=8, outcomes={"clarify": 1}), workers=1,
+                          intent_backend=Rewriter(lambda t: f"{t} The {label} is {value}."))
+    rewritten = {t.task_id: t for t in run.read_tasks()}[clarify.task_id]
+    assert rewritten.intent_source == "template" and summary["counts"]["llm_intents_rejected"] >= 1
+
+
+def build_and_read(run, config: TaskConfig) -> list:
+    build_tasks(run, config, workers=1)
+    return run.read_tasks()
 
 
 def test_an_intent_model_over_https_gets_the_api_key_and_the_call_cache(tmp_path, monkeypatch):
@@ -195,7 +274,7 @@ def test_an_intent_model_over_https_gets_the_api_key_and_the_call_cache(tmp_path
 
     async def chat(self, messages, tools=None, **_):  # the server: rewrites as Rewriter does
         keys.append(self.client.api_key)
-        return Completion({"role": "assistant", "content": "Hi! " + messages[-1]["content"].split("Request: ", 1)[1]})
+        return Completion({"role": "assistant", "content": "Hi! " + messages[-1]["content"].split("Message: ", 1)[1]})
 
     monkeypatch.setattr(OpenAIBackend, "chat", chat)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")

@@ -2,15 +2,20 @@
 (``EnvSpec``), and the simulator that executes them (``DomainSimulator``)."""
 
 from agentscaler.envs.build import EnvConfig, build_domain, build_envs, build_envs_command, load_env
+from agentscaler.envs.compute import ComputeError, compute_arguments, computes
 from agentscaler.envs.kinds import VERBS, classify
 from agentscaler.envs.naming import tokens
+from agentscaler.envs.policy import asks_confirmation, derive_policy, process_violations, refused_rule, says_yes
 from agentscaler.envs.schema import infer_schema, render_ddl
 from agentscaler.envs.semantics import FLAG_VERBS, STATUS_VERBS
 from agentscaler.envs.simulator import CallError, DomainSimulator, Observation, Replay
-from agentscaler.envs.spec import Assignment, Binding, Column, CompiledTool, EnvSpec, ForeignKey, Operation, Table
+from agentscaler.envs.spec import (Assignment, Binding, Column, CompiledTool, ComputeOutput, ComputeSpec, EnvSpec,
+                                   ForeignKey, Operation, Policy, Rule, Table)
 from agentscaler.envs.synth import as_argument, sample_arguments
 
 __all__ = ["FLAG_VERBS", "STATUS_VERBS", "VERBS", "Assignment", "Binding", "CallError", "Column", "CompiledTool",
-           "DomainSimulator", "EnvConfig", "EnvSpec", "ForeignKey", "Observation", "Operation", "Replay", "Table",
-           "as_argument", "build_domain", "build_envs", "build_envs_command", "classify", "infer_schema", "load_env",
-           "render_ddl", "sample_arguments", "tokens"]
+           "ComputeError", "ComputeOutput", "ComputeSpec", "compute_arguments", "computes",
+           "DomainSimulator", "EnvConfig", "EnvSpec", "ForeignKey", "Observation", "Operation", "Policy", "Replay",
+           "Rule", "Table", "as_argument", "asks_confirmation", "build_domain", "build_envs", "build_envs_command",
+           "classify", "derive_policy", "infer_schema", "load_env", "process_violations", "refused_rule",
+           "render_ddl", "sample_arguments", "says_yes", "tokens"]

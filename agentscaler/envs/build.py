@@ -1,9 +1,10 @@
 """``build-envs``: one environment per domain, from the domains table to ``DIR/envs/``.
 
-Per domain: infer the schema, render DDL, compile every tool, synthesize states, then *run* every
-compiled tool once on a synthesized state through the simulator itself; a tool that fails there is
-kept with ``executable=False`` and the reason. Domains build in a process pool (they are
-independent and CPU-bound); a spec whose fingerprint matches is reused, so reruns resume.
+Per domain: infer the schema, render DDL, compile every tool, synthesize states, derive the domain's
+policy (``envs.policy``), then *run* every compiled tool once on a synthesized state through the
+simulator itself; a tool that fails there is kept with ``executable=False`` and the reason. Domains
+build in a process pool (they are independent and CPU-bound); a spec whose fingerprint matches is
+reused, so reruns resume.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from agentscaler.artifacts import RunDir, write_json, write_table
 from agentscaler.configs import StrictConfig
 from agentscaler.contracts import ENV_TOOLS
 from agentscaler.envs.compile import compile_tool
+from agentscaler.envs.policy import derive_policy, refused_rule
 from agentscaler.envs.schema import infer_schema, render_ddl
 from agentscaler.envs.spec import CompiledTool, EnvSpec
 from agentscaler.failures import Failure, count_codes
@@ -36,7 +38,7 @@ from agentscaler.seeding import rng_for
 from agentscaler.toolspec import ToolSpec
 from agentscaler.workers import map_jobs
 
-BUILD_VERSION = 7  # bump when the compiler's output changes, so reruns rebuild
+BUILD_VERSION = 8  # bump when the compiler's output changes, so reruns rebuild
 KINDS = ("read", "create", "update", "delete")
 CHECK_ATTEMPTS = 5  # rows tried before a tool is declared broken (a delete may hit a referenced row)
 
@@ -55,16 +57,19 @@ def build_domain(domain_id: int, tools: list[ToolSpec], *, states: int = 3, rows
     spec = EnvSpec(domain_id=domain_id, fingerprint=fingerprint, tables=tables, ddl=render_ddl(tables),
                    tools=[compile_tool(d, by_name) for d in drafts], seed=seed,
                    states=[synthesize(tables, rows, seed, domain_id, i) for i in range(states)])
+    spec.policy = derive_policy(spec)
     try:
         sim = DomainSimulator(spec)
         spec.state_hashes = [sim.reset(i) for i in range(states)]
     except sqlite3.Error as e:
         for tool in spec.tools:
             tool.executable, tool.reason = False, str(Failure("schema_rejected", f"SQLite refused the schema: {e}"))
+        spec.policy = None
         return spec
     for tool in spec.tools:
         if tool.executable and spec.states:
             check_tool(sim, spec, tool, rng_for(seed, domain_id, tool.name))
+    spec.policy = derive_policy(spec)  # again: its rules name only the tools that passed their check
     return spec
 
 
@@ -80,14 +85,20 @@ def _unique_names(tools: list[ToolSpec]) -> list[ToolSpec]:
 
 
 def check_tool(sim: DomainSimulator, spec: EnvSpec, tool: CompiledTool, rng) -> None:
-    """Call ``tool`` on state 0 with arguments taken from up to CHECK_ATTEMPTS rows; mark it broken if all fail."""
+    """Call ``tool`` on state 0 with arguments taken from up to CHECK_ATTEMPTS rows; mark it broken if all fail.
+    A call the domain's policy refuses says nothing about the tool: if every try is refused, the tool stays."""
     table = spec.table(tool.table)
+    failed = None
     for row in _rows_to_try(spec, tool):
         args = sample_arguments(tool.operation.bindings, table, spec.states[0], row, rng)
-        failed = sim.replay(0, [{"name": tool.name, "arguments": args}]).first("call_failed")
-        if failed is None:
+        replay = sim.replay(0, [{"name": tool.name, "arguments": args}])
+        error = replay.first("call_failed")
+        if error is None:
             return
-    tool.executable, tool.reason = False, str(Failure("failed_when_executed", failed.detail))
+        if refused_rule(replay.observations[0].observation) is None:
+            failed = error
+    if failed is not None:
+        tool.executable, tool.reason = False, str(Failure("failed_when_executed", failed.detail))
 
 
 def _rows_to_try(spec: EnvSpec, tool) -> list[int]:
@@ -125,9 +136,11 @@ def _build_one(path: Path, domain_id: int, tools: list[ToolSpec], options: dict)
              "executable": t.executable, "reason": t.reason} for t in spec.tools]
     kinds = Counter(t.kind for t in spec.tools)
     executable = sum(t.executable for t in spec.tools)
+    rules = Counter(r.kind for r in spec.policy.rules) if spec.policy else Counter()
     summary = {"domain_id": domain_id, "tools": len(spec.tools), "entities": [t.entity for t in spec.tables],
                "tables": len(spec.tables), "kinds": {k: kinds.get(k, 0) for k in KINDS},
-               "executable": executable, "executable_rate": round(executable / max(len(spec.tools), 1), 4)}
+               "executable": executable, "executable_rate": round(executable / max(len(spec.tools), 1), 4),
+               "writes": any(t.executable and t.kind != "read" for t in spec.tools), "rules": dict(rules)}
     return rows, summary
 
 
@@ -167,13 +180,23 @@ def build_envs(run: str | os.PathLike | RunDir, config: EnvConfig | None = None,
         "totals": {"domains": len(domains), "tools": len(tool_rows), "executable": executable,
                    "executable_rate": round(executable / max(len(tool_rows), 1), 4), "kinds": dict(kinds),
                    "tables": sum(d["tables"] for d in domains), "tools_missing_from_tools_parquet": missing,
-                   "reasons": dict(reasons.most_common(10)), "seconds": round(time.perf_counter() - started, 2),
-                   **options},
+                   "reasons": dict(reasons.most_common(10)), "policy": _policy_totals(domains),
+                   "seconds": round(time.perf_counter() - started, 2), **options},
         "config": options,
         "domains": domains,
     }
     write_json(summary, run.envs_summary)
     return summary
+
+
+def _policy_totals(domains: list[dict]) -> dict[str, Any]:
+    """How many write domains have a policy, and their rules: the issue's target is >=90% and >=2 on average."""
+    writing = [d for d in domains if d["writes"]]
+    by_kind = sum((Counter(d["rules"]) for d in writing), Counter())
+    return {"write_domains": len(writing), "with_policy": sum(bool(d["rules"]) for d in writing),
+            "share_with_policy": round(sum(bool(d["rules"]) for d in writing) / max(len(writing), 1), 4),
+            "rules_per_write_domain": round(sum(by_kind.values()) / max(len(writing), 1), 2),
+            "rules_by_kind": dict(sorted(by_kind.items()))}
 
 
 @config_command(EnvConfig)

@@ -15,6 +15,7 @@ from collections.abc import Collection
 
 from sqlglot import exp
 
+from agentscaler.envs.compute import compile_compute, computes
 from agentscaler.envs.schema import Draft
 from agentscaler.envs.spec import Assignment, CompiledTool, Kind, Operation, Table
 from agentscaler.failures import Failure
@@ -140,13 +141,17 @@ def compile_tool(draft: Draft, tables: dict[str, Table]) -> CompiledTool:
     key = table.primary_key
     bindings = draft.bindings
     reason = None
+    # a computing read answers from its arguments (``envs.compute``): its bindings only validate them
+    compute = compile_compute(draft.tool, [b.param for b in bindings]) \
+        if draft.kind == "read" and computes(draft.tool) else None
     if draft.kind == "update" and not table.singleton and not any(b.role == "eq" for b in bindings):
         reason = f"no parameter identifies the {draft.entity} to update"
     elif draft.kind == "update" and not draft.assign and not any(b.role == "value" for b in bindings):
         reason = f"update has nothing to set on {table.name}"
     elif draft.kind == "delete" and not bindings:
         reason = f"delete without a filter would empty {table.name}"
-    elif unknown := [b.column for b in bindings if b.column and b.column not in {c.name for c in table.columns}]:
+    elif compute is None and (unknown := [b.column for b in bindings
+                                          if b.column and b.column not in {c.name for c in table.columns}]):
         reason = f"columns {unknown} exceed the {table.name} table's column budget"
     op = Operation(
         table=table.name, bindings=bindings, assign=draft.assign if draft.kind == "update" else [], sql="",
@@ -157,4 +162,5 @@ def compile_tool(draft: Draft, tables: dict[str, Table]) -> CompiledTool:
         op.sql = render(draft.kind, op, table, [b.param for b in bindings])[0]
     return CompiledTool(tool_id=draft.tool.tool_id, name=draft.tool.name, kind=draft.kind, table=table.name,
                         operation=op if reason is None else None, openai_schema=draft.tool.openai_schema(),
-                        executable=reason is None, reason=reason and str(Failure("not_compilable", reason)))
+                        executable=reason is None, reason=reason and str(Failure("not_compilable", reason)),
+                        compute=compute)

@@ -26,8 +26,10 @@ import sqlglot
 from sqlglot import exp
 
 from agentscaler.envs import semantics
+from agentscaler.envs.compute import computes
 from agentscaler.envs.kinds import VERBS, decide
 from agentscaler.envs.naming import action_words, plural, singular, snake, tokens
+from agentscaler.envs.plumbing import is_plumbing, optional
 from agentscaler.envs.spec import Assignment, Binding, Column, ForeignKey, JsonType, Kind, SqlType, Table
 from agentscaler.ingest import MODEL
 from agentscaler.toolspec import ToolSpec
@@ -130,6 +132,19 @@ class Param:
     required: bool
     enum: list[Any] | None
     default: Any
+    hints: dict[str, Any] = field(default_factory=dict)  # format, pattern, examples: what values look like
+
+
+def hints(prop: dict[str, Any]) -> dict[str, Any]:
+    """What a property's spec says its values look like: ``format``, ``pattern`` and ``examples`` (from
+    ``example``, ``examples`` as a list or OpenAPI's named map, ``x-example``), for ``Column``/``Binding``."""
+    examples = prop.get("examples")
+    if isinstance(examples, dict):
+        examples = [e["value"] for e in examples.values() if isinstance(e, dict) and "value" in e]
+    examples = [*(examples if isinstance(examples, list) else []),
+                *(prop[k] for k in ("example", "x-example") if prop.get(k) is not None)]
+    found = {"format": prop.get("format"), "pattern": prop.get("pattern"), "examples": examples[:5] or None}
+    return {k: v for k, v in found.items() if v is not None and (k == "examples" or isinstance(v, str))}
 
 
 @dataclass
@@ -146,18 +161,21 @@ class Draft:
 
 
 def _params(tool: ToolSpec) -> list[Param]:
+    """The tool's parameters, API plumbing left out (``envs.plumbing``): it never becomes a column."""
     props = tool.parameters.get("properties") or {}
     required = set(tool.parameters.get("required") or [])
     params, seen = [], set()
     for name, prop in props.items():
         prop = prop if isinstance(prop, dict) else {}
+        if is_plumbing(name, prop, set(props)):
+            continue
         column = snake(name)
         column = "id" if column == "is_id" else column  # ToolBench renames `id` to `is_id`
         while column in seen:
             column += "_"
         seen.add(column)
         enum = prop.get("enum") if isinstance(prop.get("enum"), list) and prop.get("enum") else None
-        params.append(Param(name, column, json_type(prop), name in required, enum, prop.get("default")))
+        params.append(Param(name, column, json_type(prop), name in required, enum, prop.get("default"), hints(prop)))
     return params
 
 
@@ -190,7 +208,7 @@ def _bind(draft: Draft) -> None:
     for p in draft.params:
         role, column = _role(draft.kind, draft.entity, p)
         draft.bindings.append(Binding(param=p.name, column=column, role=role, json_type=p.json_type,
-                                      required=p.required, enum=p.enum))
+                                      required=p.required, enum=p.enum, **p.hints))
     if draft.kind in ("update", "delete"):
         current = [b for b in draft.bindings if not snake(b.param).startswith("new_")]
         ids = ([b for b in current if b.column == key] or [b for b in current if b.column and key_entity(b.column)]
@@ -249,9 +267,17 @@ def _apply_semantics(drafts: list[Draft], entity_of) -> None:
             d.entity = entity_of(semantics.SETTINGS_ENTITY)  # get_volume() reads the settings row
 
 
-def _merge(column: Column | None, name: str, kind: JsonType, enum: list | None, default: Any) -> Column:
+def _merge(column: Column | None, name: str, kind: JsonType, enum: list | None, default: Any,
+           hint: dict[str, Any] | None = None) -> Column:
+    """A column as one more tool shows it: types widen, an enum tools disagree on goes; ``hint``: its
+    ``hints``, the first tool's format and pattern kept, examples pooled."""
+    hint = hint or {}
     if column is None:
-        return Column(name=name, type=sql_type(kind), json_type=kind, enum=enum, default=default)
+        return Column(name=name, type=sql_type(kind), json_type=kind, enum=enum, default=default, **hint)
+    column.format = column.format or hint.get("format")
+    column.pattern = column.pattern or hint.get("pattern")
+    known = column.examples or []
+    column.examples = [*known, *(e for e in hint.get("examples") or [] if e not in known)][:5] or None
     if column.json_type != kind:
         wide = {column.type, sql_type(kind)}
         column.type = "REAL" if wide == {"INTEGER", "REAL"} else "TEXT" if len(wide) > 1 else column.type
@@ -303,9 +329,9 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
 
     drafts = []
     for t in tools:
-        kind, verb = decide(t.name, t.description, t.http_method, t.http_path)
+        kind, verb = ("read", None) if computes(t) else decide(t.name, t.description, t.http_method, t.http_path)
         entity = path_subject(t.http_path) or subject(t.name, t.toolkit or "")  # the path names the resource
-        drafts.append(Draft(t, kind, entity_of(entity), _params(t), verb))
+        drafts.append(Draft(optional(t), kind, entity_of(entity), _params(t), verb))  # plumbing: optional
     _apply_semantics(drafts, entity_of)
     for draft in drafts:
         _bind(draft)
@@ -343,7 +369,7 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
             elif b.role == "like":
                 table.setdefault(DISPLAY_COLUMN, Column(name=DISPLAY_COLUMN, type="TEXT", json_type="string"))
             elif len(table) < MAX_COLUMNS:
-                table[b.column] = _merge(table.get(b.column), b.column, b.json_type, b.enum, p.default)
+                table[b.column] = _merge(table.get(b.column), b.column, b.json_type, b.enum, p.default, p.hints)
         for a in d.assign:  # a status (TEXT) or a flag (boolean)
             kind: JsonType = "string" if isinstance(a.value, str) else "boolean"
             table.setdefault(a.column, Column(name=a.column, type=sql_type(kind), json_type=kind))
@@ -360,7 +386,7 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
                 nullable_refs.add((d.entity, f"{ref}_id"))
                 _add_properties(columns[ref], model_props)
             elif column not in table and len(table) < MAX_COLUMNS and isinstance(prop, dict):
-                table[column] = _merge(None, column, json_type(prop), prop.get("enum"), None)
+                table[column] = _merge(None, column, json_type(prop), prop.get("enum"), None, hints(prop))
                 if key_entity(column):  # a reference only the data model shows: SET NULL, like the above
                     nullable_refs.add((d.entity, column))
 
@@ -412,7 +438,7 @@ def _add_properties(table: dict[str, Column], props: dict[str, Any]) -> None:
         column = snake(name)
         kind = json_type(prop) if isinstance(prop, dict) else "any"
         if column != "id" and column not in table and len(table) < MAX_COLUMNS and kind not in ("object", "array"):
-            table[column] = _merge(None, column, kind, prop.get("enum"), None)
+            table[column] = _merge(None, column, kind, prop.get("enum"), None, hints(prop))
 
 
 def _ident(name: str) -> exp.Identifier:

@@ -10,7 +10,9 @@ they were reached; rowids and page layout never enter it. A write adjusts the su
 removed and added, which tests prove equal to recomputing from scratch.
 
 A bad call is rejected before any SQL runs, and a write runs in its own transaction, committed only
-once its observation is built: a call that fails (constraint, bad key) changes nothing.
+once its observation is built: a call that fails (constraint, bad key) changes nothing. A write the
+domain's policy forbids (``envs.policy``) is refused in that transaction before it writes, and its
+error observation names the rule: ``{"error": ..., "rule": "R2"}``.
 
 Any value JSON can carry is either stored as given or refused with an error observation, never an
 exception out of ``step``: a rollout actor must not lose its batch to one careless call. What
@@ -30,6 +32,8 @@ from hashlib import blake2b
 from typing import Any, Callable, Sequence
 
 from agentscaler.envs.compile import insert_row, render, select_all, select_by_rowid
+from agentscaler.envs.compute import ComputeError, answer
+from agentscaler.envs.policy import guards
 from agentscaler.envs.spec import Binding, CompiledTool, EnvSpec, Table
 from agentscaler.failures import Failure
 
@@ -164,7 +168,8 @@ def _count(v: Any, param: str) -> int:
 class _Tool:
     """One compiled tool, ready to validate, bind and run calls."""
 
-    __slots__ = ("spec", "kind", "op", "table", "columns", "slots", "names", "sql", "where_mask", "set_mask")
+    __slots__ = ("spec", "kind", "op", "table", "columns", "slots", "names", "ignored", "sql", "where_mask",
+                 "set_mask")
 
     def __init__(self, spec: CompiledTool, table: Table | None):
         self.spec, self.kind, self.op, self.table = spec, spec.kind, spec.operation, table
@@ -172,6 +177,8 @@ class _Tool:
         bindings = self.op.bindings if self.op else []
         self.slots = [(b.param, f"p{i}", _checker(b), b.required, b.role) for i, b in enumerate(bindings)]
         self.names = {b.param for b in bindings}
+        declared = spec.openai_schema.get("function", {}).get("parameters", {}).get("properties") or {}
+        self.ignored = set(declared) - self.names  # API plumbing (envs.plumbing): accepted, never bound
         self.sql: dict[int, tuple[str, str | None]] = {}
         if self.op and self.kind in ("read", "create"):  # the build rendered the all-arguments statement
             self.sql[(1 << len(bindings)) - 1] = (self.op.sql, None)
@@ -203,7 +210,7 @@ class _Tool:
                 page = (ph, max(_count(v, param), 1))
             else:
                 params[ph] = _store(v, param)
-        if found != len(args):
+        if found + len(self.ignored.intersection(args)) != len(args):
             extra = sorted(str(k) for k in args if k not in self.names)
             raise CallError(f"unexpected argument(s) {_show(extra)}; {self.spec.name} takes {sorted(self.names)}")
         if page is not None:
@@ -230,6 +237,7 @@ class DomainSimulator:
         self._by_rowid = {t.name: select_by_rowid(t) for t in spec.tables}
         self._scan = {t.name: select_all(t) for t in spec.tables}
         self._insert = {t.name: insert_row(t) for t in spec.tables}
+        self._guards = guards(spec)  # the state rules of the policy, per write tool
         self._db = self._connect()
         for statement in spec.ddl:
             self._db.execute(statement)
@@ -338,8 +346,10 @@ class DomainSimulator:
             if not tool.spec.executable:
                 raise CallError(f"tool {name!r} is not available in this environment: {tool.spec.reason}")
             mask, params = tool.bind(args)
+            if tool.spec.compute is not None:  # answers from its arguments; the database is not touched
+                return Observation(json.dumps(answer(tool.spec, args)), False)
             return self._run(tool, mask, params)
-        except CallError as e:
+        except (CallError, ComputeError) as e:
             return _error(str(e))
         except sqlite3.Error as e:
             return _error(f"{name} failed: {e}")
@@ -366,11 +376,17 @@ class DomainSimulator:
         if kind != "create" and tool.where_mask and not mask & tool.where_mask:  # none: a settings row
             raise CallError(f"{tool.spec.name} needs one of {_names(tool, tool.where_mask)} to find the "
                             f"{tool.table.entity}")
+        guard = self._guards.get(tool.spec.name)
         db.execute("BEGIN")
         try:
             before = db.execute(before_sql, params).fetchall() if before_sql else []
             if kind != "create" and not before:
                 raise CallError(f"no {tool.table.entity} matches {_shown(tool, params)}")
+            refusal = guard and guard.check(db, params, before)
+            if refusal:  # the policy forbids it: nothing was written yet
+                db.execute("ROLLBACK")
+                rule, message = refusal
+                return Observation(json.dumps({"error": message, "rule": rule}), True)
             rowids = db.execute(sql, params).fetchall()
             after = [] if kind == "delete" else [
                 db.execute(self._by_rowid[table], {"p0": r[0]}).fetchone() for r in rowids]

@@ -27,6 +27,9 @@ class Column(BaseModel):
     enum: list[Any] | None = None
     default: Any = None
     required: bool = Field(False, description="NOT NULL: the data model requires it and every create sets it.")
+    format: str | None = Field(None, description="The spec's format (date, date-time, email, uuid, uri...).")
+    pattern: str | None = Field(None, description="The spec's pattern: synthesized values match it.")
+    examples: list[Any] | None = Field(None, description="The spec's example values: used and imitated.")
 
 
 class ForeignKey(BaseModel):
@@ -62,6 +65,9 @@ class Binding(BaseModel):
     json_type: JsonType
     required: bool = False
     enum: list[Any] | None = None
+    format: str | None = None
+    pattern: str | None = None
+    examples: list[Any] | None = None
 
 
 class Assignment(BaseModel):
@@ -84,6 +90,29 @@ class Operation(BaseModel):
     sql: str = Field(description="The statement with every argument provided, for inspection.")
 
 
+class ComputeOutput(BaseModel):
+    """One property of a computing tool's answer."""
+
+    name: str
+    kind: str = Field(description="What the value is (money, minutes, probability, count, boolean...): the range "
+                                  "a value derived from the arguments' hash is drawn from (``envs.compute``); "
+                                  "``unit``: the unit of the output before it.")
+    of: str | None = Field(default=None, description="The formula's output it reports (kind ``argument``: the "
+                                                     "parameter it reports as given); None: drawn from the hash.")
+
+
+class ComputeSpec(BaseModel):
+    """A tool whose answer is a function of its arguments: a formula, else a deterministic pseudo-result."""
+
+    formula: str | None = Field(description="A formula of ``envs.formulas``; None: every output from the hash.")
+    inputs: dict[str, str | list[str]] = Field(
+        default={}, description="Formula input -> the parameter that gives it (several for a list of numbers).")
+    constants: dict[str, Any] = Field(default={}, description="Formula inputs the tool's name fixes (km_to_miles).")
+    params: list[str] = Field(description="The parameters the answer depends on (the hash covers these).")
+    defaults: dict[str, Any] = Field(default={}, description="What an omitted parameter stands for.")
+    outputs: list[ComputeOutput]
+
+
 class CompiledTool(BaseModel):
     tool_id: str
     name: str
@@ -93,6 +122,66 @@ class CompiledTool(BaseModel):
     openai_schema: dict[str, Any]
     executable: bool
     reason: str | None = None
+    compute: ComputeSpec | None = Field(
+        default=None, description="Set on a computing read: it answers from its arguments, never the database.")
+
+
+RuleKind = Literal["identity", "confirmation", "transition", "ownership", "limit"]
+STATE_RULES = ("transition", "ownership", "limit")
+"""Kinds the simulator enforces on each write; the others are process rules, judged from a conversation."""
+
+
+class Rule(BaseModel):
+    """One rule of a domain's policy: a sentence for the agent, and the fields that make it checkable.
+
+    - transition: a write of ``tools`` on a row of ``table`` whose ``column`` (a status) is one of
+      ``refused_from`` is refused; ``value`` is the status those tools set (None: they change other columns);
+      without a ``column``, an update of ``tools`` that would leave its row as it is is refused;
+    - ownership: ``tools`` name a row of ``table`` and, in ``column``, its ``owner``: they must name the owner
+      the row holds;
+    - limit: the ``column`` a write of ``tools`` sets stays within ``minimum``..``maximum`` (above, not at,
+      ``minimum`` when ``exclusive_minimum``); with ``owner`` set, ``maximum`` counts instead the rows of
+      ``table`` whose ``column`` names one ``owner`` row, and a create past it is refused;
+    - identity: before a write of ``tools`` on an ``owner`` row's rows, that row must have been identified by
+      a successful read in ``lookups``; ``targets`` names, per tool, the column of the written rows that holds
+      the owner's key ``owner_key``; ``lookups`` names, per read, the parameter that takes that key (None:
+      the read identifies the owner by answering exactly one of its rows);
+    - confirmation: before a successful call of ``tools`` (destructive writes) the agent asked to confirm and
+      the user said yes (``envs.policy.asks_confirmation`` / ``says_yes``).
+    """
+
+    id: str = Field(description="R1, R2...: the numbering of the policy's text, and what refusals name.")
+    kind: RuleKind
+    text: str = Field(description="The rule as one sentence an agent reads.")
+    table: str | None = None
+    tools: list[str] = Field(default=[], description="The write tools the rule governs.")
+    column: str | None = None
+    value: Any = None
+    refused_from: list[Any] = []
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    owner: str | None = None
+    owner_key: str | None = None
+    targets: dict[str, str] = {}
+    lookups: dict[str, str | None] = {}
+
+
+class Policy(BaseModel):
+    """A domain's rules, derived from its environment (``envs.policy.derive_policy``)."""
+
+    rules: list[Rule]
+
+    def text(self) -> str:
+        """The rules as numbered sentences (``R1. ...``, one per line), for the agent's system prompt."""
+        return "\n".join(f"{r.id}. {r.text}" for r in self.rules)
+
+    def rule(self, rule_id: str) -> Rule:
+        return next(r for r in self.rules if r.id == rule_id)
+
+    def tools_of(self, kind: RuleKind) -> set[str]:
+        """The tools the rules of one kind govern (the confirmation rule's: the destructive writes)."""
+        return {t for r in self.rules if r.kind == kind for t in r.tools}
 
 
 class EnvSpec(BaseModel):
@@ -106,6 +195,7 @@ class EnvSpec(BaseModel):
     states: list[dict[str, list[list[Any]]]] = []
     state_hashes: list[str] = Field(default=[], description="Canonical hash of each synthesized state.")
     seed: int = 0
+    policy: Policy | None = Field(default=None, description="The domain's rules; None: it has no write.")
 
     def table(self, name: str) -> Table:
         return next(t for t in self.tables if t.name == name)

@@ -1,7 +1,9 @@
 """Synthesized database states, and the sample arguments the build uses to check each tool.
 
 Rows respect column types, enums, keys and foreign keys (a child's key column takes an existing
-parent key). A state depends only on (seed, domain, state index), so reruns reproduce it and
+parent key); their values are what the columns mean, drawn row by row so a row's columns agree
+(``envs.values``). Natural keys (username, email, code...) stay unique within their table, so a lookup
+by one finds one row. A state depends only on (seed, domain, state index), so reruns reproduce it and
 different indices give different states.
 """
 
@@ -9,66 +11,42 @@ from __future__ import annotations
 
 import json
 import random
-from typing import Any
+import re
+from typing import Any, Callable
 
-from agentscaler.envs.naming import tokens
 from agentscaler.envs.semantics import is_natural_key
 from agentscaler.envs.spec import Binding, Column, JsonType, Table
+from agentscaler.envs.values import SHARED, Meaning, Record, meaning, value
 from agentscaler.seeding import rng_for
 
 Rows = dict[str, list[list[Any]]]
-
-_WORDS = {
-    "name": ["Ada", "Grace", "Alan", "Linus", "Barbara", "Ken", "Margaret", "Dennis", "Frances", "Edsger"],
-    "city": ["Paris", "Tokyo", "Lagos", "Lima", "Oslo", "Austin", "Pune", "Cairo"],
-    "country": ["US", "FR", "JP", "NG", "PE", "NO", "IN", "EG"],
-    "language": ["en", "fr", "ja", "es", "de"], "lang": ["en", "fr", "ja", "es", "de"],
-    "currency": ["USD", "EUR", "JPY", "GBP"],
-    "status": ["active", "pending", "closed"],
-}
-_NUMBER_RANGES = {"year": (1990, 2025), "age": (18, 90), "quantity": (1, 10), "count": (1, 20),
-                  "rating": (1, 5), "lat": (-90, 90), "latitude": (-90, 90), "lon": (-180, 180),
-                  "lng": (-180, 180), "longitude": (-180, 180)}
+UNIQUE_TRIES = 8
+"""Draws of a natural key before it is told apart by its row number."""
 
 
-def value(column: Column, rng: random.Random, row: int, table: str) -> Any:
-    """A plausible value for one column, guided by its enum, default, type and name."""
-    if column.enum:
-        return encode(rng.choice(column.enum))
-    if column.default is not None and rng.random() < 0.5:
-        return encode(column.default)
-    words = tokens(column.name)
-    last = words[-1] if words else column.name
-    kind: JsonType = column.json_type
-    if kind == "boolean":
-        return rng.randint(0, 1)
-    if kind in ("integer", "number"):
-        low, high = _NUMBER_RANGES.get(last, (1, 1000))
-        return rng.randint(low, high) if kind == "integer" else round(rng.uniform(low, high), 2)
-    if kind in ("array", "object"):
-        return "[]" if kind == "array" else "{}"
-    if "email" in words:
-        return f"{rng.choice(_WORDS['name']).lower()}{row}@example.com"
-    if is_natural_key(column.name):  # unique, so a lookup by it finds one row
-        return f"{last}_{row}"
-    if last in ("date", "birthday", "day") or "date" in words:
-        return f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
-    if last in ("url", "link", "website"):
-        return f"https://example.com/{table}/{row}"
-    if last in ("phone", "mobile"):
-        return f"+1-555-01{rng.randint(0, 99):02d}"
-    for key, choices in _WORDS.items():
-        if key in words:
-            return rng.choice(choices) if key != "name" else f"{rng.choice(choices)} {row}"
-    return f"{last}_{rng.randint(1, 99)}"
+def _meanings(table: Table) -> dict[str, Meaning]:
+    siblings = frozenset(c.name for c in table.columns)
+    return {c.name: meaning(c, table.entity, siblings) for c in table.columns}
 
 
-def encode(v: Any) -> Any:
-    """A JSON value as SQLite stores it: booleans as 0/1, arrays and objects as JSON text."""
-    if isinstance(v, bool):
-        return int(v)
-    if isinstance(v, (list, dict)):
-        return json.dumps(v, sort_keys=True, separators=(",", ":"))
+def unique(column: Column, m: Meaning) -> bool:
+    """Whether the column's values must differ row to row: a scalar natural key without an enum, unless rows
+    share what it holds (``country_code``: a country)."""
+    return (is_natural_key(column.name) and not column.enum and m.kind not in SHARED
+            and column.json_type in ("string", "integer", "number", "any"))
+
+
+def distinct(draw: Callable[[], Any], taken: set, n: int) -> Any:
+    """A value of ``draw`` not in ``taken`` (and now in it): drawn again a few times, then told apart by ``n``
+    (before an email's ``@``, at the end of other text, past the largest number)."""
+    for _ in range(UNIQUE_TRIES):
+        v = draw()
+        if v not in taken:
+            break
+    else:
+        v = re.sub(r"(@|$)", f"{n}\\1", v, count=1) if isinstance(v, str) else max(
+            [v, *(t for t in taken if isinstance(t, (int, float)))]) + 1
+    taken.add(v)
     return v
 
 
@@ -81,8 +59,11 @@ def synthesize(tables: list[Table], rows: int, seed: int, domain_id: int, index:
     state: Rows = {}
     for table in dependency_order(tables):
         refs = {fk.column: fk.table for fk in table.foreign_keys}
+        meanings = _meanings(table)
+        taken: dict[str, set] = {c.name: set() for c in table.columns if unique(c, meanings[c.name])}
         data = []
         for n in range(1, (1 if table.singleton else rows) + 1):
+            record = Record(rng, table.entity)
             row = []
             for c in table.columns:
                 if c.name == table.primary_key:
@@ -90,8 +71,10 @@ def synthesize(tables: list[Table], rows: int, seed: int, domain_id: int, index:
                 elif c.name in refs:
                     parents = keys.get(refs[c.name])
                     row.append(rng.choice(parents[:max(1, round(0.8 * len(parents)))]) if parents else None)
+                elif c.name in taken:
+                    row.append(distinct(lambda: value(c, meanings[c.name], record), taken[c.name], n))
                 else:
-                    row.append(value(c, rng, n, table.name))
+                    row.append(value(c, meanings[c.name], record))
             data.append(row)
         keys[table.name] = [r[0] for r in data]
         state[table.name] = data
@@ -131,16 +114,27 @@ def as_argument(v: Any, kind: JsonType) -> Any:
 
 
 def sample_arguments(bindings: list[Binding], table: Table, state: Rows, row: int, rng: random.Random) -> dict:
-    """Arguments for one call, filters taken from an existing row so they match it; used to check tools."""
+    """Arguments for one call, filters taken from an existing row so they match it; used to check tools and
+    to sample tasks. Fresh values are drawn as one record (a new user's name and email agree), and a new
+    natural key names no existing row."""
     existing = state.get(table.name) or []
     target = dict(zip([c.name for c in table.columns], existing[row % len(existing)])) if existing else {}
     names = {c.name: c for c in table.columns}
+    positions = {c.name: i for i, c in enumerate(table.columns)}
     parents = {fk.column: state.get(fk.table) or [] for fk in table.foreign_keys}
+    siblings = frozenset(names)
+    record = Record(rng, table.entity)
 
     def fresh(b: Binding) -> Any:
-        column = names.get(b.column) or Column(name=b.param, type="TEXT", json_type=b.json_type)
-        return as_argument(value(column.model_copy(update={"json_type": b.json_type, "enum": b.enum}),
-                                 rng, row, table.name), b.json_type)
+        column = names.get(b.column) or Column(name=b.param, type="TEXT", json_type=b.json_type, format=b.format,
+                                               pattern=b.pattern, examples=b.examples)
+        column = column.model_copy(update={"json_type": b.json_type, "enum": b.enum})
+        m = meaning(column, table.entity, siblings)
+        if b.role == "value" and unique(column, m) and column.name in positions:
+            stored = distinct(lambda: value(column, m, record), {r[positions[column.name]] for r in existing}, row)
+        else:
+            stored = value(column, m, record)
+        return as_argument(stored, b.json_type)
 
     args = {}
     for b in bindings:
@@ -154,8 +148,8 @@ def sample_arguments(bindings: list[Binding], table: Table, state: Rows, row: in
             args[b.param] = as_argument(rng.choice(parents[b.column])[0], b.json_type)
         elif b.role == "value" or b.column not in target:
             args[b.param] = fresh(b)
-        elif b.role == "like":
-            args[b.param] = str(target[b.column] or "")[:3]
+        elif b.role == "like":  # a word of the row's value, as a person searches
+            args[b.param] = next(iter(str(target[b.column] or "").split()), "")
         else:
             args[b.param] = as_argument(target[b.column], b.json_type)
         if (args[b.param] is None and b.required) or (b.enum and args[b.param] not in b.enum):

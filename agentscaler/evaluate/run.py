@@ -5,8 +5,9 @@ written to ``DIR/eval/<name>/rollouts/`` so they never mix with the training tra
 ``DIR/rollouts/``. That directory is emptied first: an evaluation measures the agent as it is now,
 and episodes left by an earlier checkpoint under the same name would otherwise be reused. Each
 episode is judged by ``score.judge``; the report (``DIR/eval/<name>/report.json``) gives the pass
-rate overall, per task split and per domain, pass^k for k = 1..samples, and why episodes failed
-(counted by failure code, ``failures.count_codes``).
+rate overall, per task split, per task outcome (``by_outcome``: complete, refuse, clarify,
+irrelevant, recover) and per domain, pass^k for k = 1..samples, and why episodes failed (counted by
+failure code, ``failures.count_codes``).
 
     report = evaluate("runs/demo", EvalConfig(agent="runs/demo/train/final", split="heldout", samples=4))
 """
@@ -83,15 +84,17 @@ def evaluate(run: str | os.PathLike | RunDir, config: EvalConfig, *, pool=None,
     passes = Counter(task_id for task_id, reason in judged if reason is None)
     outcomes = Counter({"passed": sum(passes.values())}) + count_codes(reason for _, reason in judged)
     outcomes["lost_episode"] = config.samples * len(tasks) - len(judged)
-    by_split, by_domain = defaultdict(list), defaultdict(list)
+    by_split, by_outcome, by_domain = defaultdict(list), defaultdict(list), defaultdict(list)
     for t in tasks:
         by_split[t.split].append(t)
+        by_outcome[t.outcome].append(t)
         by_domain[str(t.domain_id)].append(t)
     samples = config.samples
     report = {
         "agent": config.agent, "user": config.user, "split": config.split, "samples": samples,
         **_block(tasks, passes, samples),
         "splits": {s: _block(ts, passes, samples) for s, ts in sorted(by_split.items())},
+        "by_outcome": {o: _block(ts, passes, samples) for o, ts in sorted(by_outcome.items())},
         "domains": {d: _block(ts, passes, samples) for d, ts in sorted(by_domain.items(), key=lambda x: int(x[0]))},
         "writes": _block([t for t in tasks if t.writes], passes, samples),
         "read_only": _block([t for t in tasks if not t.writes], passes, samples),

@@ -1,9 +1,12 @@
 """Scoring one trajectory, and pass^k over repeated trials.
 
-A trajectory passes on the same evidence the filters demand of training data, so what counts as
-"solved" is defined once: its calls, re-executed on a fresh simulator from the task's initial state,
-reach the task's ``gold_hash`` (the hash the episode recorded is never trusted), and a read-only
-task, whose state cannot tell right from wrong, also calls exactly the gold calls.
+A trajectory passes on the same evidence the filters demand of training data, through the same
+judging filters (``filters.judges``), so what counts as "solved" is defined once: it behaves as the
+task's outcome asks and keeps the policy's process rules (the outcome filter: no write on a ``refuse``
+task, no call on an ``irrelevant`` one, a ``clarify`` task's withheld values asked for before use),
+its calls, re-executed on a fresh simulator from the task's initial state, reach the task's
+``gold_hash`` (the hash the episode recorded is never trusted), and a read-only task whose answer is
+its plan, whose state cannot tell right from wrong, also calls exactly the gold calls.
 
 pass^k (tau-bench) asks for reliability, not luck: the chance that k trials of a task *all* pass,
 estimated without bias from n trials with c passes as C(c, k) / C(n, k), averaged over tasks.
@@ -15,16 +18,18 @@ import os
 from math import comb
 
 from agentscaler.artifacts import RunDir
-from agentscaler.filters import ExactMatch, StateAlignment
+from agentscaler.filters import judges
 
 
 def judge(run: str | os.PathLike | RunDir, row: dict) -> str | None:
     """None when the rollout row passes its task; otherwise the reason (a ``failures.Failure`` as text,
     ``"<code>: <detail>"``). The calls are replayed as the filters replay them (``DomainSimulator.replay``)."""
-    aligned = StateAlignment(run).check(row)
-    if aligned.reason:
-        return aligned.reason
-    return ExactMatch(run).check({**row, **aligned.columns}).reason
+    for stage in judges(run):
+        verdict = stage.check(row)
+        if verdict.reason:
+            return verdict.reason
+        row = {**row, **verdict.columns}
+    return None
 
 
 def pass_hat_k(trials: list[tuple[int, int]], k: int) -> float:

@@ -1,4 +1,4 @@
-"""Stage 8: trajectory filters (validity, state alignment, exact match, dedup) on Ray Data, and export.
+"""Stage 8: trajectory filters (validity, outcome, state alignment, exact match, dedup) on Ray Data, and export.
 
     from agentscaler.filters import ExportConfig, export_training_set, run_filters
     report = run_filters("runs/demo")        # DIR/filters/{kept,rejected}/ and report.json
@@ -13,10 +13,12 @@ from agentscaler.filters.config import FilterConfig
 from agentscaler.filters.dedup import DedupIndex, DedupKeys
 from agentscaler.filters.exact import ExactMatch
 from agentscaler.filters.export import ExportConfig, export_training_set
-from agentscaler.filters.pipeline import filter_dataset, run_filters
+from agentscaler.filters.outcome import OutcomeCheck
+from agentscaler.filters.pipeline import filter_dataset, judges, run_filters
 from agentscaler.filters.report import funnel_table
 from agentscaler.filters.stage import STAGES
 from agentscaler.filters.validity import Validity
 
-__all__ = ["STAGES", "DedupIndex", "DedupKeys", "ExactMatch", "ExportConfig", "FilterConfig", "StateAlignment",
-           "Validity", "export_training_set", "filter_command", "filter_dataset", "funnel_table", "run_filters"]
+__all__ = ["STAGES", "DedupIndex", "DedupKeys", "ExactMatch", "ExportConfig", "FilterConfig", "OutcomeCheck",
+           "StateAlignment", "Validity", "export_training_set", "filter_command", "filter_dataset", "funnel_table",
+           "judges", "run_filters"]

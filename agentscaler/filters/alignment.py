@@ -1,7 +1,8 @@
-"""Filter 2, state alignment: replay the trajectory's calls and compare the database with the gold state.
+"""Filter 3, state alignment: replay the trajectory's calls and compare the database with the gold state.
 
 The calls (in message order) run on a fresh simulator of the task's domain, reset to the task's
-initial state; the state hash reached must equal the task's ``gold_hash`` [``state_mismatch``]. The
+initial state; the state hash reached must equal the task's ``gold_hash`` [``state_mismatch``] (for a
+``refuse`` or ``irrelevant`` task, its initial hash: the right answer changes nothing). The
 hash the row records (``final_hash``) is never trusted: when it differs from the replayed one the row
 is tagged ``recorded_hash_mismatch`` (and the report counts them), and a row whose recorded hash
 claims gold while the replay does not is rejected, saying so.
@@ -12,8 +13,8 @@ initial state must hash to ``initial_hash`` [``initial_state_mismatch``] and its
 reproduce ``gold_hash`` [``gold_not_reproducible``] (both mean the environment changed under the
 tasks). Kept rows get per-call rewards (see ``rewards``) and the task's lineage.
 
-Both replays, the trajectory's and the gold calls', go through ``DomainSimulator.replay``: its typed
-failures (``failures.CODES``) are the codes above.
+Both replays, the trajectory's (``gold.replayed``, shared with the outcome filter) and the gold calls', go
+through ``DomainSimulator.replay``: its typed failures (``failures.CODES``) are the codes above.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from functools import lru_cache
 import pyarrow as pa
 
 from agentscaler.failures import Failure
-from agentscaler.filters.gold import TaskStage, run_tasks, simulator
+from agentscaler.filters.gold import TaskStage, replayed, run_tasks, simulator
 from agentscaler.filters.rewards import GoldTarget, Rows, call_rewards, state_rows
 from agentscaler.filters.stage import Verdict
 
@@ -50,7 +51,7 @@ def gold_target(run: str, task_id: str) -> GoldTarget | None:
 
 
 class StateAlignment(TaskStage):
-    """Filter 2 (see the module docstring); needs the run's tasks and envs/."""
+    """Filter 3 (see the module docstring); needs the run's tasks and envs/."""
 
     name = "state_alignment"
     reads = ("task_id", "messages", "final_hash")
@@ -63,16 +64,15 @@ class StateAlignment(TaskStage):
             return found
         task, calls = found[0], found[1].calls
         sim, tools = simulator(self.run, task.domain_id)
-        replay = sim.replay(task.state_index, [c.as_step() for c in calls], initial_hash=task.initial_hash,
-                            final_hash=task.gold_hash)
+        replay = replayed(self.run, task.task_id, row["messages"])
         failure = replay.first("initial_state_mismatch")
         if failure:
             return Verdict(str(failure))
-        replayed, recorded = replay.final_hash, row.get("final_hash")
+        recomputed, recorded = replay.final_hash, row.get("final_hash")
         errors = replay.errors
-        columns = {"recomputed_hash": replayed, "call_errors": json.dumps(errors), "source": task.source,
+        columns = {"recomputed_hash": recomputed, "call_errors": json.dumps(errors), "source": task.source,
                    "writes": task.writes}
-        tags = ("recorded_hash_mismatch",) if recorded != replayed else ()
+        tags = ("recorded_hash_mismatch",) if recorded != recomputed else ()
         failure = replay.first("state_mismatch")
         if failure:
             lie = " (the recorded final_hash claims gold: it is false)" if recorded == task.gold_hash else ""

@@ -20,7 +20,8 @@ def filter_command(
         None, "--input", exists=True, help="Trajectories as JSON lines in the rollouts' row format, "
                                            "instead of DIR/rollouts/ (matched to the run's tasks by task_id)."),
 ) -> None:
-    """Keep the trajectories that are valid, reach the gold state and (read-only tasks) match gold; dedup them."""
+    """Keep the trajectories that are valid, do what their task's outcome asks within the domain's rules, reach
+    the gold state and (read-only tasks) match gold; dedup them."""
     from rich.console import Console
 
     from agentscaler.artifacts import RunDir

@@ -8,12 +8,13 @@ batch at a time, so one simulator per domain is enough.
 
 from __future__ import annotations
 
+import json
 import os
 from functools import lru_cache
 
 from agentscaler.artifacts import RunDir
 from agentscaler.contracts import Task
-from agentscaler.envs import CompiledTool, DomainSimulator, load_env
+from agentscaler.envs import CompiledTool, DomainSimulator, Replay, load_env
 from agentscaler.filters.stage import Stage, Verdict, reject
 from agentscaler.filters.trajectory import Trajectory, call_key, parse
 
@@ -26,8 +27,16 @@ def run_tasks(run: str) -> dict[str, Task]:
 
 @lru_cache(maxsize=4096)
 def gold_keys(run: str, task_id: str) -> list[str]:
-    """The task's gold calls as ``call_key``s (once per task per worker)."""
-    return [call_key(c["name"], c.get("arguments") or {}) for c in run_tasks(run)[task_id].calls]
+    """The task's successful gold calls as ``call_key``s (once per task per worker): a ``recover`` task's
+    failing first attempt (an error observation in ``gold_observations``) is not asked of the agent."""
+    task = run_tasks(run)[task_id]
+    return [call_key(c["name"], c.get("arguments") or {}) for c, obs in zip(task.calls, task.observations)
+            if not _is_error(obs)]
+
+
+def _is_error(observation: str) -> bool:
+    result = json.loads(observation)
+    return isinstance(result, dict) and "error" in result
 
 
 @lru_cache(maxsize=256)
@@ -35,6 +44,17 @@ def simulator(run: str, domain_id: int) -> tuple[DomainSimulator, dict[str, Comp
     """The domain's simulator (once per worker process) and its tools by name."""
     sim = DomainSimulator(load_env(run, domain_id))
     return sim, {t.name: t for t in sim.spec.tools}
+
+
+@lru_cache(maxsize=1024)
+def replayed(run: str, task_id: str, messages: str) -> Replay:
+    """The trajectory's calls replayed from its task's initial state, checked against the task's initial and
+    gold hashes; once per row per worker (the outcome filter and state alignment both read it, batch after
+    batch: the cache holds more rows than a batch)."""
+    task = run_tasks(run)[task_id]
+    sim, _ = simulator(run, task.domain_id)
+    return sim.replay(task.state_index, [c.as_step() for c in parse(messages).calls], initial_hash=task.initial_hash,
+                      final_hash=task.gold_hash)
 
 
 class TaskStage(Stage):

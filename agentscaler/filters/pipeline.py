@@ -1,10 +1,11 @@
-"""The filter pipeline: rollouts -> validity -> state alignment -> exact match -> dedup, streaming on Ray Data.
+"""The filter pipeline: rollouts -> validity -> outcome -> state alignment -> exact match -> dedup, streaming on
+Ray Data.
 
     from agentscaler.filters import run_filters
     report = run_filters("runs/demo")                  # reads runs/demo/rollouts/*.parquet
     report = run_filters("runs/demo", "x.jsonl")        # or trajectories from elsewhere, matched by task_id
 
-The three filters are fused ``map_batches`` transforms (each also usable on its own, see
+The four filters are fused ``map_batches`` transforms (each also usable on its own, see
 ``filter_dataset``), followed by the dedup signatures; rows stream to the driver in input order
 (``preserve_order``, so which copy dedup keeps is deterministic), where the dedup index decides and
 each row is written to ``DIR/filters/kept/`` or ``DIR/filters/rejected/`` as it arrives. Nothing
@@ -25,6 +26,7 @@ from agentscaler.filters.alignment import StateAlignment
 from agentscaler.filters.config import FilterConfig
 from agentscaler.filters.dedup import DedupIndex, DedupKeys
 from agentscaler.filters.exact import ExactMatch
+from agentscaler.filters.outcome import OutcomeCheck
 from agentscaler.filters.report import Funnel
 from agentscaler.filters.stage import STATUS_TYPES, column, count, with_columns
 from agentscaler.filters.validity import Validity
@@ -39,11 +41,16 @@ def read_trajectories(run: RunDir, input: str | os.PathLike | None = None):
     return ray.data.read_parquet(str(run.require(run.rollouts)), file_extensions=["parquet"])
 
 
+def judges(run: str | os.PathLike | RunDir) -> tuple:
+    """The filters that judge a trajectory against its task, in order (evaluation judges through them too)."""
+    return OutcomeCheck(run), StateAlignment(run), ExactMatch(run)
+
+
 def filter_dataset(ds, run: str | os.PathLike | RunDir, config: FilterConfig | None = None):
-    """The three filters, in order, then the dedup signatures, as lazy Ray Data transforms of ``ds``."""
+    """The four filters, in order, then the dedup signatures, as lazy Ray Data transforms of ``ds``."""
     config = config or FilterConfig()
     options = {"batch_format": "pyarrow", "batch_size": config.batch_size, "udf_modifying_row_count": False}
-    for stage in (Validity(config), StateAlignment(run), ExactMatch(run), DedupKeys(config)):
+    for stage in (Validity(config), *judges(run), DedupKeys(config)):
         ds = ds.map_batches(stage, **options)
     return ds
 

@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from agentscaler.failures import Failure
 
-STAGES = ("validity", "state_alignment", "exact_match", "dedup")
+STAGES = ("validity", "outcome", "state_alignment", "exact_match", "dedup")
 STATUS_TYPES = {"stage": pa.string(), "reason": pa.string(), "tags": pa.list_(pa.string()),
                 "filters_passed": pa.list_(pa.string())}
 

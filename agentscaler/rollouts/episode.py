@@ -1,5 +1,6 @@
 """One episode: the simulated user opens with the intent, the agent answers or calls tools, the calls
 run on the episode's simulator, until the user stops, gives up, or a turn or token budget runs out.
+The agent's system message holds its instructions and, when the task has one, the domain's policy.
 
 Everything is recorded in OpenAI chat format (what chat templates, TRL and the filters read), with
 token counts, generated token ids where the backend kept them, and the final state hash.
@@ -19,7 +20,15 @@ if TYPE_CHECKING:  # the batcher brings Ray; the CLI imports this module without
 
 AGENT_SYSTEM = ("You are a helpful assistant that acts for the user through the tools you are given. Use "
                 "the tools to look up and change records; take ids and values from the user's words and from "
-                "the tools' results, never make them up. When the request is done, tell the user briefly.")
+                "the tools' results, never make them up; ask the user for a value you need and cannot look up. "
+                "If no tool can do what the user asks, say so without calling any. When the request is done, "
+                "tell the user briefly what you did or found.")
+POLICY_SYSTEM = "\n\nThe rules of this domain, which you must follow (refuse what breaks them, saying why):\n{policy}"
+
+
+def system_prompt(task: Task) -> str:
+    """The agent's instructions, then the domain's policy when the task has one."""
+    return AGENT_SYSTEM + (POLICY_SYSTEM.format(policy=task.policy.strip()) if (task.policy or "").strip() else "")
 
 
 @dataclass
@@ -35,7 +44,7 @@ async def run_episode(task: Task, sample: int, agent, user, sims: EpisodeBatcher
     rollout_id = f"{task.task_id}-r{sample}"
     tools = task.tool_schemas
     guard = UserGuard(task, {t["function"]["name"] for t in tools})
-    messages: list[dict] = [{"role": "system", "content": AGENT_SYSTEM}]
+    messages: list[dict] = [{"role": "system", "content": system_prompt(task)}]
     token_ids: list[list[int] | None] = []
     counts = {"prompt_tokens": 0, "completion_tokens": 0, "num_tool_calls": 0, "num_tool_errors": 0}
     initial = await sims.start(rollout_id, int(task.domain_id), int(task.state_index))

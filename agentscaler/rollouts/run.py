@@ -28,6 +28,7 @@ from agentscaler import contracts
 from agentscaler.artifacts import RunDir, ShardWriter, atomic, read_shards, summary_beside, write_json
 from agentscaler.configs import StrictConfig
 from agentscaler.contracts import Task
+from agentscaler.envs import load_env
 from agentscaler.llm import make_backend
 from agentscaler.options import config_command
 from agentscaler.rollouts.episode import Budget, run_episode
@@ -85,13 +86,16 @@ class _Shards:
 
 
 def backend_factories(run: RunDir, agent: str, user: str) -> tuple[Callable[[Task], Any], Any]:
-    """(task -> agent, user) from their names: ``teacher`` / ``template`` need no model; anything else is
+    """(task -> agent, user) from their names: ``teacher`` / ``template`` need no model (the teacher reads the
+    task's environment: its tools' kinds and its policy); anything else is
     a model path or URL (``llm.make_backend``), served through one shared backend whose calls are cached
     in the run (a rerun with the same seeds replays them exactly). An agent and a user that name the
     same model share one backend: the weights load once."""
     model = functools.cache(lambda spec: make_backend(spec, cache=run.llm_cache))
     if agent == "teacher":
-        agent_for = TeacherAgent
+        env = functools.lru_cache(maxsize=64)(lambda domain: load_env(run, domain).model_copy(
+            update={"states": [], "state_hashes": []}))  # what the teacher reads, without the states
+        agent_for = lambda task: TeacherAgent(task, env(task.domain_id))  # noqa: E731
     else:
         shared = model(agent)
         agent_for = lambda task: shared  # noqa: E731
@@ -188,6 +192,11 @@ def _summarize(tasks, rows, failures, seconds, batcher, skipped, config) -> dict
     interventions: Counter = Counter()
     for r in rows:
         interventions.update(json.loads(r["user_interventions"]))
+    by_outcome: dict[str, Counter] = {}
+    for r in rows:
+        counts = by_outcome.setdefault(gold[r["task_id"]].outcome, Counter())
+        counts["episodes"] += 1
+        counts["reached_gold_hash"] += r["final_hash"] == gold[r["task_id"]].gold_hash
     calls = sum(r["num_tool_calls"] for r in rows)
     tokens = sum(r["prompt_tokens"] + r["completion_tokens"] for r in rows)
     return {
@@ -197,6 +206,7 @@ def _summarize(tasks, rows, failures, seconds, batcher, skipped, config) -> dict
         "reached_gold_hash": len(reached), "reached_gold_hash_rate": round(len(reached) / max(len(rows), 1), 4),
         "write_tasks_reached": sum(gold[r["task_id"]].writes for r in reached),
         "write_tasks_played": sum(gold[r["task_id"]].writes for r in rows),
+        "outcomes": {k: dict(v) for k, v in sorted(by_outcome.items())},
         "failed_episodes": len(failed), "user_caused_failures": len(user_side),
         "user_caused_failure_share": round(len(user_side) / max(len(failed), 1), 4),
         "user_interventions": dict(interventions), "tool_calls": calls, "tokens": tokens,

@@ -1,47 +1,278 @@
 """The programmatic teacher and the template user: the offline baseline, with no model at all.
 
-The teacher follows the task's gold plan call by call, with templated words around the calls; it
-is what rollouts look like when the agent is perfect, so it measures the orchestration ceiling and
-serves as a test fixture. Its trajectories are labelled ``teacher`` wherever they go: they prove
-the machinery, not a model.
+The teacher plays the good agent each outcome asks for, driven by the task alone (its outcome, gold
+calls, scenario and the domain's policy), never by guessing what the user's words mean:
+
+- ``complete``, ``recover``, ``clarify``: the gold calls in order (``recover``'s start with the natural
+  attempt that fails). Before a call it asks, by their labels, for the scenario's values the call
+  uses that the user has not said (``clarify``'s withheld values, the out-of-date value a ``recover``
+  user gives first, known values the user left out unless a tool already showed them), then waits for
+  the answer; after a failed call it says so. Before a write a confirmation
+  rule of the policy covers, it says what it will do and waits for a yes (``envs.says_yes``, the one
+  reading of the user's words it makes, the one the filters judge by); without one it makes no more calls.
+- ``refuse``: the lookups (its gold calls), then a refusal quoting the rule the request breaks.
+- ``irrelevant``: no call; it says that no tool it has can do that.
+
+Its last turn says in words what the calls did (the rows created, changed, removed or found, by
+entity and key), never a raw JSON dump. Its trajectories are labelled ``teacher`` wherever they go:
+they prove the machinery, not a model.
+
+The template user answers from the scenario (see ``TemplateUser``).
 """
 
 from __future__ import annotations
 
 import json
+import re
+from typing import Any
 
 from agentscaler.contracts import Task
+from agentscaler.envs import CompiledTool, EnvSpec, asks_confirmation, says_yes, tokens
 from agentscaler.llm import Completion
 from agentscaler.rollouts.protocol import STOP
+from agentscaler.rollouts.scenario import said, uses, words
+
+NO_TOOL = "I'm sorry, but none of the tools I have can do that, so I can't help with this request."
+DECLINED = "Understood, I have not made that change."
+_SHOWN_FIELDS = 4  # fields of a row a summary names besides its key
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")  # between sentences (a dot inside a value, a@b.com, is not)
+
+
+def _text(m: dict) -> str:
+    return m.get("content") if isinstance(m.get("content"), str) else ""
+
+
+def _said_by(messages: list[dict], role: str, value: Any) -> bool:
+    return any(m["role"] == role and said(_text(m), value) for m in messages)
+
+
+def _label(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def _error(m: dict) -> str | None:
+    """The error a tool message reports, or None."""
+    obs = json.loads(m["content"])
+    return obs["error"] if isinstance(obs, dict) and "error" in obs else None
+
+
+def _asked(since: list[dict], question: str) -> int | None:
+    """Where in ``since`` the teacher asked ``question`` (after whatever it said first), if it did."""
+    return next((i for i, m in enumerate(since) if m["role"] == "assistant" and _text(m).endswith(question)), None)
+
+
+def _rule_text(policy: str | None, rule_id: str | None) -> str | None:
+    """The sentence of rule ``rule_id`` in the policy's numbered text (``R2. ...``: the line that starts with it)."""
+    found = rule_id and re.search(rf"^\W*{re.escape(rule_id)}\b\W*(.+)$", policy or "", re.MULTILINE)
+    return found.group(1).strip() if found else None
 
 
 class TeacherAgent:
-    """Calls the task's gold calls in order, one per turn, then reports the last result."""
+    """The good agent of the task's outcome (see the module docstring); ``spec`` is the task's environment."""
 
     name = "teacher"
 
-    def __init__(self, task: Task):
-        self.gold = task.calls
+    def __init__(self, task: Task, spec: EnvSpec):
+        self.task, self.spec = task, spec
+        self.gold = task.calls  # irrelevant: none
+        self.tools = {t.name: t for t in spec.tools}
+        self.confirm = spec.policy.tools_of("confirmation") if spec.policy else set()
 
     async def chat(self, messages: list[dict], tools: list[dict] | None = None, *, seed: int = 0,
                    max_tokens: int = 512, temperature: float = 0.0) -> Completion:
+        return Completion(self.next_message(messages))
+
+    def next_message(self, messages: list[dict]) -> dict:
         made = sum(len(m.get("tool_calls") or []) for m in messages if m["role"] == "assistant")
-        if made < len(self.gold):
-            call = self.gold[made]
-            return Completion({"role": "assistant", "content": "Let me take care of that.", "tool_calls": [{
-                "id": f"call_{made}", "type": "function",
-                "function": {"name": call["name"], "arguments": json.dumps(call["arguments"])}}]},
-                finish_reason="tool_calls")
-        last = next((m["content"] for m in reversed(messages) if m["role"] == "tool"), "")
-        return Completion({"role": "assistant", "content": f"Done. Here is the result: {last[:500]}"})
+        if made >= len(self.gold):
+            return self._say(self._final_answer(messages))
+        call = self.gold[made]
+        last_call = max((i for i, m in enumerate(messages) if m["role"] == "tool"), default=0)
+        since = messages[last_call + 1:]  # the conversation since the last call's result
+        error = _error(messages[-1]) if messages[-1]["role"] == "tool" else None
+        lead = f"That did not work: {error}. " if error else ""  # said right after a failed call
+        missing = self._missing(call, messages)
+        if missing and _asked(since, self._ask(missing)) is None:
+            return self._say(lead + self._ask(missing))
+        if call["name"] in self.confirm:
+            question = self._confirmation(call)
+            asked = _asked(since, question)
+            if asked is None:
+                return self._say(lead + question)
+            answer = next((_text(m) for m in since[asked + 1:] if m["role"] == "user"), "")
+            if not says_yes(answer):
+                return self._say(DECLINED)
+        return {"role": "assistant", "content": f"{lead}I'll {self._describe(call)}.", "tool_calls": [{
+            "id": f"call_{made}", "type": "function",
+            "function": {"name": call["name"], "arguments": json.dumps(call["arguments"], ensure_ascii=False)}}]}
+
+    # --- what the teacher says ------------------------------------------------------------------------------
+    @staticmethod
+    def _say(text: str) -> dict:
+        return {"role": "assistant", "content": text}
+
+    def _describe(self, call: dict) -> str:
+        """The call in words: its action and its arguments."""
+        action = " ".join(tokens(call["name"])) or call["name"]
+        shown = ", ".join(f"{_label(k)} {words(v)}" for k, v in call["arguments"].items() if v is not None)
+        return f"{action} ({shown})" if shown else action
+
+    def _missing(self, call: dict, messages: list[dict]) -> list[str]:
+        """Labels of the scenario's values the call uses that the user has not said yet: withheld values and the
+        out-of-date value a ``recover`` user gives first must come from the user; a known value a tool showed
+        is not missing."""
+        scenario = self.task.user_scenario
+        needed = [(key, label, value) for key in ("withheld", "first_attempt", "known")
+                  for label, value in (scenario.get(key) or {}).items() if uses(call["arguments"], value)]
+        return list(dict.fromkeys(label for key, label, value in needed if not _said_by(messages, "user", value)
+                                  and (key != "known" or not _said_by(messages, "tool", value))))
+
+    @staticmethod
+    def _ask(labels: list[str]) -> str:
+        wanted = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + f" and {labels[-1]}"
+        return f"Could you tell me the {wanted}?"
+
+    def _confirmation(self, call: dict) -> str:
+        return f"Before I change anything: I am about to {self._describe(call)}. Shall I go ahead?"
+
+    def _final_answer(self, messages: list[dict]) -> str:
+        outcome = self.task.outcome
+        if outcome == "irrelevant":
+            return NO_TOOL
+        if outcome == "refuse":
+            rule = _rule_text(self.task.policy, self.task.user_scenario.get("rule"))
+            reason = f"our policy says: {rule}" if rule else "it goes against our policy"
+            return f"I'm sorry, but I can't do that: {reason} I have not changed anything."
+        return self._summary(messages)
+
+    def _summary(self, messages: list[dict]) -> str:
+        """What the successful calls did, in words: every write, then the last read if it came after them."""
+        calls = {c["id"]: c["function"]["name"] for m in messages if m["role"] == "assistant"
+                 for c in m.get("tool_calls") or []}
+        results = [(self.tools.get(calls.get(m["tool_call_id"])), json.loads(m["content"]))
+                   for m in messages if m["role"] == "tool" and _error(m) is None]
+        results = [(tool, obs) for tool, obs in results if tool]
+        if not results:
+            return "I could not find anything for that request."
+        writes = [self._write_words(tool, obs) for tool, obs in results if tool.kind != "read"]
+        last = [self._read_words(*results[-1])] if results[-1][0].kind == "read" else []
+        return " ".join((["All done."] if writes else []) + writes + last)
+
+    def _row_words(self, tool: CompiledTool, row: dict) -> tuple[str, str]:
+        """(entity and key, its other fields in words) of a row the tool returned."""
+        table = self.spec.table(tool.table) if tool.table else None
+        key = table.primary_key if table and table.primary_key in row else next(iter(row), None)
+        entity = table.entity.replace("_", " ") if table else "record"
+        fields = ", ".join(f"{_label(k)} {words(v)}" for k, v in row.items() if k != key and v is not None)
+        head = f"{entity} {words(row[key])}" if key is not None else entity
+        short = ", ".join(fields.split(", ")[:_SHOWN_FIELDS])
+        return head, short
+
+    def _write_words(self, tool: CompiledTool, obs: dict) -> str:
+        label, rows = next(iter(obs.items()))
+        parts = []
+        for row in rows:
+            head, fields = self._row_words(tool, row)
+            if label == "updated":
+                changed = {b.column for b in tool.operation.bindings if b.role == "value"} | {
+                    a.column for a in tool.operation.assign}
+                fields = ", ".join(f"{_label(c)} {words(row[c])}" for c in row if c in changed)
+                parts.append(f"The {head} now has {fields}." if fields else f"The {head} is updated.")
+            else:
+                parts.append(f"The {head} is {label}" + (f" ({fields})." if fields and label == "created" else "."))
+        return " ".join(parts) or f"Nothing matched, so nothing was {label}."
+
+    def _read_words(self, tool: CompiledTool, obs: Any) -> str:
+        if isinstance(obs, list):
+            if not obs:
+                return "I looked, and nothing matches that."
+            heads = [self._row_words(tool, row)[0] for row in obs if isinstance(row, dict)]
+            more = f", and {len(heads) - 5} more" if len(heads) > 5 else ""
+            return f"I found {len(obs)}: " + "; ".join(heads[:5]) + more + "."
+        if isinstance(obs, dict):
+            head, fields = self._row_words(tool, obs)
+            return f"Here is the {head}: {fields}." if fields else f"Here is the {head}."
+        return f"The result is {words(obs)}."
 
 
 class TemplateUser:
-    """Opens with the intent; once the agent answers, says it is satisfied."""
+    """Answers from the task's scenario, with no model:
+
+    - opens with the intent; a ``chatty`` persona adds every known value the intent does not say
+      (everyone else says a known value when asked for it);
+    - a question (a sentence of the agent's last turn that ends with ``?``) naming the label of a known or
+      withheld value, without any value the scenario gives that label, gets ``The <label> is <value>.``: for a ``recover`` task's ``first_attempt`` label, the out-of-date
+      value the first time, the right one after; for a label in ``changes`` (a user who changes their
+      mind), first the other value, then the right one, in the same turn;
+    - any other question asking to confirm (``envs.asks_confirmation``) gets an explicit yes; one naming
+      an unknown gets ``Sorry, I don't know the <label>.``;
+    - a turn without a question is the agent's answer: the user thanks it and stops (``STOP``).
+    """
 
     name = "template"
 
     async def reply(self, task: Task, messages: list[dict], seed: int = 0) -> Completion:
-        if not any(m["role"] == "user" for m in messages):
-            return Completion({"role": "user", "content": task.intent})
-        return Completion({"role": "user", "content": f"Thank you, that is everything. {STOP}"})
+        return Completion({"role": "user", "content": self.answer(task, messages)})
+
+    @staticmethod
+    def answer(task: Task, messages: list[dict]) -> str:
+        scenario = task.user_scenario
+        users = [m for m in messages if m["role"] == "user"]
+        labels = [*(scenario.get("known") or {}), *(scenario.get("withheld") or {}),
+                  *(scenario.get("first_attempt") or {})]
+        if not users:
+            first = {label: _value(scenario, label, users) for label in scenario.get("known") or {}}
+            extra = [f"my {label} is {words(v)}" for label, v in first.items() if not said(task.intent, v)]
+            chatty = scenario.get("persona") == "chatty" and extra
+            return f"{task.intent} In case it helps, {', '.join(extra)}." if chatty else task.intent
+        last = next((_text(m) for m in reversed(messages) if m["role"] == "assistant"), "")
+        questions = " ".join(s for s in _SENTENCE.split(last) if s.rstrip().endswith("?"))
+        if not questions:
+            return f"Thank you, that is everything. {STOP}"
+        answers = [_say_value(scenario, label, users) for label in _named(questions, labels)
+                   if not any(said(questions, v) for v in _values_of(scenario, label))]
+        if any(answers):
+            return " ".join(a for a in answers if a)
+        if asks_confirmation(questions):
+            return "Yes, please go ahead."
+        unknown = _named(questions, scenario.get("unknown") or [])
+        if unknown:
+            return " ".join(f"Sorry, I don't know the {label}." for label in unknown)
+        return f"Thank you, that is everything. {STOP}"
+
+
+def _values_of(scenario: dict, label: str) -> list[Any]:
+    """Every value the scenario gives ``label``: a question that states one of them is not asking for it."""
+    sources = [scenario.get(key) or {} for key in ("known", "withheld", "first_attempt", "changes")]
+    return [values[label] for values in sources if label in values]
+
+
+def _value(scenario: dict, label: str, users: list[dict]) -> Any:
+    """The value the user gives for ``label`` now: an out-of-date first attempt until they have said it, else
+    the value they know."""
+    stale = (scenario.get("first_attempt") or {}).get(label)
+    if stale is not None and not _said_by(users, "user", stale):
+        return stale
+    return {**(scenario.get("known") or {}), **(scenario.get("withheld") or {})}.get(label)
+
+
+def _say_value(scenario: dict, label: str, users: list[dict]) -> str | None:
+    value = _value(scenario, label, users)
+    if value is None:
+        return None
+    first = (scenario.get("changes") or {}).get(label)
+    if first is not None and not _said_by(users, "user", first):
+        return f"The {label} is {words(first)}. Sorry, I changed my mind: the {label} is {words(value)}."
+    return f"The {label} is {words(value)}."
+
+
+def _named(text: str, labels: list[str]) -> list[str]:
+    """The labels a text names, as whole words; a label inside a longer one named there does not count
+    ("order item" in "order item for the third request")."""
+    named = []
+    for label in sorted(set(labels), key=len, reverse=True):
+        pattern = rf"(?<!\w){re.escape(label)}(?!\w)"
+        if re.search(pattern, text, re.IGNORECASE):
+            named.append(label)
+            text = re.sub(pattern, "|", text, flags=re.IGNORECASE)
+    return [label for label in dict.fromkeys(labels) if label in named]

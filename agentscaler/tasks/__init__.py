@@ -1,5 +1,5 @@
-"""Stage 6: tasks whose correct outcome is a known database state (see ``build``). Tasks travel as
-``contracts.Task``; ``RunDir.read_tasks`` reads them back."""
+"""Stage 6: tasks, each a user's goal of one to four sub-goals with gold calls that replay, a user scenario and
+an outcome (see ``build``). Tasks travel as ``contracts.Task``; ``RunDir.read_tasks`` reads them back."""
 
 from agentscaler.tasks.build import TaskConfig, build_tasks, tasks_command
 from agentscaler.tasks.check import check_task

@@ -1,36 +1,144 @@
-"""The task checker: a task is kept only if its gold run is reproducible, changes what it claims to
-change, and its intent states every value the gold calls need.
+"""The task checker: a task is kept only if its gold run is reproducible and fits its outcome, and the user
+(intent and scenario) can say every value the gold calls need.
 
 Peer benchmarks shipped gold tasks that did not replay, and write tasks that a do-nothing agent
-passed; both are caught here, on a simulator of their own, before any rollout is spent on them.
+passed; both are caught here, on a simulator of their own, before any rollout is spent on them. Per
+outcome (``contracts.OUTCOMES``), the gold run must be:
+
+- ``complete`` / ``clarify``: every call succeeds and ends in the gold state (changed, when it writes);
+  a clarify task withholds at least one value a call uses, and its intent does not say it;
+- ``refuse``: every call (the lookups) succeeds, nothing changes, and the scenario names a rule of the
+  domain's policy;
+- ``irrelevant``: no call at all;
+- ``recover``: exactly one call fails, one using a value of the scenario's ``first_attempt``, and the
+  same tool is called again later (the recovery); the run still ends in the gold state.
 """
 
 from __future__ import annotations
 
+import json
+import re
+from typing import Any
+
 from agentscaler.contracts import Task
 from agentscaler.envs import DomainSimulator
 from agentscaler.failures import Failure
-from agentscaler.tasks.intent import missing_values, show
+from agentscaler.tasks.plan import scalars
+
+_TEXT_FIELDS = ("reason", "behaviour")
+_VALUE_FIELDS = ("known", "withheld", "first_attempt")
+
+
+def show(v: Any) -> str:
+    """A value as JSON text (strings in double quotes)."""
+    return json.dumps(v, ensure_ascii=False)
+
+
+def constants(tools: list[dict]) -> set[tuple[str, str]]:
+    """(tool, parameter) pairs whose schema allows one value only: the schema tells the agent, not the user."""
+    return {(t["function"]["name"], p) for t in tools
+            for p, schema in (t["function"].get("parameters") or {}).get("properties", {}).items()
+            if isinstance(schema, dict) and isinstance(schema.get("enum"), list) and len(schema["enum"]) == 1}
+
+
+def needed_values(calls: list[dict], observations: list[str], tools: list[dict] = ()) -> list[tuple[int, str, Any]]:
+    """(call index, parameter, value) of every argument that no earlier observation returned and no
+    schema fixes: the user must be able to say those."""
+    needed, seen, fixed = [], set(), constants(list(tools))
+    for i, call in enumerate(calls):
+        for param, v in call["arguments"].items():
+            if (call["name"], param) not in fixed and not scalars(v) <= seen:
+                needed.append((i, param, v))
+        try:
+            seen |= scalars(json.loads(observations[i]))
+        except (IndexError, json.JSONDecodeError):
+            pass
+    return needed
+
+
+def missing_values(intent: str, calls: list[dict], observations: list[str], tools: list[dict] = (),
+                   scenario: dict | None = None) -> list[tuple[int, str, Any]]:
+    """Needed values that neither the intent (by their text or as JSON) nor the scenario's values state."""
+    stated = set().union(*(scalars(v) for field in _VALUE_FIELDS for v in ((scenario or {}).get(field) or {}).values()))
+    return [(i, p, v) for i, p, v in needed_values(calls, observations, tools)
+            if not scalars(v) <= stated and show(v) not in intent and not (isinstance(v, str) and v in intent)]
+
+
+def said(text: str, value: Any) -> bool:
+    """Whether ``value`` appears in ``text`` as a whole word or number, case aside."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    shown = value if isinstance(value, str) else show(value)
+    return re.search(rf"(?<!\w){re.escape(shown.strip())}(?!\w)", text, re.IGNORECASE) is not None
+
+
+def check_text(task: Task) -> list[Failure]:
+    """What the intent and scenario get wrong (empty when nothing): ``intent_lacks_values``,
+    ``intent_states_withheld``, ``intent_names_tools``; in that order."""
+    scenario = task.user_scenario
+    problems = []
+    missing = missing_values(task.intent, task.calls, task.observations, task.tool_schemas, scenario)
+    if missing:
+        problems.append(Failure("intent_lacks_values",
+                                ", ".join(f"{p}={show(v)} (call {i})" for i, p, v in missing[:5])))
+    spoken = [label for label, v in (scenario.get("withheld") or {}).items() if said(task.intent, v)]
+    if spoken:
+        problems.append(Failure("intent_states_withheld", f"the intent says the {spoken[0]}"))
+    text = " ".join([task.intent, *(str(scenario.get(f) or "") for f in _TEXT_FIELDS), *scenario.get("unknown", []),
+                     *(label for f in _VALUE_FIELDS + ("changes",) for label in scenario.get(f) or {})])
+    named = [name for t in task.tool_schemas for name in (t["function"]["name"],)
+             if _identifier_like(name) and name in text]
+    if named:
+        problems.append(Failure("intent_names_tools", f"{named[:5]}"))
+    return problems
 
 
 def check_task(sim: DomainSimulator, task: Task) -> list[Failure]:
     """Why the task is broken (empty when it is sound); ``sim`` must be the task's domain.
 
-    Codes (``failures.CODES``): ``initial_state_mismatch``, ``call_failed`` (one per failing gold call),
-    ``state_mismatch``, ``no_change``, ``intent_lacks_values``, ``intent_names_tools``; in that order."""
+    Codes (``failures.CODES``): ``initial_state_mismatch``, ``call_failed`` (one per failing gold call but a
+    recover task's first attempt), ``state_mismatch``, ``no_change``, ``outcome_unsound``, then those of
+    ``check_text``; in that order."""
     replay = sim.replay(int(task.state_index), task.calls, initial_hash=task.initial_hash, final_hash=task.gold_hash)
+    failed = [i for i, error in enumerate(replay.errors) if error]
     problems = list(replay.failures)
-    if task.writes and task.gold_hash == task.initial_hash:
+    outcome, scenario = task.outcome, task.user_scenario
+    if outcome == "recover" and _recovers(task, failed):
+        problems = [p for p in problems if p.code != "call_failed"]
+    changed = task.gold_hash != task.initial_hash
+    if task.writes and not changed and outcome in ("complete", "clarify", "recover"):
         problems.append(Failure("no_change", "the writes change nothing (final state = initial state)"))
-    missing = missing_values(task.intent, task.calls, task.observations, task.tool_schemas)
-    if missing:
-        problems.append(Failure("intent_lacks_values",
-                                ", ".join(f"{p}={show(v)} (call {i})" for i, p, v in missing[:5])))
-    named = [name for t in task.tool_schemas for name in (t["function"]["name"],)
-             if _identifier_like(name) and name in task.intent]
-    if named:
-        problems.append(Failure("intent_names_tools", f"{named[:5]}"))
-    return problems
+    rules = {r.id for r in sim.spec.policy.rules} if sim.spec.policy else set()
+    unsound = _unsound(task, scenario, failed, changed, rules)
+    if unsound:
+        problems.append(Failure("outcome_unsound", unsound))
+    return problems + check_text(task)
+
+
+def _recovers(task: Task, failed: list[int]) -> bool:
+    """A recover task's gold run: one failing call, using a first-attempt value, and the same tool later."""
+    if len(failed) != 1:
+        return False
+    attempt = task.calls[failed[0]]
+    stale = set().union(*map(scalars, (task.user_scenario.get("first_attempt") or {}).values()))
+    return bool(scalars(attempt["arguments"]) & stale) and any(
+        c["name"] == attempt["name"] for c in task.calls[failed[0] + 1:])
+
+
+def _unsound(task: Task, scenario: dict, failed: list[int], changed: bool, rules: set[str]) -> str | None:
+    """Why the gold run does not fit the task's outcome (None when it does); ``rules``: the policy's rule ids."""
+    outcome = task.outcome
+    if outcome == "refuse" and (changed or task.writes or scenario.get("rule") not in rules):
+        return "a refusal must change nothing and name the rule of the domain's policy the request breaks"
+    if outcome == "irrelevant" and (task.calls or changed):
+        return "no tool serves an irrelevant request: it has no gold call"
+    if outcome == "recover" and not _recovers(task, failed):
+        return f"a recovery needs exactly one failing first attempt, retried later (failing calls: {failed})"
+    if outcome == "clarify":
+        withheld = list((scenario.get("withheld") or {}).values())
+        if not withheld or not all(any(scalars(v) <= scalars(c["arguments"]) for c in task.calls) for v in withheld):
+            return "a clarify task withholds a value some gold call uses"
+    return None
 
 
 def _identifier_like(name: str) -> bool:

@@ -1,45 +1,80 @@
-"""The user's intent: what a person would ask for, carrying every value the agent cannot look up.
+"""The user: what they ask for in their own words (the intent) and what they know (the scenario).
 
-The template names each value exactly (strings in double quotes) and never a tool name, so the
-task checker can prove that the intent holds what the gold calls need. An LLM, when one is
-configured, rewrites the same facts as a person would say them; a rewrite that drops a value or
-names a tool fails the same check and the template stands instead.
+The intent states a goal and its constraints as a person would, never a tool name and seldom a value:
+the values the agent needs from the user go into the scenario's ``known`` (label -> value), which the
+simulated user says when asked (or up front, as its persona decides). A phrasing family (the sentence
+the request is put in) and a persona (terse, chatty, unsure, changes their mind once) are drawn from the
+task's seeded rng. The scenario has tau2-bench's shape: ``reason``, ``known``, ``unknown``, ``withheld``,
+``behaviour``, ``persona``, plus ``phrasing``, ``rule`` (refuse), ``first_attempt`` (recover: label ->
+the wrong value the user gives first) and ``changes`` (label -> the value the user asks for before
+changing their mind). An LLM, when one is configured, rewrites the intent; the task checker's text
+checks decide whether the rewrite stands.
 """
 
 from __future__ import annotations
 
 import json
+import random
+import re
+from dataclasses import dataclass, replace
 from typing import Any
 
-from agentscaler.envs import FLAG_VERBS, STATUS_VERBS, VERBS, Binding, EnvSpec, tokens
-from agentscaler.tasks.plan import PAGING_ROLES, Plan, Step
+from agentscaler.contracts import Task
+from agentscaler.envs import FLAG_VERBS, STATUS_VERBS, VERBS, Binding, CompiledTool, EnvSpec, tokens
+from agentscaler.tasks.check import check_text
+from agentscaler.tasks.plan import PAGING_ROLES, Goal, Plan, Step
 
-_DEFAULT_VERB = {"create": "create", "update": "update", "delete": "remove", "read": "look up"}
-_COMPARE = {"eq": "is", "like": "contains", "ge": "is at least", "le": "is at most"}
+_DEFAULT_VERB = {"create": "create", "update": "change", "delete": "remove", "read": "look up"}
+_READ_VERBS = {"get": "look up", "fetch": "look up", "retrieve": "look up", "read": "look up", "query": "look up",
+               "lookup": "look up", "search": "search for", "show": "show me", "view": "see", "list": "list"}
+_HTTP_VERBS = {"get", "post", "put", "patch"}  # names built from method + path say nothing a user would
+_BOUND = {"ge": "minimum", "le": "maximum"}
+_PAGING = {"limit": "number of results", "offset": "number of results to skip", "page": "page number"}
+_ORDINAL = ["first", "second", "third", "fourth", "fifth"]
 
+PERSONAS = {
+    "terse": ("You write short, plain messages with no greetings or small talk. You give a detail when the agent "
+              "asks for it.", [""], [""]),
+    "chatty": ("You are friendly and talkative, and you offer the details you know right away.",
+               ["Hi there! I hope your day is going well.", "Hello! Thanks for taking the time to help me.",
+                "Good morning!"],
+               ["Thanks so much, I really appreciate it!", "Thank you, you're a star.", "Many thanks in advance!"]),
+    "unsure": ("You are not sure how any of this works, so you hedge and apologise a little, but you answer the "
+               "agent's questions with the details you know.",
+               ["Hi, sorry, I'm not entirely sure how this works, but", "Hello, I hope I'm in the right place:",
+                "Um, hi, I'm new to this, so please bear with me."],
+               ["Does that make sense?", "I hope that's possible.", ""]),
+    "changes_mind": ("You change your mind once: you first ask for one thing (see 'changes') and then, before the "
+                     "agent makes the change, you correct yourself and ask for what you really want.",
+                     ["Hello.", "Hi."], [""]),
+}
+"""persona -> (how the user behaves, openers, closers)."""
 
-def show(v: Any) -> str:
-    """A value as the intent writes it: strings in double quotes, everything else as JSON."""
-    return json.dumps(v, ensure_ascii=False)
+FAMILIES = {
+    "want": lambda goals: f"I'd like to {goals}.",
+    "ask": lambda goals: f"Could you {goals}?",
+    "need": lambda goals: f"I need to {goals}.",
+    "story": lambda goals: f"Here's my situation: I have to {goals}, and I'm hoping you can help with that.",
+    "direct": lambda goals: f"{goals[:1].upper()}{goals[1:]}, please.",
+}
+"""phrasing family -> the sentence a request is put in."""
 
 
 def words(identifier: str) -> str:
     return " ".join(tokens(identifier)) or identifier
 
 
-_HTTP_VERBS = {"get", "post", "put", "patch"}  # names built from method + path say nothing a user would
+# --- what the user says ---------------------------------------------------------------------------
 
+@dataclass
+class Said:
+    """A value the user gives: an argument no earlier call returned, or what tells a row apart."""
 
-def _verb(step: Step) -> str:
-    """The tool's own verb where it has one (``cancel`` the order, whether cancelling deletes it or changes
-    its status), else a plain verb for its kind."""
-    def fits(word: str) -> bool:
-        if step.tool.kind == "read":
-            return VERBS.get(word) == "read"
-        return VERBS.get(word, "read") != "read" or word in STATUS_VERBS or word in FLAG_VERBS
-
-    found = next((w for w in tokens(step.tool.name) if w not in _HTTP_VERBS and fits(w)), None)
-    return found or _DEFAULT_VERB[step.tool.kind]
+    label: str
+    value: Any
+    step: int  # the index of the step that takes it (the refused action's: ``len(plan.steps)``)
+    param: str | None  # None: a value no call takes (it tells the user's row from the others a lookup returns)
+    role: str
 
 
 def _bindings(step: Step) -> dict[str, Binding]:
@@ -48,124 +83,257 @@ def _bindings(step: Step) -> dict[str, Binding]:
     return {b.param: b for b in step.tool.operation.bindings if not (b.enum and len(b.enum) == 1)}
 
 
-def _paging(step: Step) -> list[str]:
-    said = {"limit": "show at most {}", "offset": "skip the first {}", "page": "give me page {}"}
-    return [said[b.role].format(show(step.arguments[p])) for p, b in _bindings(step).items()
-            if p in step.arguments and b.role in PAGING_ROLES]
+def _base(spec: EnvSpec, step: Step, column: str) -> str:
+    """A value's name as a person says it: the entity's word and the column's (``order quantity``); a
+    reference by its own words (``user id``, not ``order user id``)."""
+    table = spec.table(step.tool.table)
+    entity, said = words(table.entity), words(column)
+    if said.startswith(entity) or entity in said.split() or any(fk.column == column for fk in table.foreign_keys):
+        return said
+    return f"{entity} {said}"
 
 
-def _conditions(step: Step) -> list[str]:
-    bindings = _bindings(step)
-    return [f"{words(p)} {_COMPARE[b.role]} {show(v)}" for p, v in step.arguments.items()
-            for b in (bindings.get(p),) if b and p not in step.looked_up and b.role in _COMPARE]
+def _label(spec: EnvSpec, step: Step, b: Binding) -> str:
+    if b.role in PAGING_ROLES:
+        return _PAGING[b.role]
+    base = _base(spec, step, b.column or b.param)
+    if b.role == "value" and step.tool.kind == "update":
+        return f"new {base}"
+    return f"{_BOUND[b.role]} {base}" if b.role in _BOUND else base
 
 
-def _values(step: Step, joiner: str) -> list[str]:
-    bindings = _bindings(step)
-    return [f"{words(p)}{joiner}{show(v)}" for p, v in step.arguments.items()
-            if p in bindings and p not in step.looked_up and bindings[p].role == "value"]
+def said_values(plan: Plan, spec: EnvSpec) -> list[Said]:
+    """Everything the user must be able to say, one label per value, in the order the calls need them: the
+    arguments no earlier call returned (the refused request's too) and what tells a looked-up row apart."""
+    steps = plan.steps + ([plan.refused] if plan.refused else [])
+    out: list[Said] = []
+    labels: dict[str, str] = {}  # label -> the value it names, as JSON
 
+    def add(label: str, value: Any, index: int, param: str | None, role: str, goal: int) -> None:
+        key = json.dumps(value, sort_keys=True)
+        if key in labels.values():
+            return
+        ordinal = [f"{label} for the {_ORDINAL[min(goal, 4)]} request"] if goal else []
+        label = next(c for c in [label, *ordinal, f"other {label}", *(f"{label} {n}" for n in range(2, 999))]
+                     if c not in labels)
+        labels[label] = key
+        out.append(Said(label, value, index, param, role))
 
-def _found_by(plan: Plan, spec: EnvSpec, step: Step) -> list[str]:
-    """How the user names what a lookup finds: by the values the lookup is called with, and by what tells
-    the row apart from the others it returns."""
-    phrases = []
-    for param, index in step.looked_up.items():
-        lookup = plan.steps[index]
-        if lookup.purpose != "lookup":
+    for index, step in enumerate(steps):
+        if step.purpose == "attempt":
             continue
-        said = [f"whose {words(p)} is {show(v)}" for p, v in lookup.arguments.items()
-                if p in _bindings(lookup) and _bindings(lookup)[p].role not in PAGING_ROLES]
-        said += [f"whose {words(c)} is {show(v)}" for c, v in lookup.singles_out.items()]
-        owner = spec.table(lookup.tool.table)
-        if owner.name == plan.table.name and step.tool.operation and any(
-                b.param == param and b.column == plan.table.primary_key for b in step.tool.operation.bindings):
-            phrases.append(" and ".join(said))
-        else:
-            phrases.append(f"for the {words(owner.entity)} " + " and ".join(said))
-    return phrases
+        bindings = _bindings(step)
+        for param, v in step.arguments.items():
+            if param in bindings and param not in step.found:
+                add(_label(spec, step, bindings[param]), v, index, param, bindings[param].role, step.goal)
+        for column, v in step.singles_out.items():
+            add(_base(spec, step, column), v, index, None, "singles_out", step.goal)
+    return out
 
 
-def template_intent(plan: Plan, spec: EnvSpec) -> str:
-    """The intent in plain words from the plan's target (and follow-up) steps."""
-    sentences = []
-    for step in plan.steps:
-        if step.purpose == "lookup":
-            continue
-        entity = words(spec.table(step.tool.table).entity)
-        if step.purpose == "follow-up":
-            change = _values(step, " to ")
-            sentence = f"Then {_verb(step)} that new {entity}" + (f": set {', '.join(change)}" if change else "")
-        else:
-            which = " and ".join(_found_by(plan, spec, step) + [f"whose {c}" for c in _conditions(step)])
-            article = "a new" if step.tool.kind == "create" else "the"
-            noun = f"{entity} records" if step.tool.kind == "read" else entity
-            sentence = f"Please {_verb(step)} {article} {noun}" + (f" {which}" if which else "")
-            if step.tool.kind == "create" and (values := _values(step, " ")):
-                sentence += f"{',' if which else ''} with {', '.join(values)}"
-            elif step.tool.kind == "update" and (values := _values(step, " to ")):
-                sentence += f": set {', '.join(values)}"
-            elif step.tool.kind == "read":
-                sentence += ", and tell me what you find"
-        sentences.append(sentence + "".join(f"; {p}" for p in _paging(step)) + ".")
-    return " ".join(sentences)
+def key_label(spec: EnvSpec, step: Step, param: str) -> str:
+    """The name of a key a call takes (``order id``)."""
+    return _base(spec, step, next(b.column or param for b in step.tool.operation.bindings if b.param == param))
 
 
-def _scalars(value: Any) -> set[str]:
-    """Every scalar inside a JSON value, as canonical JSON text."""
-    if isinstance(value, dict):
-        return set().union(*map(_scalars, value.values())) if value else set()
-    if isinstance(value, list):
-        return set().union(*map(_scalars, value)) if value else set()
+def unknown_labels(plan: Plan, spec: EnvSpec) -> list[str]:
+    """What the user does not know: the keys the agent finds (by the name of the column that holds them)."""
+    labels = [key_label(spec, step, param) for step in plan.steps + ([plan.refused] if plan.refused else [])
+              for param in step.found]
+    return list(dict.fromkeys(labels))
+
+
+# --- the request in words -----------------------------------------------------------------------
+
+def _verb(tool: CompiledTool) -> str:
+    """The tool's own verb where it has one (``cancel`` the order, whether cancelling deletes it or changes
+    its status), else a plain verb for its kind."""
+    def fits(word: str) -> bool:
+        if tool.kind == "read":
+            return VERBS.get(word) == "read"
+        return VERBS.get(word, "read") != "read" or word in STATUS_VERBS or word in FLAG_VERBS
+
+    found = next((w for w in tokens(tool.name) if w not in _HTTP_VERBS and fits(w)), None)
+    if tool.kind == "read":
+        return _READ_VERBS.get(found, found or _DEFAULT_VERB["read"])
+    return found or _DEFAULT_VERB[tool.kind]
+
+
+def goal_phrase(plan: Plan, spec: EnvSpec, goal: Goal, previous: Goal | None) -> str:
+    """One sub-goal as a verb phrase, in the first person, naming what it acts on by how it relates to the
+    sub-goal before it and never by a value ("cancel one of its orders", "change the quantity of my order")."""
+    step = plan.action(goal)
+    tool, table = step.tool, goal.table
+    entity, many = words(table.entity), words(table.name)
+    before = words(previous.table.entity) if previous else ""
+    found_mine = bool(step.found) or any(s.goal == step.goal and s.purpose == "lookup" for s in plan.steps)
+    shared = [words(b.column) for b in step.tool.operation.bindings if b.param in step.found and b.role == "eq"]
+    refs = {
+        "same": f"that same {entity}" if entity == before else f"that {entity}",
+        "child": f"one of its {many}", "new child": f"a new {entity} for it",
+        "parent": f"the {entity} it belongs to",
+        "shared": f"the {entity} with the same {shared[0]}" if shared else f"a matching {entity}",
+    }
+    verb = _verb(tool)
+    if tool.compute is not None:
+        what = f"the {_noun(tool.name) or entity}"
+        return f"{verb} {what} with that result" if goal.relation == "result" else f"{verb} {what}"
+    if tool.kind == "create":
+        ref = refs["new child"] if goal.relation == "new child" else f"a new {entity}"
+        return f"{verb} {ref}"
+    ref = refs.get(goal.relation) or (f"my {entity}" if found_mine or tool.kind != "read" else
+                                      f"the {entity}" if tool.operation.single_row else many)
+    if tool.kind == "read":
+        said = [words(b.column or b.param) for b in _bindings(step).values()
+                if b.param in step.arguments and b.param not in step.found and b.role in ("eq", "like", "ge", "le")]
+        if said and goal.relation == "first" and not found_mine:
+            return f"{verb} {ref} by {_and(list(dict.fromkeys(said))[:3])}"
+        return f"{verb} {ref}"
+    changed = [words(b.column) for b in tool.operation.bindings if b.role == "value" and b.param in step.arguments]
+    if tool.kind == "update" and changed and verb not in STATUS_VERBS and verb not in FLAG_VERBS:
+        return f"{verb} the {_and(list(dict.fromkeys(changed))[:3])} of {ref}"
+    return f"{verb} {ref}"
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def join_goals(phrases: list[str]) -> str:
+    if len(phrases) == 1:
+        return phrases[0]
+    middle = [f"then {p}" for p in phrases[1:-1]]
+    return ", ".join([phrases[0], *middle]) + f", and {'finally ' if len(phrases) > 2 else 'then '}{phrases[-1]}"
+
+
+def request(phrases: list[str], persona: str, family: str, rng: random.Random) -> str:
+    """The opening message: the goals in the family's sentence, with the persona's opener and closer."""
+    _, openers, closers = PERSONAS[persona]
+    sentence = FAMILIES[family](join_goals(phrases))
+    opener, closer = rng.choice(openers), rng.choice(closers)
+    if opener.endswith((",", ":", "but")):
+        sentence = sentence[:1].lower() + sentence[1:] if not sentence.startswith("I") else sentence
+    return " ".join(part for part in (opener, sentence, closer) if part)
+
+
+def template_intent(plan: Plan, spec: EnvSpec, persona: str, family: str, rng: random.Random) -> tuple[str, str]:
+    """(the intent, the scenario's reason) for the plan's sub-goals."""
+    phrases = [goal_phrase(plan, spec, g, plan.goals[i - 1] if i else None) for i, g in enumerate(plan.goals)]
+    return request(phrases, persona, family, rng), reason(phrases)
+
+
+def reason(phrases: list[str]) -> str:
+    """Why the user gets in touch, in the second person (the scenario's ``reason``)."""
+    return re.sub(r"\bme\b", "you", re.sub(r"\bmy\b", "your", f"You want to {join_goals(phrases)}."))
+
+
+# --- the scenario -------------------------------------------------------------------------------
+
+def scenario(reason_text: str, persona: str, family: str, said: list[Said], unknown: list[str], *,
+             withheld: set[str] = frozenset(), rule: str | None = None, first_attempt: dict[str, Any] | None = None,
+             changes: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The user's scenario (see the module docstring); ``withheld``: the labels of ``said`` the user gives
+    only when asked."""
+    behaviour = [PERSONAS[persona][0]]
+    if withheld:
+        behaviour.append(f"You do not mention the {_and(sorted(withheld))} until the agent asks for it.")
+    for label, value in (first_attempt or {}).items():
+        behaviour.append(f"At first you give the {label} you remember, {_shown(value)}, which is out of date; "
+                         f"when the agent says it does not work, you give " +
+                         ("the right one." if label in {s.label for s in said} else "what else you know."))
+    for label, value in (changes or {}).items():
+        behaviour.append(f"You first ask for {_shown(value)} as the {label}, then change your mind.")
+    if rule:
+        behaviour.append("If the agent explains why it cannot do what you ask, you accept that.")
+    stated = {s.label for s in said} | set(first_attempt or {})  # what they say is not what they do not know
+    return {
+        "reason": reason_text,
+        "known": {s.label: s.value for s in said if s.label not in withheld},
+        "unknown": [label for label in unknown if label not in stated],
+        "withheld": {s.label: s.value for s in said if s.label in withheld},
+        "behaviour": " ".join(behaviour),
+        "persona": persona,
+        "phrasing": family,
+        "rule": rule,
+        "first_attempt": first_attempt or {},
+        "changes": changes or {},
+    }
+
+
+def _shown(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
-        value = int(value)  # 9.0 sent, 9 stored: the same number
-    return {json.dumps(value)}
+        value = int(value)
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def constants(tools: list[dict]) -> set[tuple[str, str]]:
-    """(tool, parameter) pairs whose schema allows one value only: the schema tells the agent, not the user."""
-    return {(t["function"]["name"], p) for t in tools
-            for p, schema in (t["function"].get("parameters") or {}).get("properties", {}).items()
-            if isinstance(schema, dict) and isinstance(schema.get("enum"), list) and len(schema["enum"]) == 1}
+# --- a request no tool serves -------------------------------------------------------------------
+
+_OFF_DOMAIN = [("read", "weather forecast"), ("create", "restaurant reservation"), ("read", "train timetable"),
+               ("create", "birthday reminder"), ("update", "gym membership"), ("delete", "newsletter subscription"),
+               ("read", "currency exchange rate"), ("create", "doctor appointment"), ("read", "movie showtimes"),
+               ("create", "pizza delivery"), ("read", "football scores"), ("update", "flight seat")]
+"""Everyday requests, for a domain whose run offers no other domain's tools to borrow one from."""
+_OFF_PHRASES = {"read": ["find out the {noun} for me", "look up the {noun}", "check the {noun} for me"],
+                "create": ["set up a new {noun}", "book a {noun} for me", "arrange a {noun}"],
+                "update": ["change my {noun}", "update my {noun}"],
+                "delete": ["cancel my {noun}", "get rid of my {noun}"]}
 
 
-def needed_values(calls: list[dict], observations: list[str], tools: list[dict] = ()) -> list[tuple[int, str, Any]]:
-    """(call index, parameter, value) of every argument that no earlier observation returned and no
-    schema fixes: the intent must state those."""
-    needed, seen, fixed = [], set(), constants(list(tools))
-    for i, call in enumerate(calls):
-        for param, v in call["arguments"].items():
-            if (call["name"], param) not in fixed and not _scalars(v) <= seen:
-                needed.append((i, param, v))
-        try:
-            seen |= _scalars(json.loads(observations[i]))
-        except (IndexError, json.JSONDecodeError):
-            pass
-    return needed
+def _vocabulary(spec: EnvSpec) -> set[str]:
+    """The words the domain's tools, tables and columns are named with (singular and plural alike)."""
+    names = [t.name for t in spec.tools] + [t.name for t in spec.tables] + [t.entity for t in spec.tables] + [
+        c.name for t in spec.tables for c in t.columns]
+    found = {w for name in names for w in tokens(name)}
+    return found | {w.rstrip("s") for w in found}
 
 
-def missing_values(intent: str, calls: list[dict], observations: list[str],
-                   tools: list[dict] = ()) -> list[tuple[int, str, Any]]:
-    """Needed values the intent does not state (by their text or as JSON)."""
-    return [(i, p, v) for i, p, v in needed_values(calls, observations, tools)
-            if show(v) not in intent and not (isinstance(v, str) and v in intent)]
+def _noun(name: str) -> str | None:
+    """What a tool's name is about, without its verb and its provider (``get_forecast_weather_for_x``:
+    ``forecast weather``); None when that leaves no plain words."""
+    found = tokens(name)
+    found = found[: found.index("for")] if "for" in found else found
+    nouns = []
+    for w in found:
+        verb = next((v for v in VERBS if w.startswith(v) and len(w) - len(v) >= 3), None) if w not in VERBS else w
+        rest = w if verb is None else w[len(verb):]
+        if rest and rest not in VERBS and rest not in _HTTP_VERBS:
+            nouns.append(rest)
+    if not nouns or len(nouns) > 4 or not all(n.isalpha() and 3 <= len(n) <= 12 for n in nouns):
+        return None
+    return " ".join(nouns)
 
 
-LLM_PROMPT = """Rewrite this request as the customer would write it to a support agent, in one short \
-paragraph, first person. Keep every quoted value exactly as written (same spelling and case, you may \
-drop the quotes) and every number exactly. Do not mention any function, API or tool names. Reply with \
-the request only.
+def off_domain_request(spec: EnvSpec, foreign: list[tuple[str, str]], rng: random.Random) -> str | None:
+    """A verb phrase asking for something none of the domain's tools does: about another domain's tool
+    (``foreign``: (name, kind) pairs) or, failing that, an everyday errand, sharing no word with the
+    domain's names. None when every candidate shares one."""
+    vocabulary = _vocabulary(spec)
+    borrowed = [(kind, noun) for name, kind in foreign if (noun := _noun(name))]
+    for candidates in (borrowed, list(_OFF_DOMAIN)):
+        rng.shuffle(candidates)
+        for kind, noun in candidates:
+            if not any(w in vocabulary or w.rstrip("s") in vocabulary for w in noun.split()):
+                return rng.choice(_OFF_PHRASES[kind]).format(noun=noun)
+    return None
 
-Request: {intent}"""
+
+# --- the LLM rewrite ----------------------------------------------------------------------------
+
+LLM_PROMPT = """Rewrite this customer's opening message to a support agent in your own words, as the same \
+person would write it ({persona}). First person, one short paragraph. Keep what they want and every \
+constraint; do not add any name, number, date, code or other detail that is not in the message, and do not \
+mention any function, API or tool names. Reply with the message only.
+
+Message: {intent}"""
 
 
-async def llm_intent(backend, template: str, tools: list[dict], calls: list[dict], observations: list[str],
-                     seed: int) -> str | None:
-    """The template rewritten by an LLM, or None when the rewrite drops a value or names a tool."""
-    reply = await backend.chat([{"role": "user", "content": LLM_PROMPT.format(intent=template)}], None,
-                               seed=seed, max_tokens=256)
+async def llm_intent(backend, task: Task, seed: int) -> str | None:
+    """The task's intent rewritten by an LLM, or None when the rewrite fails the task checker's text checks
+    (a value the calls need that nobody states, a withheld value said, a tool named)."""
+    persona = task.user_scenario.get("persona", "terse")
+    prompt = LLM_PROMPT.format(intent=task.intent, persona=PERSONAS.get(persona, PERSONAS["terse"])[0])
+    reply = await backend.chat([{"role": "user", "content": prompt}], None, seed=seed, max_tokens=256)
     text = (reply.message.get("content") or "").strip()
-    names = [t["function"]["name"] for t in tools]
-    if not text or any(name in text for name in names) or missing_values(text, calls, observations, tools):
+    if not text or check_text(replace(task, intent=text)):
         return None
     return text

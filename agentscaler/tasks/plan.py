@@ -1,15 +1,20 @@
-"""Tool sequences with data dependencies: the gold plan of a task, sampled from a domain's tools.
+"""Gold plans: one user's goal of one to four sub-goals, sampled as a walk on the domain's data flow.
 
-A plan ends in a *target* call (usually a write) and starts with the reads that find what the
-target needs: an id the user cannot know is looked up by a read that takes what the user does know
-(a name, an email, the owning entity's key) and returns the row that holds the id. A create may be
-followed by a write on the row it created, addressed by the key the create returned. So later calls
-take values earlier calls returned, as a real agent's calls do, and the intent can leave those
-values out.
+A sub-goal acts on one row: reads, creates, changes or removes it. Before its call come the calls a
+careful agent makes first: *lookups* that find the keys the user cannot know (a read called with what
+the user does know, returning the row that holds the key; a lookup's own key comes from another
+lookup when needed, up to two deep) and, before a row is changed or removed, a *check* that reads it.
+Where the domain's policy asks for it, a lookup identifies the owner of the rows a write touches first.
+The next sub-goal acts on a row related to the last one (the same row, one of its children, a new
+child, its parent, a row sharing a telling value with it) or, after a computation, computes on from
+its result; so its calls take the keys and values earlier calls returned, as a real agent's calls do,
+and the user never has to say them.
 
-Every step is executed while the plan is sampled: a plan whose call errors, whose lookup does not
-return the value it must provide, or whose target row the user could not single out is discarded
-and sampled again.
+Every call is executed as it is sampled: a sub-goal whose call fails, changes nothing or finds nothing
+is undone (state and steps) and another is drawn; a first sub-goal that cannot be built raises
+``PlanError`` and the task is drawn again. ``sample_refusal`` draws instead a sub-goal whose action a
+rule of the policy refuses (the simulator answers ``{"error": ..., "rule": id}``): its lookups and
+check are kept, the action is not a gold call.
 """
 
 from __future__ import annotations
@@ -19,22 +24,31 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentscaler.envs import CompiledTool, DomainSimulator, EnvSpec, Table, as_argument, sample_arguments
+from agentscaler.envs import (CompiledTool, DomainSimulator, EnvSpec, Table, as_argument, compute_arguments,
+                              sample_arguments, tokens)
 
 FILTER_ROLES = ("eq", "like", "ge", "le")
 PAGING_ROLES = ("limit", "offset", "page")
+LOOKUP_DEPTH = 2  # a lookup may need one more lookup for its own key (email -> user id -> order id)
+IDENTIFIERS = {"id", "ids", "uuid", "guid", "slug", "key", "code", "sku", "handle", "hash", "token"}
+"""Last words of a column that holds an identifier a system made up: a user names the row otherwise."""
+QUALIFIERS = {"initial", "final", "start", "end", "total", "new", "old", "value", "result", "number", "num", "of", "in"}
+"""Words that qualify a quantity rather than name it (an initial velocity and a final one are both velocities)."""
+NAMES = {"name", "title", "email", "username", "login", "symbol", "ticker", "label"}
+"""Last words of a column whose value names its row where no other row has it."""
 
 
 @dataclass
 class Step:
-    """One gold call, and where each of its values comes from."""
+    """One gold call, why it is made, and where its values come from."""
 
     tool: CompiledTool
     arguments: dict[str, Any]
-    looked_up: dict[str, int] = field(default_factory=dict)  # param -> index of the step whose result holds it
-    observation: str = ""
+    purpose: str = "goal"  # "lookup" (finds a key), "check" (reads a row before a write), "goal", "attempt"
+    goal: int = 0  # the sub-goal it serves
+    found: dict[str, int] = field(default_factory=dict)  # param -> the earlier step whose observation returned it
     singles_out: dict[str, Any] = field(default_factory=dict)  # lookup: column -> value telling its row apart
-    purpose: str = "target"  # "lookup" (finds a value), "target", or "follow-up" (acts on the target's result)
+    observation: str = ""
 
     @property
     def call(self) -> dict[str, Any]:
@@ -42,125 +56,76 @@ class Step:
 
 
 @dataclass
+class Goal:
+    """A sub-goal: what the user asks for, and how it relates to the sub-goal before it."""
+
+    table: Table
+    step: int  # the index of its action
+    relation: str  # "first", "same", "child", "new child", "parent", "shared", "result" (takes a computed number)
+    row: dict[str, Any] | None = None  # the row it acted on (as the action's observation shows it; a computation's
+    # answer)
+
+
+@dataclass
 class Plan:
     steps: list[Step]
-    table: Table  # the target's table
+    goals: list[Goal]
+    refused: Step | None = None  # refuse: the action a rule refuses (not a gold call; its goal's step is -1)
+    rule: str | None = None  # refuse: the id of that rule
 
     @property
     def writes(self) -> bool:
-        return any(s.tool.kind != "read" for s in self.steps)
+        return any(s.tool.kind != "read" and s.purpose != "attempt" for s in self.steps)
+
+    def action(self, goal: Goal) -> Step:
+        """The call that does what the sub-goal asks (a refused one is no gold call)."""
+        return self.refused if goal.step < 0 else self.steps[goal.step]
 
 
 class PlanError(ValueError):
     """This draw cannot become a task; the sampler draws again."""
 
 
-def _rows(spec: EnvSpec, state: int, table: str) -> list[dict[str, Any]]:
-    columns = [c.name for c in spec.table(table).columns]
-    return [dict(zip(columns, row)) for row in spec.states[state].get(table, [])]
+class Refused(PlanError):
+    """A call a rule of the domain's policy refused."""
+
+    def __init__(self, message: str, rule: str):
+        super().__init__(message)
+        self.rule = rule
 
 
-def _choose_arguments(tool: CompiledTool, table: Table, spec: EnvSpec, state: int, row: int,
-                      rng: random.Random) -> dict[str, Any]:
-    """Values from an existing row (filters) or fresh ones (values to write); a random subset of optionals.
-
-    Writes keep at least one filter and one value, so they touch a row and change it.
-    """
-    args = sample_arguments(tool.operation.bindings, table, spec.states[state], row, rng)
-    bindings = {b.param: b for b in tool.operation.bindings}
-    kept = {}
-    for param, v in args.items():
-        b = bindings[param]
-        if b.required or (b.role not in PAGING_ROLES and rng.random() < 0.5):
-            kept[param] = v
-    for role_set in ((FILTER_ROLES,) if tool.kind in ("update", "delete") else ()) + (
-            (("value",),) if tool.kind == "update" else ()):
-        if not any(bindings[p].role in role_set for p in kept):
-            options = [p for p in args if bindings[p].role in role_set]
-            if options:
-                chosen = rng.choice(options)
-                kept[chosen] = args[chosen]
-    return kept
+def scalars(value: Any) -> set[str]:
+    """Every scalar inside a JSON value, as canonical JSON text (9.0 and 9 alike: the same number)."""
+    if isinstance(value, dict):
+        return set().union(*map(scalars, value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*map(scalars, value)) if value else set()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return {json.dumps(value)}
 
 
-def _key_columns(spec: EnvSpec, table: Table) -> dict[str, tuple[str, str]]:
-    """Columns of ``table`` that hold a key the user would not know: column -> (table, column) it keys."""
-    keys = {table.primary_key: (table.name, table.primary_key)}
+def _cells(value: Any, column: str | None = None) -> set[tuple[str, str | None]]:
+    """(scalar as canonical JSON, the name of the field that holds it) for every scalar inside a JSON value."""
+    if isinstance(value, dict):
+        return set().union(*(_cells(v, k) for k, v in value.items())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(_cells(v, column) for v in value)) if value else set()
+    return {(s, column) for s in scalars(value)}
+
+
+def is_compute(tool: CompiledTool) -> bool:
+    """A tool that answers from its arguments (math, conversions): it acts on no row."""
+    return tool.compute is not None
+
+
+def key_columns(table: Table) -> dict[str, tuple[str, str]]:
+    """Columns of ``table`` that hold a key the user would not know (its own key, references, and identifiers
+    such as ``chain_slug`` or ``project_key``): column -> (table, column) it keys."""
+    keys = {c.name: (table.name, c.name) for c in table.columns if (tokens(c.name) or [""])[-1] in IDENTIFIERS}
+    keys[table.primary_key] = (table.name, table.primary_key)
     keys.update({fk.column: (fk.table, fk.ref_column) for fk in table.foreign_keys})
     return keys
-
-
-def _lookup(sim: DomainSimulator, spec: EnvSpec, reads: list[CompiledTool], owner: str, column: str,
-            value: Any, rng: random.Random) -> tuple[CompiledTool, dict[str, Any], str, dict] | None:
-    """A read that returns the row of ``owner`` holding ``column == value``, called with what else that row
-    says; ``(tool, arguments, observation)`` or None when no read can find it."""
-    source = next((r for r in sim.rows(owner) if r.get(column) == value), None)
-    if source is None:
-        return None
-    candidates = [t for t in reads if t.table == owner]
-    rng.shuffle(candidates)
-    for tool in candidates:
-        args: dict[str, Any] = {}
-        usable = True
-        for b in tool.operation.bindings:
-            if b.role in FILTER_ROLES and b.column == column:
-                usable = not b.required  # taking the id as input finds nothing the user did not know
-                continue
-            if b.role in FILTER_ROLES and b.column in source and source[b.column] is not None and b.role == "eq" \
-                    and (b.required or rng.random() < 0.5):
-                arg = as_argument(source[b.column], b.json_type)
-                if arg is None or (b.enum and arg not in b.enum):
-                    usable = not b.required
-                    continue
-                args[b.param] = arg
-            elif b.required:
-                usable = False
-            if not usable:
-                break
-        if not usable or not args:  # a lookup with no filter finds a row the user never named
-            continue
-        obs = sim.step({"name": tool.name, "arguments": args})
-        if obs.error:
-            continue
-        found = json.loads(obs.observation)
-        rows = found if isinstance(found, list) else [found]
-        if any(isinstance(r, dict) and r.get(column) == value for r in rows):
-            return tool, args, obs.observation, _singles_out(spec.table(owner), spec, rows, column, value, tool, args)
-    return None
-
-
-def sample_plan(sim: DomainSimulator, state: int, target: CompiledTool, rng: random.Random,
-                follow_up: float = 0.4) -> Plan:
-    """A plan ending in ``target`` (plus, sometimes, a write on the row a create made); raises PlanError."""
-    spec = sim.spec
-    sim.reset(state)
-    table = spec.table(target.table)
-    rows = _rows(spec, state, table.name)
-    row_index = rng.randrange(max(len(rows), 1))
-    args = _choose_arguments(target, table, spec, state, row_index, rng)
-    bindings = {b.param: b for b in target.operation.bindings}
-    reads = [t for t in spec.tools if t.executable and t.kind == "read" and t is not target]
-    keys = _key_columns(spec, table)
-    steps: list[Step] = []
-    looked_up: dict[str, int] = {}
-    for param, v in list(args.items()):
-        b = bindings[param]
-        if b.column not in keys or b.role not in ("eq", "value") or (b.role == "value" and b.column == table.primary_key):
-            continue
-        owner, ref_column = keys[b.column]
-        found = _lookup(sim, spec, reads, owner, ref_column, _stored(v), rng)
-        if found is not None:
-            tool, lookup_args, obs, singles_out = found
-            steps.append(Step(tool, lookup_args, observation=obs, purpose="lookup", singles_out=singles_out))
-            looked_up[param] = len(steps) - 1
-    target_step = Step(target, args, looked_up)
-    steps.append(target_step)
-    _execute(sim, target_step)
-    if target.kind == "create" and rng.random() < follow_up:
-        extra = _follow_up(sim, spec, target, target_step, len(steps) - 1, rng)
-        if extra is not None:
-            steps.append(extra)
-    return Plan(steps, table)
 
 
 def _stored(v: Any) -> Any:
@@ -168,61 +133,508 @@ def _stored(v: Any) -> Any:
     return int(v) if isinstance(v, bool) else v
 
 
-def _execute(sim: DomainSimulator, step: Step) -> None:
-    obs = sim.step(step.call)
-    if obs.error:
-        raise PlanError(f"{step.tool.name} failed: {json.loads(obs.observation)['error']}")
-    step.observation = obs.observation
+class Walk:
+    """A plan being sampled: the simulator in the state the steps so far left, and what they returned."""
 
+    def __init__(self, sim: DomainSimulator, state: int, rng: random.Random, read_before_write: float):
+        self.sim, self.spec, self.rng = sim, sim.spec, rng
+        self.read_before_write = read_before_write
+        self.reads = [t for t in self.spec.tools if t.executable and t.kind == "read" and t.table and t.operation
+                      and not is_compute(t)]
+        self.steps: list[Step] = []
+        self.goals: list[Goal] = []
+        self.returned: dict[tuple[str, str | None], int] = {}  # (scalar, column) -> the first step returning it
+        self.refused: Step | None = None
+        self.rule: str | None = None
+        self.created: set[tuple[str, Any]] = set()  # (table, key) of the rows the plan's creates made
+        sim.reset(state)
 
-def _follow_up(sim: DomainSimulator, spec: EnvSpec, created_by: CompiledTool, step: Step, index: int,
-               rng: random.Random) -> Step | None:
-    """An update or delete of the row just created, addressed by the key the create returned."""
-    table = spec.table(created_by.table)
-    created = json.loads(step.observation).get("created") or []
-    if not created:
+    @property
+    def plan(self) -> Plan:
+        return Plan(self.steps, self.goals, self.refused, self.rule)
+
+    # --- what the steps returned ----------------------------------------------------------------------
+    def source(self, v: Any, columns: set[str] | None = None) -> int | None:
+        """The step whose observation returned ``v`` (every scalar of it), in one of ``columns`` (None: in any),
+        or None. A key is only taken from a column that holds that kind of key: order 3 is not user 3."""
+        found = [min((i for (scalar, column), i in self.returned.items()
+                      if scalar == s and (columns is None or column in columns)), default=None) for s in scalars(v)]
+        return None if None in found or not found else max(found)
+
+    def _record(self, step: Step) -> None:
+        self.steps.append(step)
+        for pair in _cells(json.loads(step.observation)):
+            self.returned.setdefault(pair, len(self.steps) - 1)
+
+    def _truncate(self, n: int) -> None:
+        del self.steps[n:]
+        self.returned = {pair: i for pair, i in self.returned.items() if i < n}
+
+    def columns(self, table: Table, column: str) -> set[str]:
+        """The columns an observation may show a value of ``table.column`` in: its own, the key it references,
+        and the references to it."""
+        return {column} | {fk.ref_column for fk in table.foreign_keys if fk.column == column} | {
+            fk.column for t in self.spec.tables for fk in t.foreign_keys if fk.table == table.name
+            and fk.ref_column == column}
+
+    def run(self, step: Step) -> None:
+        """Execute the step and keep it; PlanError (Refused for a rule) when it fails."""
+        obs = self.sim.step(step.call)
+        if obs.error:
+            answer = json.loads(obs.observation)
+            message = f"{step.tool.name} failed: {answer['error']}"
+            raise Refused(message, answer["rule"]) if answer.get("rule") else PlanError(message)
+        step.observation = obs.observation
+        self._record(step)
+
+    # --- sub-goals ----------------------------------------------------------------------------------
+    def act(self, tool: CompiledTool, row: dict[str, Any] | None, relation: str,
+            fixed: dict[str, Any] | None = None, refuse: bool = False, values: dict[str, Any] | None = None) -> None:
+        """One sub-goal: ``tool`` on ``row`` (None: any row), its lookups and check first; on failure the
+        state and steps are as before (but with ``refuse``, a refusal keeps the steps before the action).
+        ``fixed``: column -> value its arguments must hold (the key that relates it to the last sub-goal);
+        ``values``: column -> the value it must write there."""
+        snapshot, mark = self.sim.snapshot(), len(self.steps)
+        table = self.spec.table(tool.table)
+        if is_compute(tool):
+            self._compute(tool, table, relation, fixed or {})
+            return
+        try:
+            args, row = self._arguments(tool, table, row, fixed or {}, values or {})
+            if tool.kind == "delete" and row and (table.name, row.get(table.primary_key)) in self.created:
+                raise PlanError("removing what the plan just made leaves nothing done")
+            step = Step(tool, args, "goal", len(self.goals), self._sources(tool, table, args, fixed or {}))
+            if tool.kind == "read" and any(s.call == step.call for s in self.steps):
+                raise PlanError(f"{tool.name} was called so already")
+            for rule, key in owners(self.spec, step, row):
+                self._identify(rule, key)
+            if tool.kind in ("update", "delete") and self.rng.random() < self.read_before_write:
+                self._check(step, table)
+            before = self.sim.state_hash()
+            self.run(step)
+            if tool.kind != "read" and self.sim.state_hash() == before:
+                raise PlanError(f"{tool.name} changes nothing here")
+            if tool.kind == "read" and json.loads(step.observation) in ([], {}):
+                raise PlanError(f"{tool.name} finds nothing here")
+        except Refused as refusal:
+            if not refuse:
+                self.sim.restore(snapshot)
+                self._truncate(mark)
+                raise
+            self.refused, self.rule = step, refusal.rule
+            self.goals.append(Goal(table, -1, relation, row))
+            return
+        except PlanError:
+            self.sim.restore(snapshot)
+            self._truncate(mark)
+            raise
+        if refuse:
+            self.sim.restore(snapshot)
+            self._truncate(mark)
+            raise PlanError(f"{tool.name} breaks no rule here")
+        focus = self._focus(step, table, row)
+        if tool.kind == "create" and focus:
+            self.created.add((table.name, focus.get(table.primary_key)))
+        self.goals.append(Goal(table, len(self.steps) - 1, relation, focus))
+
+    def _compute(self, tool: CompiledTool, table: Table, relation: str, fixed: dict[str, Any]) -> None:
+        """A computing sub-goal: plausible arguments (``fixed``: parameter -> a result an earlier call returned)."""
+        args = {**compute_arguments(tool, self.rng), **fixed}
+        found = {p: i for p, v in fixed.items() if (i := self.source(v)) is not None}
+        step = Step(tool, args, "goal", len(self.goals), found)
+        self.run(step)
+        self.goals.append(Goal(table, len(self.steps) - 1, relation, json.loads(step.observation)))
+
+    def _arguments(self, tool: CompiledTool, table: Table, row: dict[str, Any] | None, fixed: dict[str, Any],
+                   values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """Filters from ``row`` (None: a random row) and fresh values to write: the required parameters, the
+        ``fixed`` columns and a random half of the optional ones; and the row. A write keeps a filter and a
+        value, so it touches a row and changes it."""
+        state = {name: [list(r.values()) for r in self.sim.rows(name)]
+                 for name in {table.name, *(fk.table for fk in table.foreign_keys)}}
+        rows = state[table.name]
+        columns = [c.name for c in table.columns]
+        index = next((i for i, r in enumerate(rows) if row and r[columns.index(table.primary_key)]
+                      == row.get(table.primary_key)), self.rng.randrange(max(len(rows), 1)))
+        args = sample_arguments(tool.operation.bindings, table, state, index, self.rng)
+        bindings = {b.param: b for b in tool.operation.bindings}
+        pinned = {p: fixed[b.column] for p, b in bindings.items() if b.column in fixed and (b.role == "eq" or (
+            b.role == "value" and tool.kind == "create"))}
+        pinned.update({p: values[b.column] for p, b in bindings.items() if b.column in values and b.role == "value"})
+        args.update({p: as_argument(v, bindings[p].json_type) for p, v in pinned.items()})
+        kept = {p: v for p, v in args.items() if v is not None and (
+            bindings[p].required or p in pinned or (bindings[p].role not in PAGING_ROLES and self.rng.random() < 0.5))}
+        for role_set in ((FILTER_ROLES,) if tool.kind in ("update", "delete") else ()) + (
+                (("value",),) if tool.kind == "update" and not tool.operation.assign else ()):
+            if not any(bindings[p].role in role_set for p in kept):
+                options = [p for p in args if bindings[p].role in role_set and args[p] is not None]
+                if options:
+                    chosen = self.rng.choice(options)
+                    kept[chosen] = args[chosen]
+        return kept, dict(zip(columns, rows[index])) if rows else None
+
+    def _sources(self, tool: CompiledTool, table: Table, args: dict[str, Any], fixed: dict[str, Any]) -> dict[str, int]:
+        """Where the keys and filters of ``args`` come from: an earlier observation, or a lookup made now. A new
+        value to write is the user's, even when an earlier call happened to return it too."""
+        keys = key_columns(table)
+        found = {}
+        for b in tool.operation.bindings:
+            if b.param not in args or b.role not in ("eq", "value"):
+                continue
+            if b.role == "value" and b.column not in keys and b.column not in fixed:
+                continue
+            index = self.source(args[b.param], self.columns(table, b.column))
+            if index is None and b.column in keys and not (b.role == "value" and b.column == table.primary_key):
+                index = self.lookup(*keys[b.column], _stored(args[b.param]), LOOKUP_DEPTH)
+                if index is None and keys[b.column][0] != table.name:  # a reference, shown by a list of this table
+                    index = self.lookup(table.name, b.column, _stored(args[b.param]), LOOKUP_DEPTH)
+            if index is not None:
+                found[b.param] = index
+        return found
+
+    def _identify(self, rule, key: Any) -> None:
+        """Make sure a lookup of the rule's has identified the owner ``key`` before a write on its rows (the
+        policy's identity rule): a lookup that finds the owner's row, then, if that answered other rows too,
+        a read that takes the owner's key. PlanError when the domain offers no way."""
+        if any(identifies(s, rule, key) for s in self.steps):
+            return
+        owner_columns = self.columns(self.spec.table(rule.owner), rule.owner_key)
+        if self.source(key, owner_columns) is None:
+            index = self.lookup(rule.owner, rule.owner_key, key, LOOKUP_DEPTH)
+            if index is not None and identifies(self.steps[index], rule, key):
+                return
+        for name, param in self.rng.sample(sorted(rule.lookups.items(), key=str), len(rule.lookups)):
+            tool = self.spec.tool(name)
+            if param is None and tool.table == rule.owner:
+                param = _param(tool, rule.owner_key, "eq")
+            binding = next((b for b in tool.operation.bindings if b.param == param), None)
+            if binding is None or any(b.required and b.param != param for b in tool.operation.bindings):
+                continue
+            arg = as_argument(key, binding.json_type)
+            index = self.source(arg, owner_columns)
+            step = Step(tool, {param: arg}, "lookup", len(self.goals), {param: index} if index is not None else {})
+            obs = self.sim.step(step.call)
+            if not obs.error:
+                step.observation = obs.observation
+                if identifies(step, rule, key):
+                    self._record(step)
+                    return
+        raise PlanError(f"no lookup identifies the {rule.owner} {key!r} before {rule.tools}")
+
+    def _check(self, write: Step, table: Table) -> None:
+        """A read of the row ``write`` is about to change, called with the write's own filters."""
+        filters = {b.column: (b.param, write.arguments[b.param]) for b in write.tool.operation.bindings
+                   if b.param in write.arguments and b.role == "eq"}
+        options = [t for t in self.reads if t.table == table.name]
+        self.rng.shuffle(options)
+        for read in options:
+            bindings = read.operation.bindings
+            if any(b.required and b.column not in filters for b in bindings):
+                continue
+            args = {b.param: as_argument(filters[b.column][1], b.json_type) for b in bindings
+                    if b.role == "eq" and b.column in filters}
+            if not args or None in args.values():
+                continue
+            found = {b.param: write.found[filters[b.column][0]] for b in bindings
+                     if b.param in args and filters[b.column][0] in write.found}
+            step = Step(read, args, "check", len(self.goals), found)
+            obs = self.sim.step(step.call)
+            if not obs.error and json.loads(obs.observation) not in ([], {}):
+                step.observation = obs.observation
+                self._record(step)
+                return
+
+    def lookup(self, owner: str, column: str, value: Any, depth: int) -> int | None:
+        """A read that returns the row of ``owner`` holding ``column == value``, called with what else the
+        row holds (the user says it, or an earlier observation returned it, or a deeper lookup finds it);
+        the index of its step, or None when no read can find the row."""
+        source = next((r for r in self.sim.rows(owner) if r.get(column) == value), None)
+        if source is None:
+            return None
+        keys = key_columns(self.spec.table(owner))
+        candidates = [t for t in self.reads if t.table == owner]
+        self.rng.shuffle(candidates)
+        for tool in candidates:
+            mark = len(self.steps)
+            step = self._lookup_step(tool, source, column, keys, depth)
+            if step is not None:
+                obs = self.sim.step(step.call)
+                found = [] if obs.error else json.loads(obs.observation)
+                rows = [r for r in (found if isinstance(found, list) else [found]) if isinstance(r, dict)]
+                if any(r.get(column) == value for r in rows):
+                    singles_out = _singles_out(self.spec.table(owner), keys, rows, column, value, tool, step.arguments)
+                    if singles_out is not None:
+                        step.observation, step.singles_out = obs.observation, singles_out
+                        self._record(step)
+                        return len(self.steps) - 1
+            self._truncate(mark)  # the deeper lookups this candidate made
         return None
-    row = created[0]
-    writes = [t for t in spec.tools if t.executable and t.kind in ("update", "delete") and t.table == table.name
-              and any(b.column == table.primary_key and b.role == "eq" for b in t.operation.bindings)]
-    if not writes:
-        return None
-    tool = rng.choice(writes)
-    one_row = {table.name: [[row.get(c.name) for c in table.columns]]}
-    args = sample_arguments(tool.operation.bindings, table, one_row, 0, rng)
-    bindings = {b.param: b for b in tool.operation.bindings}
-    key_param = next(b.param for b in tool.operation.bindings if b.column == table.primary_key and b.role == "eq")
-    args = {p: v for p, v in args.items() if p == key_param or bindings[p].required or
-            (bindings[p].role == "value" and rng.random() < 0.7)}
-    if tool.kind == "update" and not any(bindings[p].role == "value" for p in args) and not tool.operation.assign:
-        return None  # nothing to change (a status transition changes its constant column without arguments)
-    args[key_param] = as_argument(row[table.primary_key], bindings[key_param].json_type)
-    extra = Step(tool, args, {key_param: index}, purpose="follow-up")
-    try:
-        _execute(sim, extra)
-    except PlanError:
-        return None
-    return extra
+
+    def _lookup_step(self, tool: CompiledTool, source: dict[str, Any], column: str,
+                     keys: dict[str, tuple[str, str]], depth: int) -> Step | None:
+        """The call of ``tool`` that finds ``source`` by what it holds, or None when the tool cannot."""
+        args, found = {}, {}
+        for b in tool.operation.bindings:
+            usable = b.role in ("eq", "like") and b.column != column and source.get(b.column) is not None
+            if not usable:
+                if b.required:
+                    return None  # it takes the very key sought, or something the row cannot give
+                continue
+            if not (b.required or self.rng.random() < 0.5):
+                continue
+            arg = as_argument(source[b.column], b.json_type)
+            if arg is None or (b.enum and arg not in b.enum) or (b.role == "like" and not isinstance(arg, str)):
+                if b.required:
+                    return None
+                continue
+            index = self.source(arg, self.columns(self.spec.table(tool.table), b.column))
+            if index is None and depth > 0 and b.column in keys:
+                index = self.lookup(*keys[b.column], source[b.column], depth - 1)
+            args[b.param] = arg
+            if index is not None:
+                found[b.param] = index
+        return Step(tool, args, "lookup", len(self.goals), found)
+
+    # --- the walk -----------------------------------------------------------------------------------
+    def _focus(self, step: Step, table: Table, row: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The row the sub-goal acted on, as its observation shows it."""
+        answer = json.loads(step.observation)
+        if isinstance(answer, dict) and len(answer) == 1 and isinstance(next(iter(answer.values())), list):
+            rows = next(iter(answer.values()))  # {"created" | "updated" | "deleted": [...]}
+        else:
+            rows = answer if isinstance(answer, list) else [answer]
+        rows = [r for r in rows if isinstance(r, dict) and table.primary_key in r]
+        pk = table.primary_key
+        return next((r for r in rows if row and r.get(pk) == row.get(pk)), rows[0] if rows else None)
+
+    def options(self, tools: list[CompiledTool]) -> list[tuple[CompiledTool, dict | None, str, dict]]:
+        """``(tool, row, relation, fixed)`` for each sub-goal that can follow the last one (see ``act``): first
+        those on the same row, its children and its parent (shuffled), then those sharing a value with it. A
+        tool already used for a sub-goal is not used again; a plan shares a value once."""
+        goal = self.goals[-1]
+        focus, table, last = goal.row, goal.table, self.steps[goal.step].tool
+        used = {self.steps[g.step].tool.name for g in self.goals}
+        tools = [t for t in tools if t.name not in used]
+        if is_compute(last):
+            return self._results(tools, focus)
+        if focus is None:
+            return []
+        removed = last.kind == "delete"
+        out = []
+
+        def on(target: Table, row: dict | None, relation: str, fixed: dict, kinds=("read", "update", "delete")):
+            """Tools of ``kinds`` on ``target`` whose call takes the value relating it (a child's: its lookup's)."""
+            for t in tools:
+                if is_compute(t) or t.table != target.name or t.kind not in kinds:
+                    continue
+                takes = any(b.column in fixed and (b.role == "eq" or (b.role == "value" and t.kind == "create"))
+                            for b in t.operation.bindings)
+                if takes or relation == "child":
+                    out.append((t, row, relation, fixed))
+
+        if not removed and not table.singleton:  # (the one row of settings: its setters share no value)
+            names = self._names(table, focus)
+            # read by its name, then change it; listed, then see it or change it; made, then see or change it (not
+            # remove it again); changed, then see, change or remove it
+            every = ("read", "update", "delete")
+            kinds = {"read": ("update", "delete") if any(_takes(last, c) for c in names) else every,
+                     "create": ("read", "update")}.get(last.kind, every)
+            on(table, focus, "same", names, kinds)
+        for child in self.spec.tables:
+            for fk in child.foreign_keys:
+                if fk.table != table.name or removed or focus.get(fk.ref_column) is None:
+                    continue
+                on(child, None, "new child", {fk.column: focus[fk.ref_column]}, ("create",))
+                rows = [r for r in self.sim.rows(child.name) if r.get(fk.column) == focus[fk.ref_column]]
+                if rows:
+                    on(child, self.rng.choice(rows), "child", {fk.column: focus[fk.ref_column]})
+        related = {fk.table for fk in table.foreign_keys} | {t.name for t in self.spec.tables
+                                                           if any(fk.table == table.name for fk in t.foreign_keys)}
+        for fk in table.foreign_keys:
+            parent = next((r for r in self.sim.rows(fk.table) if r.get(fk.ref_column) == focus.get(fk.column)), None)
+            if parent is not None:
+                on(self.spec.table(fk.table), parent, "parent", self._names(self.spec.table(fk.table), parent))
+        self.rng.shuffle(out)
+        if any(g.relation == "shared" for g in self.goals):
+            return out
+        shared = []
+        mine = set(key_columns(table))
+        for other in self.spec.tables:
+            if other.name == table.name or other.name in related:
+                continue
+            theirs = set(key_columns(other))
+            every = self.sim.rows(other.name)
+            for c in other.columns:
+                v = focus.get(c.name)
+                if c.name in mine or c.name in theirs or c.enum or not _telling(v):
+                    continue
+                rows = [r for r in every if r.get(c.name) == v]
+                if rows and len(rows) <= len(every) / 3:  # a value that tells rows apart, not a common one ("en")
+                    shared.append((other, self.rng.choice(rows), {c.name: v}))
+        self.rng.shuffle(shared)
+        for other, row, fixed in shared:
+            on(other, row, "shared", fixed)
+        return out
+
+    def _names(self, table: Table, row: dict[str, Any]) -> dict[str, Any]:
+        """The values that name ``row``: its key, its identifiers, and a name no other row of the table has."""
+        keys = key_columns(table)
+        rows = self.sim.rows(table.name)
+        return {c.name: row[c.name] for c in table.columns if row.get(c.name) is not None and (
+            c.name in keys and c.name not in {fk.column for fk in table.foreign_keys}
+            or ((tokens(c.name) or [""])[-1] in NAMES and sum(r.get(c.name) == row[c.name] for r in rows) == 1))}
+
+    def _results(self, tools: list[CompiledTool], result: Any) -> list[tuple[CompiledTool, None, str, dict]]:
+        """Computations with a parameter of the same quantity as a number the last one returned (a final velocity
+        as the next one's initial velocity), ``fixed`` to it: parameter -> that number."""
+        numbers = [(set(tokens(name)) - QUALIFIERS, v) for name, v in (result.items() if isinstance(result, dict)
+                                                                       else []) if _number(v)]
+        out = []
+        for t in tools:
+            for b in t.operation.bindings if is_compute(t) else []:
+                fits = [v for quantity, v in numbers if quantity & (set(tokens(b.param)) - QUALIFIERS) and (
+                    b.json_type == "number" or (b.json_type == "integer" and float(v).is_integer()))]
+                if b.param in t.compute.params and fits and not b.enum:
+                    v = self.rng.choice(fits)
+                    out.append((t, None, "result", {b.param: int(v) if b.json_type == "integer" else v}))
+        self.rng.shuffle(out)
+        return out
 
 
-def _singles_out(table: Table, spec: EnvSpec, rows: list, column: str, value: Any, lookup: CompiledTool,
-                 args: dict[str, Any]) -> dict[str, Any]:
-    """A column of the wanted row that no other returned row shares, so the user can say which one.
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
-    The user cannot give the id, so the intent names the row by what it holds; if nothing tells it
-    apart from the other rows the lookup returns, the task is ill-posed and is drawn again.
-    """
-    rows = [r for r in rows if isinstance(r, dict)]
+
+def rules_of(spec: EnvSpec, kind: str, tool: CompiledTool) -> list:
+    """The rules of one kind of the domain's policy that govern ``tool``."""
+    return [r for r in spec.policy.rules if r.kind == kind and tool.name in r.tools] if spec.policy else []
+
+
+def identifies(step: Step, rule, key: Any) -> bool:
+    """Whether the step (a successful call) identifies owner ``key`` as the identity rule says: a lookup the
+    rule names that takes the owner's key, or that answers the owner's row alone."""
+    if step.tool.name not in rule.lookups or step.purpose == "attempt":
+        return False
+    answer = json.loads(step.observation)
+    param = rule.lookups[step.tool.name]
+    if param is not None:
+        return param in step.arguments and scalars(step.arguments[param]) == scalars(key) and bool(answer)
+    rows = answer if isinstance(answer, list) else [answer]
+    return len(rows) == 1 and isinstance(rows[0], dict) and scalars(rows[0].get(rule.owner_key)) == scalars(key)
+
+
+def owners(spec: EnvSpec, step: Step, row: dict[str, Any] | None) -> list[tuple[Any, Any]]:
+    """(identity rule, owner key) for each owner a write must identify first; ``row``: the row it writes
+    (a create's is its arguments)."""
+    out = []
+    for rule in rules_of(spec, "identity", step.tool):
+        column = rule.targets[step.tool.name]
+        key = _stored(step.arguments.get(_param(step.tool, column))) if step.tool.kind == "create" else (
+            (row or {}).get(column))
+        if key is not None:
+            out.append((rule, key))
+    return out
+
+
+def _takes(tool: CompiledTool, column: str, role: str = "eq") -> bool:
+    return any(b.column == column and b.role == role for b in tool.operation.bindings)
+
+
+def _param(tool: CompiledTool, column: str, role: str = "value") -> str | None:
+    """The parameter of ``tool`` that binds ``column`` in ``role``."""
+    return next((b.param for b in tool.operation.bindings if b.column == column and b.role == role), None)
+
+
+def _telling(v: Any) -> bool:
+    """A value that relates two rows when they share it (not a flag, an empty text or a small count)."""
+    if isinstance(v, str):
+        return len(v.strip()) >= 2 and v not in ("[]", "{}")
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and not (float(v).is_integer() and 0 <= v <= 9)
+
+
+def _singles_out(table: Table, keys: dict, rows: list[dict], column: str, value: Any, lookup: CompiledTool,
+                 args: dict[str, Any]) -> dict[str, Any] | None:
+    """A column of the wanted row that no other returned row shares, so the user can say which one it is
+    ({} when it is the only row); None when nothing tells it apart (the user could not say which)."""
     mine = next(r for r in rows if r.get(column) == value)
     others = [r for r in rows if r is not mine]
     if not others:
         return {}
     named = {b.column for b in lookup.operation.bindings if b.param in args}
-    keys = _key_columns(spec, table)
     for c in table.columns:
         v = mine.get(c.name)
         if c.name in named or c.name in keys or v in (None, "", "[]", "{}"):
             continue
         if all(o.get(c.name) != v for o in others):
             return {c.name: v}
-    raise PlanError(f"the {table.entity} cannot be told apart from the other rows its lookup returns")
+    return None
+
+
+def sample_plan(sim: DomainSimulator, state: int, first: CompiledTool, rng: random.Random, *, goals: int = 1,
+                tools: list[CompiledTool] | None = None, read_before_write: float = 0.7) -> Plan:
+    """A plan of up to ``goals`` sub-goals, the first one ``first`` on a random row, the next ones drawn from
+    ``tools`` on related rows (fewer when nothing related can be done); raises PlanError when the first
+    cannot be built."""
+    walk = Walk(sim, state, rng, read_before_write)
+    walk.act(first, None, "first")
+    while len(walk.goals) < goals:
+        options = walk.options(tools or [first])
+        for tool, row, relation, fixed in options[:8]:
+            try:
+                walk.act(tool, row, relation, fixed)
+                break
+            except PlanError:
+                continue
+        else:
+            break
+    return walk.plan
+
+
+def refusal_rules(spec: EnvSpec, tools: list[CompiledTool]) -> list:
+    """The policy's state rules a request for one of ``tools`` can break: status transitions, a row named with
+    an owner it does not have, and limits on a value (not the per-owner quotas, which take many creates)."""
+    names = {t.name for t in tools}
+    return [r for r in (spec.policy.rules if spec.policy else []) if set(r.tools) & names and (r.kind in ("transition",
+            "ownership") or (r.kind == "limit" and not r.owner and (r.maximum is not None or r.minimum is not None)))]
+
+
+def sample_refusal(sim: DomainSimulator, state: int, rng: random.Random, tools: list[CompiledTool]) -> Plan:
+    """A single sub-goal a state rule of the domain's policy refuses: a status change the row's status forbids
+    (a transition rule), or a value past a limit; its lookups and the read of the row come first (they are
+    the gold calls: the read shows why the request breaks the rule). PlanError when none can be drawn."""
+    rules = refusal_rules(sim.spec, tools)
+    if not rules:
+        raise PlanError("no state rule of the policy governs a write here")
+    rule = rng.choice(rules)
+    tool = sim.spec.tool(rng.choice(sorted(set(rule.tools) & {t.name for t in tools})))
+    table = sim.spec.table(tool.table)
+    walk = Walk(sim, state, rng, read_before_write=1.0)
+    if rule.kind == "transition":
+        rows = [r for r in sim.rows(table.name) if r.get(rule.column) in rule.refused_from]
+        if not rows:
+            raise PlanError(f"no {table.entity} is in a status that {rule.id} refuses")
+        row = rng.choice(rows)
+        walk.act(tool, row, "first", {table.primary_key: row[table.primary_key]}, refuse=True)
+    elif rule.kind == "ownership":  # the user names a row, and an owner that is not its own
+        row = rng.choice(sim.rows(table.name) or [{}])
+        others = [r[ref] for r in sim.rows(rule.owner) for ref in (_referenced(table, rule.column),)
+                  if r.get(ref) not in (None, row.get(rule.column))]
+        if not others:
+            raise PlanError(f"no other {rule.owner} to name")
+        walk.act(tool, row, "first", {table.primary_key: row[table.primary_key]}, refuse=True,
+                 values={rule.column: rng.choice(others)})
+    else:
+        walk.act(tool, None, "first", refuse=True, values={rule.column: _past(rule, rng)})
+    return walk.plan
+
+
+def _referenced(table: Table, column: str) -> str:
+    """The column of the parent table that ``column`` of ``table`` references."""
+    return next(fk.ref_column for fk in table.foreign_keys if fk.column == column)
+
+
+def _past(rule, rng: random.Random) -> float:
+    """A value the limit rule refuses: a few times its maximum, else at (or below) its minimum."""
+    if rule.maximum is not None:
+        return rule.maximum * rng.choice((2, 3, 5))
+    return rule.minimum if rule.exclusive_minimum else rule.minimum - 1

@@ -1,0 +1,81 @@
+"""API plumbing: parameters that steer the transport of a request, not the request a user makes.
+
+A key or token authenticates the caller, a quota id attributes usage, a format switch picks the response's
+encoding, a field mask trims it, a paging cursor continues a listing. No user states any of them and no
+database row holds them, so the schema binds none of them: they are never columns, filters or arguments a
+task asks for. The tool still declares them, as optional, and the simulator accepts and ignores them, as a
+real API does with a client's key.
+
+Decided from a parameter's name, and where the name is also an ordinary word (``key``, ``token``,
+``fields``, ``alt``, ``format``, ``callback``) from its description, enum or default too; a string whose
+description calls it a page token or a pagination cursor is one, whatever its name (AWS's ``Marker``). The
+names are those of Google's discovery documents (``key``, ``oauth_token``, ``access_token``, ``quotaUser``,
+``userIp``, ``alt``, ``prettyPrint``, ``fields``, ``callback``, ``upload_protocol``, ``uploadType``,
+``$.xgafv``), RapidAPI's headers (``X-RapidAPI-Key``, ``X-RapidAPI-Host``), API-key conventions
+(``api_key``, ``apikey``, ``x-api-key``), paging cursors (``pageToken``, ``cursor``) and the AWS query
+protocol's ``Action``/``Version`` pair (constants of the operation, never described).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from agentscaler.envs.naming import snake
+from agentscaler.toolspec import ToolSpec
+
+NAMES = {"oauth_token", "access_token", "auth_token", "api_token", "apitoken", "bearer_token", "api_key", "apikey",
+         "x_api_key", "x_rapidapi_key", "x_rapidapi_host", "rapidapi_key", "api_secret", "client_secret",
+         "authorization", "auth", "quota_user", "user_ip", "pretty_print", "upload_protocol", "upload_type",
+         "xgafv", "page_token", "next_page_token", "continuation_token", "cursor", "jsonp"}
+"""Names that are plumbing whatever their description says."""
+RESPONSE_FORMATS = {"json", "xml", "jsonp", "yaml", "proto", "protobuf", "media", "rss", "atom"}
+_EVIDENCE = {
+    "key": r"api[ -]?key|identif\w* your (project|application)|developer key|access key|subscription key",
+    "token": r"\b(oauth|access|auth\w*|bearer|api)\b",
+    "fields": r"partial response|field mask|selector specifying|fields (that should be |to be )?(returned|to return"
+              r"|to include)|restrict\w* which fields|returned fields",
+    "callback": r"jsonp|callback function",
+    "pp": r"pretty",
+}
+"""Ordinary words that are plumbing when the description says so."""
+_PAGE_TOKEN = re.compile(r"(page|pagination|paging|continuation) (token|cursor)|\bcursor\b.*\bnext page"
+                         r"|token (specifying|for) the (result|next) page", re.I)
+"""A paging cursor, whatever its name (``Marker``, ``next``, ``starting_after``)."""
+_FORMAT_SWITCH = re.compile(r"(data|response|output|result) format|format (of|for) the (response|output|result)"
+                            r"|only json", re.I)
+
+
+def is_plumbing(name: str, prop: Any, siblings: set[str] | frozenset[str] = frozenset()) -> bool:
+    """Whether parameter ``name`` (schema ``prop``) of a tool whose parameters are ``siblings`` is plumbing."""
+    prop = prop if isinstance(prop, dict) else {}
+    column = snake(name)
+    text = " ".join(str(prop.get(k)) for k in ("description", "default") if isinstance(prop.get(k), str))
+    if column in NAMES or name.lower().startswith("x-") and re.search(r"key|token|host|auth", name, re.I):
+        return True
+    if column in _EVIDENCE and re.search(_EVIDENCE[column], text, re.I):
+        return True
+    if prop.get("type") == "string" and _PAGE_TOKEN.search(text):
+        return True
+    if column in ("alt", "format", "output", "response_format", "output_format", "data_format"):
+        shown = {str(v).lower() for v in [*(prop.get("enum") or []), prop.get("default")] if v is not None}
+        return bool(shown) and shown <= RESPONSE_FORMATS or bool(_FORMAT_SWITCH.search(text))
+    pair = {"Action", "Version"}
+    return name in pair and pair <= siblings and not prop.get("description")  # AWS query protocol constants
+
+
+def plumbing(tool: ToolSpec) -> set[str]:
+    """The tool's plumbing parameters."""
+    props = tool.parameters.get("properties") or {}
+    return {name for name, prop in props.items() if is_plumbing(name, prop, set(props))}
+
+
+def optional(tool: ToolSpec) -> ToolSpec:
+    """The tool with its plumbing parameters optional: an agent need not send them, and a call without them
+    is valid against the tool's schema."""
+    drop = plumbing(tool)
+    required = tool.parameters.get("required") or []
+    if not drop & set(required):
+        return tool
+    parameters = {**tool.parameters, "required": [r for r in required if r not in drop]}
+    return tool.model_copy(update={"parameters": parameters})

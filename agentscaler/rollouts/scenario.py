@@ -1,0 +1,54 @@
+"""When a value of the user's scenario counts as said, and which call uses it.
+
+One definition for the three parties that need it: the teacher asks for a value before the first
+call that uses it unless the user said it already, the template user says it when asked, and the
+filters check that a ``clarify`` task's withheld values were said before the call that uses them.
+
+- A value is *said* in a text when its words (``words(value)``: the string itself, a number without
+  a trailing ``.0``) appear in it as a whole (not inside a longer word or number), case aside.
+- A call *uses* a value when one of its argument values (at any depth) is that value: numbers by
+  value, strings stripped and case aside. A value buried in a longer string does not count.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Iterator
+
+
+def words(value: Any) -> str:
+    """How the value is written in a sentence."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def said(text: str | None, value: Any) -> bool:
+    pattern = rf"(?<!\w){re.escape(words(value).strip())}(?!\w)"
+    return isinstance(text, str) and re.search(pattern, text, re.IGNORECASE) is not None
+
+
+def leaves(value: Any) -> Iterator[Any]:
+    """Every scalar inside a JSON value (arguments, an observation, a scenario section)."""
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from leaves(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from leaves(v)
+    else:
+        yield value
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, str) and isinstance(b, str):
+        return a.strip().lower() == b.strip().lower()
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    return isinstance(a, (int, float)) and isinstance(b, (int, float)) and a == b
+
+
+def uses(arguments: Any, value: Any) -> bool:
+    """Whether a call with these arguments uses ``value`` (see the module docstring)."""
+    return any(_same(leaf, value) for leaf in leaves(arguments))

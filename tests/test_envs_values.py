@@ -1,0 +1,223 @@
+"""Realistic values (each kind, rows that agree, reproducible states, unique natural keys, the spec's own
+example/format/pattern) and API plumbing (never a column or filter; accepted and ignored by the simulator)."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import unicodedata
+import uuid
+from datetime import datetime
+
+import pytest
+from envs_helpers import i, s, tool
+from faker.providers.geo import Provider as Geo
+
+from agentscaler.envs import Column, DomainSimulator, build_domain, infer_schema, sample_arguments
+from agentscaler.envs.plumbing import is_plumbing
+from agentscaler.envs.values import LOCALES, NOW, Record, _faker, meaning, value
+
+
+def n(description: str = "") -> dict:
+    return {"type": "number", "description": description}
+
+
+CUSTOMER = {
+    "name": s(), "email": s(), "username": s(), "phone": s(), "street_address": s(), "city": s(), "country": s(),
+    "country_code": s(), "currency": s(), "timezone": s(), "latitude": n(), "longitude": n(), "birthday": s(),
+    "created_at": s(), "updated_at": s(), "start_date": s(), "end_date": s(), "price": n(), "quantity": i(),
+    "rating": i(), "discount_percent": n(), "year": i(), "age": i(), "website": s(), "description": s(),
+    "title": s(), "company": s(), "airport_code": s(), "sku": s(),
+    "status": {"type": "string", "enum": ["gold", "silver"]},
+    "order_number": {"type": "string", "example": "#W2611340"},
+    "device_uuid": {"type": "string", "format": "uuid"},
+    "badge": {"type": "string", "pattern": "^[A-Z]{2}-[0-9]{4}$"},
+}
+ROWS = 30
+
+
+@pytest.fixture(scope="module")
+def customers() -> list[dict]:
+    spec = build_domain(0, [tool("create_customer", CUSTOMER, ["name"], "Create a customer.")], rows=ROWS, states=1)
+    columns = [c.name for c in spec.table("customers").columns]
+    return [dict(zip(columns, row)) for row in spec.states[0]["customers"]]
+
+
+def _letters(text: str) -> str:
+    """The ASCII letters of a name, accents folded (Câmara -> camara)."""
+    return re.sub(r"[^a-z]", "", unicodedata.normalize("NFKD", text).lower())
+
+
+def test_people_are_named_and_reachable(customers):
+    for row in customers:
+        assert re.fullmatch(r"[a-z]+\.[a-z]+\d{0,2}@[a-z.-]+\.[a-z]+", row["email"]), row["email"]
+        assert _letters(row["email"].split("@")[0]) == _letters(row["name"])  # the row's own person
+        assert re.fullmatch(r"[a-z]+_[a-z]+_\d{4}", row["username"])
+        assert _letters(row["username"]) == _letters(row["name"])
+        assert sum(ch.isdigit() for ch in row["phone"]) >= 7 and re.search(r"\d", row["street_address"])
+    assert len({r["name"] for r in customers}) > ROWS - 3
+
+
+def test_city_country_coordinates_and_currency_are_one_real_place(customers):
+    places = {(p[2], p[3]): (float(p[0]), float(p[1])) for p in Geo.land_coords}
+    for row in customers:
+        assert (row["city"], row["country_code"]) in places  # a real city, in that country
+        assert places[(row["city"], row["country_code"])] == (row["latitude"], row["longitude"])
+        locale = next(loc for loc in LOCALES if loc.endswith(row["country_code"]))
+        assert row["currency"] == LOCALES[locale] and "/" in row["timezone"]
+        assert row["country"] != row["country_code"] and len(row["country"]) > 3  # a name where the column says so
+    assert len({r["country_code"] for r in customers}) > 2  # not one country for everyone
+
+
+def test_times_follow_a_timeline(customers):
+    def when(text: str) -> datetime:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+    for row in customers:
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", row["created_at"])
+        assert when(row["created_at"]) <= when(row["updated_at"]) <= NOW
+        assert row["start_date"] <= row["end_date"] and re.fullmatch(r"\d{4}-\d{2}-\d{2}", row["start_date"])
+        assert 18 <= (NOW.date() - datetime.strptime(row["birthday"], "%Y-%m-%d").date()).days / 365.25 <= 90
+
+
+def test_numbers_fall_in_their_meanings_ranges(customers):
+    for row in customers:
+        assert 1 <= row["price"] <= 500 and round(row["price"], 2) == row["price"]
+        assert isinstance(row["quantity"], int) and 1 <= row["quantity"] <= 10
+        assert 1 <= row["rating"] <= 5 and 0 <= row["discount_percent"] <= 100
+        assert 1990 <= row["year"] <= 2025 and 18 <= row["age"] <= 90
+        assert -90 <= row["latitude"] <= 90 and -180 <= row["longitude"] <= 180
+    assert len({r["price"] for r in customers}) > ROWS // 2 and any(r["price"] % 1 for r in customers)  # cents
+
+
+def test_ids_codes_and_text_have_real_shapes(customers):
+    for row in customers:
+        assert uuid.UUID(row["device_uuid"]).version == 4  # format: uuid
+        assert re.fullmatch(r"#W\d{7}", row["order_number"])  # the example's shape, fresh digits
+        assert re.fullmatch(r"[A-Z]{2}-\d{4}", row["badge"])  # pattern
+        assert re.fullmatch(r"[A-Z]{3}", row["airport_code"]) and re.fullmatch(r"[A-Z]{3}-\d{4}", row["sku"])
+        assert row["website"].startswith("https://") and row["status"] in ("gold", "silver")
+        assert len(row["description"].split()) >= 5 and row["company"] and row["title"]
+    assert len({r["order_number"] for r in customers}) == ROWS
+    echoes = [v for row in customers for k, v in row.items() if k != "customer_id" and isinstance(v, str)
+              and (m := re.fullmatch(r"([a-z_]+?)_?\d+", v)) and set(m.group(1).split("_")) <= set(k.split("_"))]
+    assert not echoes  # no company_66 in company
+
+
+def test_natural_keys_stay_unique_and_a_new_one_names_no_row():
+    tools = [tool("create_account", {"username": s(), "email": s(), "symbol": s(), "promo_code": s()}, ["username"]),
+             tool("get_account", {"username": s()}, ["username"])]
+    spec = build_domain(0, tools, rows=200, states=1)  # enough rows that free draws would repeat
+    table = spec.table("accounts")
+    rows = spec.states[0]["accounts"]
+    for at, column in enumerate(table.columns):
+        assert len({r[at] for r in rows}) == len(rows), column.name
+    sim = DomainSimulator(spec)
+    for username in [r[[c.name for c in table.columns].index("username")] for r in rows[:5]]:
+        assert len(json.loads(sim.step({"name": "get_account", "arguments": {"username": username}}).observation)) == 1
+    create = spec.tool("create_account")
+    args = sample_arguments(create.operation.bindings, table, spec.states[0], 3, random.Random(5))
+    taken = {r[[c.name for c in table.columns].index("username")] for r in rows}
+    assert args["username"] not in taken and _letters(args["email"].split("@")[0]) == _letters(args["username"])
+
+
+def test_states_reproduce_for_a_seed_whatever_ran_before():
+    tools = [tool("create_customer", CUSTOMER, ["name"])]
+    first = build_domain(4, tools, rows=8, states=2, seed=7).states
+    _faker("en_US").random = random.Random(99)  # other draws in the same process must not matter
+    _faker("en_US").name()
+    assert build_domain(4, tools, rows=8, states=2, seed=7).states == first
+    assert build_domain(4, tools, rows=8, states=2, seed=8).states != first
+    assert first[0] != first[1]
+
+
+def test_the_specs_example_format_and_pattern_reach_columns_and_bindings():
+    tables, drafts = infer_schema([tool("update_booking", {
+        "booking_id": s(), "ref": {"type": "string", "example": "ABC-123"},
+        "when": {"type": "string", "format": "date-time"}, "code": {"type": "string", "pattern": "^Q[0-9]{3}$"}},
+        ["booking_id"])])
+    columns = {c.name: c for c in tables[0].columns}
+    assert columns["ref"].examples == ["ABC-123"] and columns["when"].format == "date-time"
+    assert columns["code"].pattern == "^Q[0-9]{3}$"
+    bindings = {b.param: b for b in drafts[0].bindings}
+    assert bindings["code"].pattern == "^Q[0-9]{3}$" and bindings["ref"].examples == ["ABC-123"]
+    rng = random.Random(1)
+    when = Column(name="when", type="TEXT", json_type="string", format="date-time")
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", value(when, meaning(when), Record(rng)))
+    code = columns["code"]
+    assert all(re.fullmatch(r"Q\d{3}", value(code, meaning(code), Record(rng))) for _ in range(20))
+
+
+GOOGLE = {  # a Google discovery-style list call: one real filter, the rest plumbing
+    "tasklist": s("Task list identifier."),
+    "key": s("API key. Your API key identifies your project and provides you with API access, quota, and reports."),
+    "oauth_token": s("OAuth 2.0 token for the current user."),
+    "alt": {"type": "string", "enum": ["json"], "default": "json", "description": "Data format for the response."},
+    "prettyPrint": {"type": "boolean", "description": "Returns response with indentations and line breaks."},
+    "fields": s("Selector specifying which fields to include in a partial response."),
+    "quotaUser": s("Available to use for quota purposes for server-side applications."),
+    "userIp": s("IP address of the site where the request originates."),
+    "pageToken": s("Token specifying the result page to return."),
+    "X-RapidAPI-Key": s(),
+}
+
+
+def _plumbed_domain():
+    update = {"task_id": s(), "title": s(), "key": GOOGLE["key"], "oauth_token": GOOGLE["oauth_token"],
+              "Action": s(), "Version": s()}
+    tools = [tool("list_tasks", GOOGLE, ["tasklist", "key", "X-RapidAPI-Key"], "List tasks."),
+             tool("update_task", update, ["task_id", "Action", "Version"], "Update a task.")]
+    return build_domain(0, tools, rows=5, states=1)
+
+
+def test_plumbing_is_never_a_column_filter_or_required_argument():
+    spec = _plumbed_domain()
+    columns = {c.name for t in spec.tables for c in t.columns}
+    assert not columns & {"key", "oauth_token", "alt", "pretty_print", "fields", "quota_user", "user_ip",
+                          "page_token", "action", "version", "x_rapid_api_key"}
+    for t in spec.tools:
+        assert t.executable, t.reason
+        assert {b.param for b in t.operation.bindings} <= {"tasklist", "task_id", "title"}
+        assert set(t.openai_schema["function"]["parameters"]["required"]) <= {"tasklist", "task_id"}
+        assert "key" in t.openai_schema["function"]["parameters"]["properties"]  # still declared, optional
+
+
+def test_plumbing_is_accepted_and_ignored_by_the_simulator():
+    spec = _plumbed_domain()
+    sim = DomainSimulator(spec)
+    task = spec.states[0]["tasks"][0][0]
+    plain = {"task_id": task, "title": "Call the plumber"}
+    noisy = {**plain, "key": "AIzaSyD-9tSrke72PouQMnMX", "oauth_token": "ya29.a0Af", "Action": "UpdateTask",
+             "Version": "2015-03-31"}
+    hashes = []
+    for args in (plain, noisy):
+        sim.reset(0)
+        obs = sim.step({"name": "update_task", "arguments": args})
+        assert not obs.error, obs.observation
+        hashes.append(sim.state_hash())
+    assert hashes[0] == hashes[1] != spec.state_hashes[0]
+    sim.reset(0)
+    listed = sim.step({"name": "list_tasks", "arguments": {"tasklist": "MTIz", "alt": "json", "prettyPrint": True,
+                                                           "pageToken": "CgQ"}})
+    assert not listed.error and sim.state_hash() == spec.state_hashes[0]
+    unknown = sim.step({"name": "update_task", "arguments": {**plain, "colour": "red"}})
+    assert unknown.error and "unexpected argument" in unknown.observation  # only what the tool declares
+
+
+@pytest.mark.parametrize(("name", "prop", "expected"), [
+    ("key", s("API key. Your API key identifies your project."), True),
+    ("key", s("The project key"), False),
+    ("token", s("device token for push messages"), False),
+    ("access_token", s(), True),
+    ("format", s("Only JSON supported for SDKs"), True),
+    ("format", s("Sequence format (default to 'fasta')."), False),
+    ("callback", s("URI App will connect to"), False),
+    ("callback", {"type": "string", "default": "JSONP Callback Functionname"}, True),
+    ("Marker", s("Pagination token"), True),
+    ("fields", s("The fields of the table to add."), False),
+    ("x-rapidapi-host", s(), True),
+    ("$.xgafv", s("V1 error format."), True),
+])
+def test_plumbing_is_told_from_name_and_description(name, prop, expected):
+    assert is_plumbing(name, prop, {name}) is expected
