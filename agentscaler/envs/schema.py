@@ -3,10 +3,17 @@
 The rules, in order of strength:
 - a tool's *subject* is the last noun of its name once verbs and filler words are dropped
   (``list_user_orders`` → order, ``get_details_of_order`` → order); it names the table the tool
-  reads or writes;
+  reads or writes; a lower-case glued name is read as words (``getcustomer`` → customer, not a
+  ``getcustomers`` table no other tool's keys can reach);
 - a parameter ``<x>_id`` names an entity ``x`` with key column ``<x>_id``: the primary key of x's
   table, and a foreign key everywhere else (``orders.user_id`` → ``users.user_id``); a bare ``id`` is
   the subject's own key;
+- a glued ``<x>id`` (ToolBench's ``customerid``, ``userid``) is the same key ``<x>_id`` where the domain
+  talks about ``x`` (a tool's name says it, or two tools pass the parameter): left as a plain column,
+  each table holding it got unrelated made-up values, so an order's ``customerid`` matched no customer
+  and no other table's ``customerid``, and a task could not go on from one row to a related one. As a
+  key it is a foreign key to ``x``'s table (made when no table owns it), so synthesized rows share
+  their parents' keys and a plan walks from a row to its parent, its children and its siblings;
 - other parameters are columns of the subject's table (shared names across tools share the column);
   ``q``/``query``/``keyword`` search the table's ``name``; ``min_x``/``max_x`` bound column ``x``;
   ``limit``/``offset``/``page`` paginate; ``new_x`` writes column ``x``;
@@ -70,12 +77,26 @@ def sql_type(kind: JsonType) -> SqlType:
     return _SQL_TYPES.get(kind, "TEXT")
 
 
+_GLUED_VERBS = ("get", "list", "create", "update", "delete", "search", "fetch", "find", "remove")
+
+
+def unglued(word: str) -> list[str]:
+    """A lower-case glued name as words: ``getcustomer`` → get customer, ``orderid`` → order id."""
+    verb = next((v for v in _GLUED_VERBS if word.startswith(v) and len(word) - len(v) >= 4), None)
+    if verb and word[len(verb):].isalpha() and not word.endswith("ings"):
+        return [verb, *unglued(word[len(verb):])]
+    if word.endswith("byid") and len(word) > 7:
+        return [*unglued(word[:-4]), "by", "id"]
+    stem = glued_key(word)
+    return [stem, "id"] if stem and len(stem) >= 4 else [word]
+
+
 def content_words(name: str) -> list[list[str]]:
     """The name's candidate nouns, in segments split at prepositions: verbs and filler dropped. A status verb
     after the first verb is a noun (``create_refund``, ``get_return_status``)."""
     segments: list[list[str]] = [[]]
     verb_seen = False
-    for word in tokens(name):
+    for word in [w for token in tokens(name) for w in unglued(token)]:
         if word in _PREPOSITIONS:
             segments.append([])
         elif word in VERBS and not (verb_seen and word in semantics.STATUS_VERBS):
@@ -115,6 +136,38 @@ def path_subject(path: str | None) -> str | None:
 def nouns(name: str) -> list[str]:
     """The name's nouns in order, singular."""
     return [singular(w) for segment in content_words(name) for w in segment]
+
+
+_NOT_KEYS = {"valid", "invalid", "android", "pyramid", "hybrid", "liquid", "fluid", "solid", "stupid", "covid",
+             "humid", "vivid", "squid", "druid", "avoid", "rapid", "placid", "timid", "lucid", "lipid", "orchid",
+             "acid", "paid", "unpaid", "prepaid", "postpaid", "void", "grid", "braid", "mermaid", "rigid", "candid",
+             "splendid", "morbid", "horrid", "cupid", "tepid", "arachnid", "steroid", "asteroid", "thyroid",
+             "humanoid", "tabloid", "celluloid", "opioid", "overpaid"}
+"""Words ending in ``id`` that are no glued key."""
+
+
+def glued_key(column: str) -> str | None:
+    """``customerid`` → ``customer``: the entity a glued key names, None for other columns (``valid``)."""
+    stem = column[:-2]
+    if column.endswith("id") and len(stem) >= 3 and stem.isalpha() and column not in _NOT_KEYS:
+        return stem
+    return None
+
+
+def _link_glued_keys(tools: list[ToolSpec], params: list[list[Param]]) -> None:
+    """Rename glued keys to ``<x>_id`` where the domain talks about ``x`` (see the module docstring)."""
+    names = [t.name.lower() for t in tools]
+    passed: dict[str, int] = {}
+    for ps in params:
+        for p in ps:
+            passed[p.column] = passed.get(p.column, 0) + 1
+    for ps in params:
+        for p in ps:
+            stem = glued_key(p.column)
+            taken = {q.column for q in ps}
+            if stem and f"{stem}_id" not in taken and (
+                    passed[p.column] > 1 or any(stem in n or plural(stem) in n for n in names)):
+                p.column = f"{stem}_id"
 
 
 def key_entity(column: str) -> str | None:
@@ -332,6 +385,7 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
         kind, verb = ("read", None) if computes(t) else decide(t.name, t.description, t.http_method, t.http_path)
         entity = path_subject(t.http_path) or subject(t.name, t.toolkit or "")  # the path names the resource
         drafts.append(Draft(optional(t), kind, entity_of(entity), _params(t), verb))  # plumbing: optional
+    _link_glued_keys(tools, [d.params for d in drafts])
     _apply_semantics(drafts, entity_of)
     for draft in drafts:
         _bind(draft)

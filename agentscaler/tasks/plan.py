@@ -6,9 +6,9 @@ the user does know, returning the row that holds the key; a lookup's own key com
 lookup when needed, up to two deep) and, before a row is changed or removed, a *check* that reads it.
 Where the domain's policy asks for it, a lookup identifies the owner of the rows a write touches first.
 The next sub-goal acts on a row related to the last one (the same row, one of its children, a new
-child, its parent, a row sharing a telling value with it) or, after a computation, computes on from
-its result; so its calls take the keys and values earlier calls returned, as a real agent's calls do,
-and the user never has to say them.
+child, its parent, a row of another table with the same parent, a row sharing a telling value with it)
+or, after a computation, computes on from its result; so its calls take the keys and values earlier
+calls returned, as a real agent's calls do, and the user never has to say them.
 
 Every call is executed as it is sampled: a sub-goal whose call fails, changes nothing or finds nothing
 is undone (state and steps) and another is drawn; a first sub-goal that cannot be built raises
@@ -458,6 +458,14 @@ class Walk:
         if any(g.relation == "shared" for g in self.goals):
             return out
         shared = []
+        for fk in table.foreign_keys:  # a sibling: another table's row with the same parent (the customer's)
+            v = focus.get(fk.column)
+            for other in self.spec.tables if v is not None else []:
+                for theirs in other.foreign_keys if other.name != table.name else []:
+                    rows = [r for r in self.sim.rows(other.name) if theirs.table == fk.table
+                            and r.get(theirs.column) == v]
+                    if rows:
+                        shared.append((other, self.rng.choice(rows), {theirs.column: v}))
         mine = set(key_columns(table))
         for other in self.spec.tables:
             if other.name == table.name or other.name in related:

@@ -1,0 +1,73 @@
+"""Identifier columns that several tools share link their tables: ToolBench's glued ``customerid`` is a key."""
+
+from __future__ import annotations
+
+import random
+
+from envs_helpers import s, tool
+
+from agentscaler.envs import DomainSimulator, build_domain, infer_schema
+from agentscaler.tasks.plan import PlanError, sample_plan
+
+
+def crm_tools():
+    """A RapidAPI-style CRM: every parameter lower-case and glued, no tool about customers' own rows but one."""
+    return [
+        tool("getcustomer", {"customerid": s()}, ["customerid"], "Get a customer."),
+        tool("listorders", {"customerid": s(), "status": s()}, ["customerid"], "List a customer's orders."),
+        tool("getorder", {"orderid": s()}, ["orderid"], "Get an order."),
+        tool("listinvoices", {"customerid": s(), "valid": s()}, ["customerid"], "List a customer's invoices."),
+        tool("getinvoice", {"invoiceid": s()}, ["invoiceid"], "Get an invoice."),
+    ]
+
+
+def test_a_shared_glued_identifier_is_a_foreign_key_to_the_table_that_owns_it():
+    tables, _ = infer_schema(crm_tools())
+    by_name = {t.name: t for t in tables}
+    assert by_name["customers"].primary_key == "customer_id"
+    for child in ("orders", "invoices"):
+        assert [(fk.column, fk.table, fk.ref_column) for fk in by_name[child].foreign_keys] == [
+            ("customer_id", "customers", "customer_id")]
+    assert "valid" in {c.name for c in by_name["invoices"].columns}  # a word ending in "id" is no key
+
+
+def test_a_glued_identifier_no_table_owns_gets_its_entity_table():
+    tables, _ = infer_schema([
+        tool("listflags", {"projectid": s()}, ["projectid"], "List feature flags."),
+        tool("listreleases", {"projectid": s()}, ["projectid"], "List releases."),
+    ])
+    by_name = {t.name: t for t in tables}
+    assert by_name["projects"].primary_key == "project_id"
+    assert {fk.column for t in (by_name["flags"], by_name["releases"]) for fk in t.foreign_keys
+            if fk.table == "projects"} == {"project_id"}
+
+
+def test_synthesized_child_rows_reference_existing_customers():
+    spec = build_domain(0, crm_tools())
+    for state in spec.states:
+        customers = {row[0] for row in state["customers"]}
+        for child in ("orders", "invoices"):
+            position = [c.name for c in spec.table(child).columns].index("customer_id")
+            values = {row[position] for row in state[child]}
+            assert values and values <= customers
+
+
+def test_a_walk_goes_from_an_order_to_the_same_customers_invoices():
+    """The second sub-goal takes the customer id the first call returned: the user never says it."""
+    spec = build_domain(0, crm_tools())
+    sim, rng = DomainSimulator(spec), random.Random(0)
+    tools = [t for t in spec.tools if t.executable]
+    chained = 0
+    for _ in range(20):
+        try:
+            plan = sample_plan(sim, 0, spec.tool("listorders"), rng, goals=2, tools=tools)
+        except PlanError:
+            continue
+        if len(plan.goals) < 2:
+            continue
+        second = plan.steps[plan.goals[1].step]
+        param = next((p for p in second.found if p == "customerid"), None)
+        if second.tool.name in ("listinvoices", "getcustomer") and param is not None:
+            assert second.arguments[param] in plan.steps[second.found[param]].observation
+            chained += 1
+    assert chained >= 5
