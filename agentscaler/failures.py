@@ -21,6 +21,7 @@ CODES: dict[str, str] = {
     # task check
     "intent_lacks_values": "the intent does not state a value the gold calls need",
     "intent_names_tools": "the intent names a tool",
+    "intent_not_the_users": "the intent is not in the user's voice (the agent's phrases, a speaker label, a blank)",
     "intent_states_withheld": "a clarify task's intent says the value the user was to give only when asked",
     "outcome_unsound": "the gold run does not fit the task's outcome (the rules are in tasks.check)",
     # environment build (a compiled tool kept with executable=False)

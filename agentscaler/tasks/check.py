@@ -26,6 +26,24 @@ from agentscaler.failures import Failure
 from agentscaler.tasks.plan import scalars
 
 _TEXT_FIELDS = ("reason", "behaviour")
+AGENT_PHRASES = re.compile(
+    r"how (can|may) i (help|assist)|i can help you|i('d| would) be (happy|glad) to (help|assist)|"
+    r"is there anything else|as an ai|assist you|i'm here to help|let me (check|look)|thank you for contacting",
+    re.IGNORECASE)
+"""What a support agent says and a customer does not: a rewrite or a user turn that says it has swapped roles."""
+ROLE_LABEL = re.compile(r"^\s*\**(user|agent|assistant|customer|support)\**\s*:", re.IGNORECASE | re.MULTILINE)
+PLACEHOLDER = re.compile(r"\[[A-Z][A-Za-z ]*\]")  # "[Name]", "[Your Order Number]": a form, not a person
+
+
+def out_of_role(text: str) -> str | None:
+    """Why ``text`` is not a customer speaking (None when it is): a small model asked to write the user's
+    words often answers as the agent, labels the speaker, or leaves a form's blanks."""
+    for why, pattern in (("speaks as the agent", AGENT_PHRASES), ("labels the speaker", ROLE_LABEL),
+                         ("leaves a placeholder", PLACEHOLDER)):
+        found = pattern.search(text or "")
+        if found:
+            return f"{why}: {found.group(0).strip()!r}"
+    return None
 _VALUE_FIELDS = ("known", "withheld", "first_attempt")
 
 
@@ -73,10 +91,13 @@ def said(text: str, value: Any) -> bool:
 
 
 def check_text(task: Task) -> list[Failure]:
-    """What the intent and scenario get wrong (empty when nothing): ``intent_lacks_values``,
-    ``intent_states_withheld``, ``intent_names_tools``; in that order."""
+    """What the intent and scenario get wrong (empty when nothing): ``intent_not_the_users``,
+    ``intent_lacks_values``, ``intent_states_withheld``, ``intent_names_tools``; in that order."""
     scenario = task.user_scenario
     problems = []
+    role = out_of_role(task.intent)
+    if role:
+        problems.append(Failure("intent_not_the_users", role))
     missing = missing_values(task.intent, task.calls, task.observations, task.tool_schemas, scenario)
     if missing:
         problems.append(Failure("intent_lacks_values",

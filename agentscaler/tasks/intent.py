@@ -328,12 +328,13 @@ Message: {intent}"""
 
 
 async def llm_intent(backend, task: Task, seed: int) -> str | None:
-    """The task's intent rewritten by an LLM, or None when the rewrite fails the task checker's text checks
-    (a value the calls need that nobody states, a withheld value said, a tool named)."""
+    """The task's intent rewritten by an LLM, or None when the reply was cut off at the token cap (a small
+    model rambles until it is) or fails the task checker's text checks (a value the calls need that nobody
+    states, a withheld value said, a tool named)."""
     persona = task.user_scenario.get("persona", "terse")
     prompt = LLM_PROMPT.format(intent=task.intent, persona=PERSONAS.get(persona, PERSONAS["terse"])[0])
     reply = await backend.chat([{"role": "user", "content": prompt}], None, seed=seed, max_tokens=256)
     text = (reply.message.get("content") or "").strip()
-    if not text or check_text(replace(task, intent=text)):
+    if not text or reply.finish_reason == "length" or check_text(replace(task, intent=text)):
         return None
     return text
