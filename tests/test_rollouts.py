@@ -189,6 +189,22 @@ def test_rollout_verb_runs_and_shows(shop):
     assert len(shop.read_rollouts()) == 2 * len(shop.read_tasks("train"))
 
 
+def test_show_prints_plain_text_when_piped(shop):
+    run_rollouts(shop, CONFIG, tasks=shop.read_tasks("train")[:1])
+    row = shop.read_rollouts()[0]
+    shown = CliRunner().invoke(app, ["rollout", "--run", str(shop.path), "--show", row["rollout_id"]])
+    assert shown.exit_code == 0, shown.output
+    assert "[bold]" not in shown.stdout and "[/]" not in shown.stdout and "[dim]" not in shown.stdout
+    assert "\x1b[" not in shown.stdout  # no terminal styles either
+    lines = shown.stdout.splitlines()
+    assert lines[0].startswith(f"{row['rollout_id']} task {row['task_id']} ")
+    messages = json.loads(row["messages"])
+    for m in messages:  # each message's text, brackets and all, comes out as it is
+        if m["role"] != "tool" and m.get("content"):
+            assert f"{m['role']}: {m['content']}" in shown.stdout
+    assert any(line.startswith("tool ") for line in lines) == any(m["role"] == "tool" for m in messages)
+
+
 @pytest.fixture(scope="module")
 def tiny_qwen3(tmp_path_factory):
     from agentscaler.llm.tiny import build_tiny_model

@@ -28,8 +28,17 @@ def serve_command(
     device: str = typer.Option("cpu", help="Torch device of the model ('cpu', 'cuda')."),
     max_batch: int = typer.Option(8, help="Most requests one generate run serves."),
     enable_thinking: bool = typer.Option(False, help="Let Qwen3 think (<think>) before answering."),
+    max_body_mb: float = typer.Option(1.0, "--max-body-mb", min=0.001,
+                                      help="Largest request body in MiB; bigger ones get 413."),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1,
+                                             help="Largest max_tokens a request may ask for "
+                                                  "(default: the model's context length)."),
 ) -> None:
-    """Serve a local model over an OpenAI-compatible API (/v1/models, /v1/chat/completions)."""
+    """Serve a local model over an OpenAI-compatible API (/v1/models, /v1/chat/completions).
+
+    Binds to 127.0.0.1 unless --host says otherwise; prefer AGENTSCALER_API_KEY to --api-key (a
+    command line is visible to other users of the machine). The key is never printed or logged.
+    """
     from aiohttp import web
 
     from agentscaler.llm.serve import make_app
@@ -37,4 +46,8 @@ def serve_command(
 
     backend = TransformersBackend(model, device=device, max_batch=max_batch, enable_thinking=enable_thinking)
     typer.echo(f"serving {model} on http://{host}:{port}/v1" + (" (API key required)" if api_key else ""))
-    web.run_app(make_app(backend, model_id=str(model), api_key=api_key), host=host, port=port, print=None)
+    if host not in ("127.0.0.1", "localhost", "::1") and not api_key:
+        typer.echo(f"warning: {host} is reachable beyond this machine and no API key is set", err=True)
+    app = make_app(backend, model_id=str(model), api_key=api_key, max_body_bytes=int(max_body_mb * 1024 ** 2),
+                   max_tokens=max_tokens)
+    web.run_app(app, host=host, port=port, print=None)

@@ -217,22 +217,27 @@ def _summarize(tasks, rows, failures, seconds, batcher, skipped, config) -> dict
 
 
 def show_rollout(run: RunDir, rollout_id: str) -> None:
-    """Print one trajectory as a conversation."""
+    """Print one trajectory as a conversation (styled on a terminal, plain text when piped).
+
+    Styles go on ``Text`` spans, never into markup strings, so the trajectory's own text (brackets
+    included) prints as it is and a file or pager gets no ``[bold]``.
+    """
     from rich.console import Console
+    from rich.text import Text
 
     row = next((r for r in run.read_rollouts() if r["rollout_id"] == rollout_id), None)
     if row is None:
         raise typer.BadParameter(f"no rollout {rollout_id!r} in {run.rollouts}")
-    console = Console()
-    console.print(f"[bold]{row['rollout_id']}[/] task {row['task_id']} agent={row['agent']} user={row['user']} "
-                  f"status={row['status']} final_hash={row['final_hash']}")
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(Text.assemble((row["rollout_id"], "bold"), f" task {row['task_id']} agent={row['agent']} "
+                                f"user={row['user']} status={row['status']} final_hash={row['final_hash']}"))
     for m in json.loads(row["messages"]):
         if m["role"] == "tool":
-            console.print(f"[dim]tool {m['name']} → {m['content'][:400]}[/]")
+            console.print(Text(f"tool {m.get('name')} → {str(m.get('content'))[:400]}", style="dim"))
             continue
-        console.print(f"[bold]{m['role']}[/]: {m.get('content') or ''}", markup=False)
+        console.print(Text.assemble((m["role"], "bold"), f": {m.get('content') or ''}"))
         for call in m.get("tool_calls") or []:
-            console.print(f"  ↳ {call['function']['name']}({call['function']['arguments']})", markup=False)
+            console.print(Text(f"  ↳ {call['function']['name']}({call['function']['arguments']})"))
 
 
 @config_command(RolloutConfig)
