@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from agentscaler.artifacts import read_shards
 from agentscaler.cli import app
 from agentscaler.envs import build_envs
-from agentscaler.evaluate import EvalConfig, evaluate, judge, pass_hat_k
+from agentscaler.evaluate import EvalConfig, evaluate, judge, pass_hat_k, pass_hat_k_interval
 from agentscaler.llm import Completion
 from agentscaler.rollouts import RolloutConfig
 from agentscaler.rollouts import run as rollout_run
@@ -56,6 +56,7 @@ def test_the_teacher_passes_every_heldout_task_and_training_rollouts_are_untouch
     report = evaluate(shop, config("teacher", samples=2))
     assert report["tasks"] == len(heldout) and report["episodes"] == 2 * len(heldout)
     assert report["pass_rate"] == 1.0 and report["pass_hat_k"] == {"1": 1.0, "2": 1.0}
+    assert report["pass_hat_k_ci95"] == {"1": [1.0, 1.0], "2": [1.0, 1.0]}
     assert report["outcomes"] == {"passed": 2 * len(heldout)}
     assert read_shards(shop.rollouts) == []  # eval writes DIR/eval/teacher/, not the training set
     assert len(read_shards(shop.eval_rollouts("teacher"))) == 2 * len(heldout)
@@ -95,3 +96,15 @@ def test_eval_verb_prints_and_writes_the_report(shop, tmp_path):
     report = json.loads(shop.eval_report("t1").read_text())
     assert report["split"] == "heldout_task" and report["pass_rate"] == 1.0
     assert f'"pass_rate": {report["pass_rate"]}' in result.output
+
+
+def test_pass_hat_k_interval_resamples_the_tasks():
+    mixed = [(4, 4), (4, 2), (4, 0)] * 10
+    low, high = pass_hat_k_interval(mixed, 1)
+    assert low < pass_hat_k(mixed, 1) < high  # the estimate inside, uncertainty on both sides
+    assert pass_hat_k_interval(mixed, 1) == (low, high)  # seeded
+    few_low, few_high = pass_hat_k_interval(mixed[:3], 1)
+    assert few_high - few_low > high - low  # fewer tasks, a wider interval
+    assert pass_hat_k_interval([(2, 2)] * 5, 2) == (1.0, 1.0)  # every trial of every task passed
+    with pytest.raises(ValueError):
+        pass_hat_k_interval(mixed, 5)

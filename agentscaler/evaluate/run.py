@@ -28,7 +28,7 @@ from pydantic import Field
 from agentscaler.artifacts import RunDir, write_json
 from agentscaler.configs import StrictConfig
 from agentscaler.contracts import Task
-from agentscaler.evaluate.score import judge, pass_hat_k
+from agentscaler.evaluate.score import judge, pass_hat_k, pass_hat_k_interval
 from agentscaler.failures import count_codes
 from agentscaler.options import config_command
 from agentscaler.rollouts import RolloutConfig, run_rollouts
@@ -59,12 +59,15 @@ def eval_name(agent: str) -> str:
 
 
 def _block(tasks: list[Task], passes: Counter, samples: int) -> dict[str, Any]:
-    """Pass rate and pass^k of a group of tasks, each played ``samples`` times (lost episodes count as failed)."""
+    """Pass rate and pass^k of a group of tasks, each played ``samples`` times (lost episodes count as failed),
+    with pass^k's 95% interval over the tasks."""
     trials = [(samples, passes[t.task_id]) for t in tasks]
     passed = sum(c for _, c in trials)
+    ks = range(1, samples + 1)
     return {"tasks": len(tasks), "episodes": samples * len(tasks), "passed": passed,
             "pass_rate": round(passed / max(samples * len(tasks), 1), 4),
-            "pass_hat_k": {str(k): round(pass_hat_k(trials, k), 4) for k in range(1, samples + 1)}}
+            "pass_hat_k": {str(k): round(pass_hat_k(trials, k), 4) for k in ks},
+            "pass_hat_k_ci95": {str(k): [round(x, 4) for x in pass_hat_k_interval(trials, k)] for k in ks}}
 
 
 def evaluate(run: str | os.PathLike | RunDir, config: EvalConfig, *, pool=None,
