@@ -2,6 +2,6 @@
 an outcome (see ``build``). Tasks travel as ``contracts.Task``; ``RunDir.read_tasks`` reads them back."""
 
 from agentscaler.tasks.build import TaskConfig, build_tasks, tasks_command
-from agentscaler.tasks.check import check_task
+from agentscaler.tasks.check import check_task, said
 
-__all__ = ["TaskConfig", "build_tasks", "check_task", "tasks_command"]
+__all__ = ["TaskConfig", "build_tasks", "check_task", "said", "tasks_command"]

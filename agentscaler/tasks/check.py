@@ -82,12 +82,14 @@ def missing_values(intent: str, calls: list[dict], observations: list[str], tool
             if not scalars(v) <= stated and show(v) not in intent and not (isinstance(v, str) and v in intent)]
 
 
-def said(text: str, value: Any) -> bool:
-    """Whether ``value`` appears in ``text`` as a whole word or number, case aside."""
+def said(text: str | None, value: Any) -> bool:
+    """Whether ``value`` appears in ``text`` as a whole word or number, case aside (the task checker, the
+    teacher, the template user and the outcome filter all ask it this way)."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     shown = value if isinstance(value, str) else show(value)
-    return re.search(rf"(?<!\w){re.escape(shown.strip())}(?!\w)", text, re.IGNORECASE) is not None
+    return isinstance(text, str) and re.search(rf"(?<!\w){re.escape(shown.strip())}(?!\w)", text,
+                                               re.IGNORECASE) is not None
 
 
 def check_text(task: Task) -> list[Failure]:
