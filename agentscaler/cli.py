@@ -46,15 +46,26 @@ VERBS: dict[str, tuple[str, str, str]] = {
     "eval": ("agentscaler.evaluate", "eval_command",
              "Play the held-out tasks with an agent and report pass rate and pass^k on the reached states (stage "
              "10)."),
+    "bench": ("agentscaler.bench", "bench_app",
+              "Score an agent on public benchmarks (τ²-bench, ACEBench, BFCL) and check a run's tasks against their "
+              "test items."),
     "run": ("agentscaler.pipeline", "run_command",
             "Every stage, ingest to export, on the embedded sample or given corpora; resumes a killed run."),
 }
 
 
 def verb_function(name: str):
-    """The function behind a verb (imports its package)."""
+    """The function behind a verb (imports its package): a command, or a ``typer.Typer`` of subcommands."""
     package, attribute, _ = VERBS[name]
     return getattr(importlib.import_module(package), attribute)
+
+
+def verb_doc(name: str) -> str:
+    """The docstring of a verb: its function's, or its group's callback's."""
+    target = verb_function(name)
+    if isinstance(target, typer.Typer):
+        target = target.registered_callback.callback
+    return target.__doc__ or ""
 
 
 class LazyVerbs(TyperGroup):
@@ -67,8 +78,13 @@ class LazyVerbs(TyperGroup):
     def get_command(self, ctx: Any, name: str) -> Any:
         if name not in VERBS:
             return None
+        target = verb_function(name)
+        if isinstance(target, typer.Typer):  # a verb with subcommands (`agentscaler bench tau2`)
+            group = typer.main.get_command(target)
+            group.name = name
+            return group
         one = typer.Typer(add_completion=False)
-        one.command(name)(verb_function(name))
+        one.command(name)(target)
         return typer.main.get_command(one)
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from agentscaler.artifacts import RunDir
-from agentscaler.cli import VERBS, app, verb_function
+from agentscaler.cli import VERBS, app, verb_doc
 from agentscaler.configs import load_config
 from agentscaler.pipeline import PipelineConfig
 
@@ -22,7 +22,7 @@ runner = CliRunner()
 
 @pytest.mark.parametrize("verb", list(VERBS))
 def test_every_verb_builds_and_its_listed_help_is_its_docstring(verb):
-    doc = " ".join(verb_function(verb).__doc__.split("\n\n")[0].split())
+    doc = " ".join(verb_doc(verb).split("\n\n")[0].split())
     assert VERBS[verb][2] == doc
     result = runner.invoke(app, [verb, "--help"])
     assert result.exit_code == 0, result.output

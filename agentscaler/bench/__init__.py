@@ -1,0 +1,14 @@
+"""Public benchmarks played through the project's agents and servers: τ²-bench, ACEBench, BFCL, and a run's
+contamination check against their test items. ``agentscaler bench <name>`` is one subcommand each."""
+
+from __future__ import annotations
+
+import typer
+
+bench_app = typer.Typer(add_completion=False, no_args_is_help=True)
+
+
+@bench_app.callback()
+def bench_command() -> None:
+    """Score an agent on public benchmarks (τ²-bench, ACEBench, BFCL) and check a run's tasks against their test
+    items."""

@@ -1,0 +1,1 @@
+"""Metrics of every stage on Ray's dashboard (``ray.util.metrics``), named ``agentscaler_*``."""
