@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 import typer
 from pydantic import Field, field_validator
 
-from agentscaler import contracts
+from agentscaler import contracts, metrics
 from agentscaler.artifacts import RunDir, as_table, write_json, write_table
 from agentscaler.configs import StrictConfig
 from agentscaler.contracts import Task
@@ -244,6 +244,7 @@ def build_tasks(run: str | os.PathLike | RunDir, config: TaskConfig | None = Non
     results = map_jobs(_domain_job, jobs, workers, "sampling tasks" if progress else None)
     tasks = [t for tasks_, _ in results for t in tasks_]
     counts = sum((c for _, c in results), Counter())
+    metrics.TASKS_SAMPLED.inc_each(counts, "result")  # in the driver, wherever the domains ran
     own_backend = intent_backend is None and bool(config.intent_model)
     if own_backend:
         intent_backend = make_backend(config.intent_model, cache=run.llm_cache)
