@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import typer
 
+from agentscaler.bench.acebench import acebench_command
+
 bench_app = typer.Typer(add_completion=False, no_args_is_help=True)
 
 
@@ -12,3 +14,6 @@ bench_app = typer.Typer(add_completion=False, no_args_is_help=True)
 def bench_command() -> None:
     """Score an agent on public benchmarks (τ²-bench, ACEBench, BFCL) and check a run's tasks against their test
     items."""
+
+
+bench_app.command("acebench")(acebench_command)
