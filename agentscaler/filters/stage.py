@@ -20,26 +20,17 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
+from agentscaler import metrics
 from agentscaler.failures import Failure
 
 STAGES = ("validity", "outcome", "state_alignment", "exact_match", "dedup")
 STATUS_TYPES = {"stage": pa.string(), "reason": pa.string(), "tags": pa.list_(pa.string()),
                 "filters_passed": pa.list_(pa.string())}
 
-_counter = None
-
 
 def count(stage: str, passed: int, rejected: int) -> None:
-    """Add to the Ray metric of trajectories in and out of a stage (a no-op outside a Ray worker or driver)."""
-    global _counter
-    if _counter is None:
-        from ray.util.metrics import Counter
-
-        _counter = Counter("agentscaler_filter_trajectories", description="Trajectories through each filter.",
-                           tag_keys=("stage", "outcome"))
-    for outcome, n in (("passed", passed), ("rejected", rejected)):
-        if n:
-            _counter.inc(n, tags={"stage": stage, "outcome": outcome})
+    """Add to the Ray metric of trajectories in and out of a stage (dropped outside a Ray worker or driver)."""
+    metrics.FILTER_TRAJECTORIES.inc_each({"passed": passed, "rejected": rejected}, "outcome", stage=stage)
 
 
 @dataclass(slots=True)

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from agentscaler import metrics
+
 
 @dataclass
 class Completion:
@@ -45,3 +47,13 @@ class ChatBackend(Protocol):
 
     async def chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None, *,
                    seed: int = 0, max_tokens: int = 512, temperature: float = 0.0) -> Completion: ...
+
+
+def record_generation(backend: str, completions: list[Completion], seconds: float) -> None:
+    """Count one generation call (one request, or one batch of them) on Ray's dashboard: tokens in and out,
+    wall time, tokens per second."""
+    generated = sum(c.completion_tokens for c in completions)
+    metrics.LLM_GENERATED_TOKENS.inc(generated, backend=backend)
+    metrics.LLM_PROMPT_TOKENS.inc(sum(c.prompt_tokens for c in completions), backend=backend)
+    metrics.LLM_CALL_SECONDS.observe(seconds, backend=backend)
+    metrics.LLM_TOKENS_PER_SECOND.set(generated / max(seconds, 1e-9), backend=backend)

@@ -8,11 +8,12 @@ official client's response into a ``Completion``. Reasoning comes back as ``reas
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from openai import AsyncOpenAI
 
-from agentscaler.llm.base import Completion
+from agentscaler.llm.base import Completion, record_generation
 
 
 class OpenAIBackend:
@@ -37,6 +38,7 @@ class OpenAIBackend:
     async def chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None, *,
                    seed: int = 0, max_tokens: int = 512, temperature: float = 0.0) -> Completion:
         extra = {"tools": tools} if tools else {}
+        started = time.perf_counter()
         response = await self.client.chat.completions.create(
             model=await self.model_name(), messages=messages, seed=seed, max_tokens=max_tokens,
             temperature=temperature, **extra)
@@ -50,9 +52,11 @@ class OpenAIBackend:
         message_extra = choice.message.model_extra or {}
         choice_extra = choice.model_extra or {}
         usage = response.usage
-        return Completion(
+        completion = Completion(
             message=message, reasoning=message_extra.get("reasoning_content") or message_extra.get("reasoning"),
             prompt_tokens=usage.prompt_tokens if usage else 0,
             completion_tokens=usage.completion_tokens if usage else 0,
             token_ids=choice_extra.get("token_ids"), finish_reason=choice.finish_reason or "stop",
             parse_errors=list(choice_extra.get("parse_errors") or []))
+        record_generation(self.name, [completion], time.perf_counter() - started)
+        return completion

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import Any
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig, LogitsProcessor, LogitsProcessorList
 
-from agentscaler.llm.base import Completion
+from agentscaler.llm.base import Completion, record_generation
 from agentscaler.llm.render import completion_from_text, render_prompt
 
 
@@ -124,6 +125,7 @@ class TransformersBackend:
     def generate(self, batch: list[_Request]) -> list[Completion]:
         """One left-padded ``generate`` over the batch, cut back to each request's own budget."""
         self.batch_sizes.append(len(batch))
+        started = time.perf_counter()
         inputs = self.tokenizer([r.prompt for r in batch], return_tensors="pt", padding=True,
                                 add_special_tokens=False).to(self.device)
         config = GenerationConfig(max_new_tokens=max(r.max_tokens for r in batch), do_sample=False,
@@ -141,4 +143,5 @@ class TransformersBackend:
             completions.append(completion_from_text(
                 text, messages=request.messages, tools=request.tools, token_ids=token_ids,
                 prompt_tokens=int(inputs["attention_mask"][row].sum()), stopped=stop is not None))
+        record_generation(self.name, completions, time.perf_counter() - started)
         return completions

@@ -14,13 +14,14 @@ test suite.
 from __future__ import annotations
 
 import itertools
+import time
 from pathlib import Path
 from typing import Any
 
 import ray
 from transformers import AutoTokenizer
 
-from agentscaler.llm.base import Completion
+from agentscaler.llm.base import Completion, record_generation
 from agentscaler.llm.render import completion_from_text, digest, render_prompt
 
 
@@ -67,7 +68,11 @@ class VLLMBackend:
                    seed: int = 0, max_tokens: int = 512, temperature: float = 0.0) -> Completion:
         prompt = render_prompt(self.tokenizer, messages, tools, enable_thinking=self.enable_thinking)
         engine = self.engines[next(self._next)]
+        started = time.perf_counter()
         result = await engine.generate.remote(prompt, f"{digest(messages)[:16]}-{next(self._ids)}", seed=seed,
                                               max_tokens=max_tokens, temperature=temperature)
-        return completion_from_text(result["text"], messages=messages, tools=tools, token_ids=result["token_ids"],
-                                    prompt_tokens=result["prompt_tokens"], stopped=result["finish_reason"] == "stop")
+        completion = completion_from_text(result["text"], messages=messages, tools=tools,
+                                          token_ids=result["token_ids"], prompt_tokens=result["prompt_tokens"],
+                                          stopped=result["finish_reason"] == "stop")
+        record_generation(self.name, [completion], time.perf_counter() - started)
+        return completion

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from agentscaler import metrics
 from agentscaler.contracts import Task
 from agentscaler.rollouts.user import UserGuard
 
@@ -40,7 +41,20 @@ class Budget:
 
 async def run_episode(task: Task, sample: int, agent, user, sims: EpisodeBatcher, budget: Budget,
                       seed: int) -> dict[str, Any]:
-    """Play one episode and return its rollout row."""
+    """Play one episode and return its rollout row; counted on Ray's dashboard as started, then finished or failed."""
+    metrics.EPISODES_STARTED.inc(agent=agent.name)
+    try:
+        row = await _play(task, sample, agent, user, sims, budget, seed)
+    except Exception as error:
+        metrics.EPISODES_FAILED.inc(agent=agent.name, error=type(error).__name__)
+        raise
+    metrics.EPISODES_FINISHED.inc(agent=agent.name, status=row["status"], outcome=task.outcome or "complete")
+    metrics.EPISODE_TURNS.observe(row["num_turns"], agent=agent.name)
+    return row
+
+
+async def _play(task: Task, sample: int, agent, user, sims: EpisodeBatcher, budget: Budget,
+                seed: int) -> dict[str, Any]:
     rollout_id = f"{task.task_id}-r{sample}"
     tools = task.tool_schemas
     guard = UserGuard(task, {t["function"]["name"] for t in tools})
@@ -65,6 +79,7 @@ async def run_episode(task: Task, sample: int, agent, user, sims: EpisodeBatcher
                 state_hash = result.state_hash
                 counts["num_tool_calls"] += 1
                 counts["num_tool_errors"] += result.error
+                metrics.TOOL_CALLS.inc(agent=agent.name, result="error" if result.error else "ok")
                 messages.append({"role": "tool", "tool_call_id": call["id"], "name": call["function"]["name"],
                                  "content": result.observation})
             if counts["prompt_tokens"] + counts["completion_tokens"] > budget.max_tokens:

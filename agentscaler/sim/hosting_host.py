@@ -20,6 +20,7 @@ from typing import Any, Hashable
 
 import psutil
 
+from agentscaler import metrics
 from agentscaler.envs import DomainSimulator, load_env
 
 
@@ -74,7 +75,7 @@ class EpisodeHost:
         self._process = psutil.Process()
         self._rss_base = self._rss()
         self._simulator_rss = 0
-        self._metrics = _Metrics(name) if metrics else None
+        self._tags = {"host": name} if metrics else None  # Ray dashboard series' tags
 
     def _rss(self) -> int:
         return self._process.memory_info().rss
@@ -106,8 +107,8 @@ class EpisodeHost:
             h = self._domain(domain).initial_hash(state)
             self._episodes[episode_id] = _Episode(domain, state, h)
             hashes.append(h)
-        if self._metrics:
-            self._metrics.live.set(len(self._episodes), self._metrics.tags)
+        if self._tags:
+            metrics.SIM_LIVE_EPISODES.set(len(self._episodes), **self._tags)
         return hashes
 
     def step(self, calls: list[tuple[Hashable, Any]]) -> list[tuple[str, bool, str]]:
@@ -131,10 +132,9 @@ class EpisodeHost:
                 errors += obs.error
                 results[i] = (obs.observation, obs.error, sim.state_hash())
             episode.hash = results[positions[-1]][2]
-        if self._metrics:
-            self._metrics.steps.inc(len(calls), self._metrics.tags)
-            if errors:
-                self._metrics.errors.inc(errors, self._metrics.tags)
+        if self._tags:
+            metrics.SIM_STEPS.inc(len(calls), **self._tags)
+            metrics.SIM_STEP_ERRORS.inc(errors, **self._tags)
         return results
 
     def state_hashes(self, episode_ids: list[Hashable]) -> list[str]:
@@ -150,8 +150,8 @@ class EpisodeHost:
                 hosted = self._hosted[episode.domain]
                 if hosted.loaded is episode:
                     hosted.loaded = None
-        if self._metrics:
-            self._metrics.live.set(len(self._episodes), self._metrics.tags)
+        if self._tags:
+            metrics.SIM_LIVE_EPISODES.set(len(self._episodes), **self._tags)
         return closed
 
     def _get(self, episode_id: Hashable) -> _Episode:
@@ -177,15 +177,3 @@ class EpisodeHost:
             "bytes_per_episode": episode_rss // max(episodes, 1),
         }
 
-
-class _Metrics:
-    """Ray dashboard metrics of one host, tagged with its name."""
-
-    def __init__(self, name: str):
-        from ray.util.metrics import Counter, Gauge
-
-        self.tags = {"host": name}
-        self.steps = Counter("agentscaler_sim_steps", "Tool calls run by simulators.", tag_keys=("host",))
-        self.errors = Counter("agentscaler_sim_step_errors", "Tool calls answered with an error observation.",
-                              tag_keys=("host",))
-        self.live = Gauge("agentscaler_sim_live_episodes", "Episodes alive on a host.", tag_keys=("host",))

@@ -40,6 +40,7 @@ import torch.distributed as dist
 from ray.train import Checkpoint, CheckpointConfig, DataConfig, RunConfig, ScalingConfig
 from ray.train.torch import TorchTrainer
 
+from agentscaler import metrics
 from agentscaler.artifacts import atomic, write_json
 from agentscaler.contracts import READS
 from agentscaler.train.config import StageConfig, TrainPreset
@@ -166,6 +167,15 @@ def _metrics_log(path: Path, resumed_step: int):
     return path.open("a")
 
 
+def _record(row: dict[str, Any], stage: str) -> None:
+    """One step on Ray's dashboard (rank 0, figures over all workers)."""
+    metrics.TRAIN_STEPS.inc(stage=stage)
+    metrics.TRAIN_TOKENS.inc(row["tokens"], stage=stage)
+    metrics.TRAIN_LOSS.set(row["loss"], stage=stage)
+    metrics.TRAIN_TOKENS_PER_SECOND.set(row["tokens"] / max(row["seconds"], 1e-9), stage=stage)
+    metrics.TRAIN_STEP_SECONDS.observe(row["seconds"], stage=stage)
+
+
 def lr_factor(step: int, warmup: int, total: int) -> float:
     """Linear warm-up, then cosine decay; step ``step`` (from 0) trains at this share of the peak rate.
 
@@ -214,23 +224,24 @@ def train_loop(config: dict[str, Any]) -> None:
         epoch, offset = divmod(step, config["steps_per_epoch"])
         for micro_batches in _step_batches(config, rank, world, offset):
             started = time.perf_counter()
-            figures = _accumulate(wrapped, micro_batches, device, autocast, sync_each=preset.fsdp)
+            sums = _accumulate(wrapped, micro_batches, device, autocast, sync_each=preset.fsdp)
             torch.nn.utils.clip_grad_norm_(wrapped.parameters(), stage.max_grad_norm)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
-            dist.all_reduce(figures)
-            metrics = {"step": step, "epoch": epoch, "loss": figures[0].item() / (world * len(micro_batches)),
-                       "aux_loss": figures[1].item() / (world * len(micro_batches)),
-                       "trained_tokens": int(figures[2].item()), "tokens": int(figures[3].item()),
-                       "lr": scheduler.get_last_lr()[0], "seconds": time.perf_counter() - started}
+            dist.all_reduce(sums)
+            row = {"step": step, "epoch": epoch, "loss": sums[0].item() / (world * len(micro_batches)),
+                   "aux_loss": sums[1].item() / (world * len(micro_batches)),
+                   "trained_tokens": int(sums[2].item()), "tokens": int(sums[3].item()),
+                   "lr": scheduler.get_last_lr()[0], "seconds": time.perf_counter() - started}
             if log:
-                log.write(json.dumps(metrics) + "\n")
+                log.write(json.dumps(row) + "\n")
                 log.flush()
+                _record(row, config["name"])
             if step % preset.checkpoint_every == 0 or step == stop:
                 saved = _save(model, wrapped, optimizer, scheduler, step, tokenizer)
-                ray.train.report(metrics, checkpoint=saved)
+                ray.train.report(row, checkpoint=saved)
                 if saved:
                     shutil.rmtree(saved.path, ignore_errors=True)
             if step >= stop:
@@ -263,7 +274,7 @@ def train_stage(rows: list[dict], model_path: Path, out: Path, preset: TrainPres
         train_loop,
         train_loop_config={"preset": preset.model_dump(), "stage": stage.model_dump(), "model_path": str(model_path),
                            "steps_per_epoch": steps_per_epoch, "stop_after_steps": stop_after_steps,
-                           "metrics_path": str(out / "metrics.jsonl")},
+                           "metrics_path": str(out / "metrics.jsonl"), "name": out.name},
         scaling_config=ScalingConfig(num_workers=preset.workers, use_gpu=preset.use_gpu),
         run_config=RunConfig(name="run", storage_path=str(out / "ray"),
                              checkpoint_config=CheckpointConfig(num_to_keep=2)),
