@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 
 import pyarrow as pa
 
 from agentscaler.artifacts import RunDir, write_table
+from agentscaler.envs import EnvSpec, build_domain
+from agentscaler.envs.keys import row_key
 from agentscaler.toolspec import ToolSpec
 
 _TOOLBENCH_TYPES = {"STRING": "string", "NUMBER": "number", "BOOLEAN": "boolean"}
@@ -17,6 +20,28 @@ def tool(name: str, properties: dict | None = None, required: list[str] | None =
          **fields) -> ToolSpec:
     parameters = {"type": "object", "properties": properties or {}, "required": required or []}
     return ToolSpec.build(name=name, description=description, parameters=parameters, source="test", **fields)
+
+
+def key(spec, table: str, n: int, state: int = 0):
+    """Row ``n``'s (from 1) primary key in a synthesized state: keys take real shapes (``envs.keys``), a user's
+    is a handle made of their name."""
+    return spec.states[state][table][n - 1][0]
+
+
+@lru_cache
+def _shop(domain: int) -> EnvSpec:
+    return build_domain(domain, shop_tools(), rows=5)
+
+
+def user(n: int, state: int = 0, domain: int = 0) -> str:
+    """The shop's ``n``-th user's key (a handle of their name) in ``state`` of domain ``domain`` as ``shop_run``
+    and ``build_domain(domain, shop_tools(), rows=5)`` build it."""
+    return key(_shop(domain), "users", n, state)
+
+
+def order(n: int) -> str:
+    """The shop's ``n``-th order number (the n-th row's, or the one a create makes as row n)."""
+    return row_key("number", "order", n)
 
 
 def s(description: str = "") -> dict:

@@ -7,7 +7,7 @@ import json
 import random
 
 import pytest
-from envs_helpers import i, make_run, s, shop_tools, tool
+from envs_helpers import i, make_run, order, s, shop_tools, tool
 
 from agentscaler.envs import (DomainSimulator, EnvSpec, asks_confirmation, build_domain, build_envs, derive_policy,
                               load_env, process_violations, refused_rule, says_yes)
@@ -119,22 +119,22 @@ def test_a_domain_without_writes_has_no_policy():
 # --- state rules: the simulator refuses, the state stays --------------------------------------------------
 
 def test_transition_refuses_a_final_or_identical_status_and_allows_the_rest():
-    sim = store({"order_1": "cancelled", "order_2": "pending", "order_3": "delivered"})
+    sim = store({order(1): "cancelled", order(2): "pending", order(3): "delivered"})
     cancel = rule(sim, "transition", value="cancelled")
     assert {"cancelled", "delivered"} <= set(cancel.refused_from) and "pending" not in cancel.refused_from
-    assert_refused(sim, cancel, "cancel_order", order_id="order_1")  # already cancelled
-    assert_refused(sim, cancel, "cancel_order", order_id="order_3")  # delivered: too late
-    result, error = call(sim, "cancel_order", order_id="order_2")
+    assert_refused(sim, cancel, "cancel_order", order_id=order(1))  # already cancelled
+    assert_refused(sim, cancel, "cancel_order", order_id=order(3))  # delivered: too late
+    result, error = call(sim, "cancel_order", order_id=order(2))
     assert not error and result["updated"][0]["status"] == "cancelled"
-    assert_refused(sim, cancel, "cancel_order", order_id="order_2")  # now it is cancelled
+    assert_refused(sim, cancel, "cancel_order", order_id=order(2))  # now it is cancelled
 
 
 def test_other_updates_leave_a_row_at_a_final_status_alone():
-    sim = store({"order_1": "cancelled"})
+    sim = store({order(1): "cancelled"})
     frozen = rule(sim, "transition", value=None)
     assert "update_order" in frozen.tools and "cancelled" in frozen.refused_from
-    assert_refused(sim, frozen, "update_order", order_id="order_1", new_quantity=2)
-    assert not call(sim, "update_order", order_id="order_2", new_quantity=2)[1]
+    assert_refused(sim, frozen, "update_order", order_id=order(1), new_quantity=2)
+    assert not call(sim, "update_order", order_id=order(2), new_quantity=2)[1]
 
 
 def test_an_update_that_changes_nothing_is_refused():
@@ -177,7 +177,7 @@ def test_limits_bound_written_values_by_meaning_and_by_schema():
     assert price.exclusive_minimum and price.minimum == 0 and price.maximum >= max(o["price"] for o in
                                                                                     sim.rows("orders"))
     assert_refused(sim, quantity, "create_order", user_id=user, item="pen", quantity=0, price=2.5)
-    assert_refused(sim, quantity, "update_order", order_id="order_1", new_quantity=21)
+    assert_refused(sim, quantity, "update_order", order_id=order(1), new_quantity=21)
     assert_refused(sim, price, "create_order", user_id=user, item="pen", quantity=1, price=0)
     assert_refused(sim, price, "create_order", user_id=user, item="pen", quantity=1, price=price.maximum + 1)
     assert not call(sim, "create_order", user_id=user, item="pen", quantity=20, price=2.5)[1]
@@ -195,10 +195,10 @@ def test_a_quota_limits_the_rows_one_owner_may_have():
 
 
 def test_a_refusal_is_not_a_broken_tool_in_the_build_check():
-    sim = store({f"order_{n}": "cancelled" for n in range(1, 7)})  # every row is past cancelling
+    sim = store({order(n): "cancelled" for n in range(1, 7)})  # every row is past cancelling
     spec = sim.spec
     cancel = spec.tool("cancel_order")
-    assert refused_rule(sim.replay(0, [{"name": "cancel_order", "arguments": {"order_id": "order_1"}}])
+    assert refused_rule(sim.replay(0, [{"name": "cancel_order", "arguments": {"order_id": order(1)}}])
                         .observations[0].observation) is not None
     check_tool(sim, spec, cancel, random.Random(0))
     assert cancel.executable and cancel.reason is None
@@ -230,7 +230,7 @@ def test_identity_needs_a_lookup_of_the_owner_before_a_write():
 def test_confirmation_needs_a_question_and_a_yes_before_a_destructive_write():
     sim = store()
     owner = sim.rows("orders")[0]["user_id"]
-    lookup, cancel = ("get_user", {"user_id": owner}), ("cancel_order", {"order_id": "order_1"})
+    lookup, cancel = ("get_user", {"user_id": owner}), ("cancel_order", {"order_id": order(1)})
     ask = ("assistant", "I am about to cancel order order_1. Shall I go ahead?")
     codes = lambda *turns: [f.code for f in process_violations(sim.spec, converse(sim, *turns))]
     for turns, expected in [
@@ -254,7 +254,7 @@ def test_what_counts_as_asking_and_as_a_yes():
 def test_replayed_observations_take_the_place_of_tool_messages():
     sim = store()
     owner = sim.rows("orders")[0]["user_id"]
-    messages = converse(sim, ("get_user", {"user_id": owner}), ("update_order", {"order_id": "order_1",
+    messages = converse(sim, ("get_user", {"user_id": owner}), ("update_order", {"order_id": order(1),
                                                                                 "new_quantity": 3}))
     failed_lookup = json.dumps({"error": "no user matches"})
     assert process_violations(sim.spec, messages) == []

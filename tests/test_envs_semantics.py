@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from envs_helpers import i, s, tool
+from envs_helpers import i, order, s, tool
 
 from agentscaler.envs import EnvSpec, build_domain, classify
 from agentscaler.envs import DomainSimulator
+from agentscaler.envs.keys import key_shape, row_key
 
 
 def _domain(*tools) -> tuple[EnvSpec, DomainSimulator]:
@@ -55,25 +56,25 @@ def test_state_changing_verbs_are_status_transitions(verb, status):
     assert classify(name) == "update"
     _, sim = _domain(tool(name, {"account_id": s()}, ["account_id"]),
                      tool("get_account", {"account_id": s()}, ["account_id"]))
-    others = [r for r in sim.rows("accounts") if r["account_id"] != "account_3"]
-    _call(sim, name, account_id="account_3")
-    assert _row(sim, "accounts", "account_id", "account_3")["status"] == status
-    assert [r for r in sim.rows("accounts") if r["account_id"] != "account_3"] == others
+    others = [r for r in sim.rows("accounts") if r["account_id"] != row_key("uuid", "account", 3)]
+    _call(sim, name, account_id=row_key("uuid", "account", 3))
+    assert _row(sim, "accounts", "account_id", row_key("uuid", "account", 3))["status"] == status
+    assert [r for r in sim.rows("accounts") if r["account_id"] != row_key("uuid", "account", 3)] == others
 
 
 def test_enable_disable_set_a_flag_and_toggle_flips_it():
     _, sim = _domain(tool("enable_autopay", {"account_id": s()}, ["account_id"]),
                      tool("disable_autopay", {"account_id": s()}, ["account_id"]),
                      tool("toggle_dark_mode", {"account_id": s()}, ["account_id"]))
-    _call(sim, "enable_autopay", account_id="account_1")
-    assert _row(sim, "accounts", "account_id", "account_1")["autopay_enabled"] == 1
-    _call(sim, "disable_autopay", account_id="account_1")
-    assert _row(sim, "accounts", "account_id", "account_1")["autopay_enabled"] == 0
-    start = _row(sim, "accounts", "account_id", "account_2")["dark_mode_enabled"]
-    _call(sim, "toggle_dark_mode", account_id="account_2")
-    assert _row(sim, "accounts", "account_id", "account_2")["dark_mode_enabled"] == 1 - start
-    _call(sim, "toggle_dark_mode", account_id="account_2")
-    assert _row(sim, "accounts", "account_id", "account_2")["dark_mode_enabled"] == start
+    _call(sim, "enable_autopay", account_id=row_key("uuid", "account", 1))
+    assert _row(sim, "accounts", "account_id", row_key("uuid", "account", 1))["autopay_enabled"] == 1
+    _call(sim, "disable_autopay", account_id=row_key("uuid", "account", 1))
+    assert _row(sim, "accounts", "account_id", row_key("uuid", "account", 1))["autopay_enabled"] == 0
+    start = _row(sim, "accounts", "account_id", row_key("uuid", "account", 2))["dark_mode_enabled"]
+    _call(sim, "toggle_dark_mode", account_id=row_key("uuid", "account", 2))
+    assert _row(sim, "accounts", "account_id", row_key("uuid", "account", 2))["dark_mode_enabled"] == 1 - start
+    _call(sim, "toggle_dark_mode", account_id=row_key("uuid", "account", 2))
+    assert _row(sim, "accounts", "account_id", row_key("uuid", "account", 2))["dark_mode_enabled"] == start
 
 
 def test_an_update_is_addressed_by_the_owning_entitys_key():
@@ -82,12 +83,12 @@ def test_an_update_is_addressed_by_the_owning_entitys_key():
         tool("change_order_shipping_method", {"order_id": s(), "shipping_method_id": s()},
              ["order_id", "shipping_method_id"]))
     assert spec.tool("change_order_shipping_method").table == "orders"
-    held = _row(sim, "orders", "order_id", "order_1")["shipping_method_id"]
+    held = _row(sim, "orders", "order_id", order(1))["shipping_method_id"]
     method = next(r["shipping_method_id"] for r in sim.rows("shipping_methods") if r["shipping_method_id"] != held)
-    _call(sim, "change_order_shipping_method", order_id="order_1", shipping_method_id=method)
-    assert _row(sim, "orders", "order_id", "order_1")["shipping_method_id"] == method
+    _call(sim, "change_order_shipping_method", order_id=order(1), shipping_method_id=method)
+    assert _row(sim, "orders", "order_id", order(1))["shipping_method_id"] == method
     bad = sim.step({"name": "change_order_shipping_method",
-                    "arguments": {"order_id": "order_1", "shipping_method_id": "nowhere"}})
+                    "arguments": {"order_id": order(1), "shipping_method_id": "nowhere"}})
     assert bad.error and "FOREIGN KEY" in bad.observation  # the attribute is a reference, kept intact
 
 
@@ -122,12 +123,13 @@ def test_add_to_and_remove_from_a_collection_use_a_link_table(container, member,
     parent = f"{ref[:-3]}s"
     target = sim.rows(parent)[0][ref]
     members_before = sim.rows(parent)
-    _call(sim, f"add_{member}_to_{container}", **{f"{container}_id": f"{container}_1", ref: target})
-    listed = _call(sim, f"list_{container}_{member}s", **{f"{container}_id": f"{container}_1"})
+    first = row_key(key_shape(container), container, 1)
+    _call(sim, f"add_{member}_to_{container}", **{f"{container}_id": first, ref: target})
+    listed = _call(sim, f"list_{container}_{member}s", **{f"{container}_id": first})
     assert target in [r[ref] for r in listed]
-    _call(sim, f"remove_{member}_from_{container}", **{f"{container}_id": f"{container}_1", ref: target})
+    _call(sim, f"remove_{member}_from_{container}", **{f"{container}_id": first, ref: target})
     assert target not in [r[ref] for r in _call(sim, f"list_{container}_{member}s",
-                                                **{f"{container}_id": f"{container}_1"})]
+                                                **{f"{container}_id": first})]
     assert sim.rows(parent) == members_before  # the member itself still exists
 
 

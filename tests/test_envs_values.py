@@ -11,12 +11,13 @@ import uuid
 from datetime import datetime
 
 import pytest
-from envs_helpers import i, s, tool
+from envs_helpers import i, s, shop_tools, tool
 from faker.providers.geo import Provider as Geo
 
 from agentscaler.envs import Column, DomainSimulator, build_domain, infer_schema, sample_arguments
+from agentscaler.envs.keys import key_shape, row_key
 from agentscaler.envs.plumbing import is_plumbing
-from agentscaler.envs.values import LOCALES, NOW, Record, _faker, meaning, value
+from agentscaler.envs.values import LOCALES, NOW, Record, _faker, ascii_word, meaning, value
 
 
 def n(description: str = "") -> dict:
@@ -221,3 +222,23 @@ def test_plumbing_is_accepted_and_ignored_by_the_simulator():
 ])
 def test_plumbing_is_told_from_name_and_description(name, prop, expected):
     assert is_plumbing(name, prop, {name}) is expected
+
+
+def test_keys_take_the_shapes_real_systems_use_and_a_create_continues_them():
+    assert [key_shape(e) for e in ("customer", "order", "airport", "project")] == ["handle", "number", "code", "uuid"]
+    spec = build_domain(0, shop_tools(), rows=5)
+    names = {tb.name: [c.name for c in tb.columns] for tb in spec.tables}
+    for row in spec.states[0]["users"]:
+        user = dict(zip(names["users"], row))
+        assert re.fullmatch(r"[a-z_]+_\d{4}", user["user_id"]) and user["user_id"].startswith(
+            "_".join(ascii_word(w) for w in user["name"].split()))  # mia_li_3668 for Mia Li
+    assert all(re.fullmatch(r"#O\d{7}", row[0]) for row in spec.states[0]["orders"])
+    for shape, pattern in (("uuid", r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}"),
+                           ("code", r"[A-Z]{3}"), ("number", r"#P\d{7}")):
+        keys = [row_key(shape, "place", n) for n in range(1, 3001)]
+        assert len(set(keys)) == len(keys) and all(re.fullmatch(pattern, k) for k in keys)
+    sim = DomainSimulator(spec)
+    user = spec.states[0]["users"][0][0]
+    created = json.loads(sim.step({"name": "create_order", "arguments": {"user_id": user, "item": "pen",
+                                                                         "quantity": 1}}).observation)["created"][0]
+    assert created["order_id"] == row_key("number", "order", 6)  # the SQL next key is the Python one of row 6

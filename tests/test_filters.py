@@ -6,6 +6,7 @@ import json
 
 import pyarrow as pa
 import pytest
+from envs_helpers import order, user
 from filters_helpers import rollout, shop_run, task_row, write_tasks
 
 from agentscaler.filters import DedupIndex, DedupKeys, FilterConfig, Validity, judges
@@ -16,18 +17,18 @@ def call(name, **arguments):
     return {"name": name, "arguments": arguments}
 
 
-GOLD_CREATE = [call("create_order", user_id="user_1", item="pen", quantity=2)]
-THREE_PENS = [call("create_order", user_id="user_1", item="pen", quantity=3)]
+GOLD_CREATE = [call("create_order", user_id=user(1), item="pen", quantity=2)]
+THREE_PENS = [call("create_order", user_id=user(1), item="pen", quantity=3)]
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     run = shop_run(tmp_path_factory.mktemp("filters"), policy=False)  # the rules are test_outcomes' subject
     write_tasks(run, [
-        task_row(run, 0, 0, [call("get_user", user_id="user_1")], "read"),
-        task_row(run, 0, 0, [call("create_order", user_id="user_1", item="pen", quantity=2)], "create"),
-        task_row(run, 0, 0, [call("update_order", order_id="order_1", new_quantity=7),
-                             call("cancel_order", order_id="order_2")], "update-cancel"),
+        task_row(run, 0, 0, [call("get_user", user_id=user(1))], "read"),
+        task_row(run, 0, 0, [call("create_order", user_id=user(1), item="pen", quantity=2)], "create"),
+        task_row(run, 0, 0, [call("update_order", order_id=order(1), new_quantity=17),
+                             call("cancel_order", order_id=order(2))], "update-cancel"),
         # the environment changed under these two: the start no longer hashes as recorded, or the gold calls
         # no longer reach the gold hash (here: the hash of three pens, the calls order two)
         {**task_row(run, 0, 0, GOLD_CREATE, "moved-start"), "initial_hash": "0" * 32},
@@ -71,7 +72,7 @@ def test_gold_following_trajectory_passes_every_filter_with_exact_match(run, tas
 
 
 def test_a_lying_recorded_hash_is_caught(run, tasks):
-    wrong = [call("create_order", user_id="user_1", item="pen", quantity=3)]
+    wrong = [call("create_order", user_id=user(1), item="pen", quantity=3)]
     liar = rollout(run, tasks["create"], wrong, "liar", final_hash=tasks["create"]["gold_hash"])
     stage, reason, tags, row = verdicts(run, liar)
     assert stage == "state_alignment" and reason.startswith("state_mismatch")
@@ -85,10 +86,10 @@ def test_a_wrong_recorded_hash_on_a_right_trajectory_is_kept_and_reported(run, t
 
 
 @pytest.mark.parametrize("calls, code, detail", [
-    ([call("refund_order", order_id="order_1")], "unknown_tool", "'refund_order'"),
-    ([call("create_order", user_id="user_1", item="pen", quantity="two")], "schema_invalid", "'two' is not of type"),
-    ([call("create_order", user_id="user_1", item="pen")], "schema_invalid", "'quantity' is a required property"),
-    ([call("get_user", user_id="user_1")] * 3, "repetition", "made 3 times"),
+    ([call("refund_order", order_id=order(1))], "unknown_tool", "'refund_order'"),
+    ([call("create_order", user_id=user(1), item="pen", quantity="two")], "schema_invalid", "'two' is not of type"),
+    ([call("create_order", user_id=user(1), item="pen")], "schema_invalid", "'quantity' is a required property"),
+    ([call("get_user", user_id=user(1))] * 3, "repetition", "made 3 times"),
 ])
 def test_validity_rejects_bad_calls(run, tasks, calls, code, detail):
     stage, reason, _, _ = verdicts(run, rollout(run, tasks["create"], calls, "bad"))
@@ -100,7 +101,7 @@ def test_validity_rejects_bad_calls(run, tasks, calls, code, detail):
                                     {"type": "object", "properties": {"user_id": {"pattern": "(["}}}])
 def test_a_broken_tool_schema_rejects_the_call_instead_of_crashing(run, tasks, schema):
     tools = [{"type": "function", "function": {"name": "get_user", "parameters": schema}}]
-    row = {**rollout(run, tasks["read"], [call("get_user", user_id="user_1")], "x"), "tools": json.dumps(tools)}
+    row = {**rollout(run, tasks["read"], [call("get_user", user_id=user(1))], "x"), "tools": json.dumps(tools)}
     assert Validity().check(row).reason.startswith("schema_invalid: call 0 (get_user): the tool's own JSON Schema")
 
 
@@ -152,18 +153,18 @@ def test_validity_enforces_budgets_and_rollout_errors(run, tasks):
 
 
 def test_wrong_final_state_is_rejected(run, tasks):
-    wrong = [call("update_order", order_id="order_1", new_quantity=8), call("cancel_order", order_id="order_2")]
+    wrong = [call("update_order", order_id=order(1), new_quantity=8), call("cancel_order", order_id=order(2))]
     stage, reason, tags, _ = verdicts(run, rollout(run, tasks["update-cancel"], wrong, "x"))
     assert stage == "state_alignment" and reason.startswith("state_mismatch") and "claims gold" not in reason
     assert "recorded_hash_mismatch" not in tags
 
 
 def test_read_only_task_with_wrong_calls_fails_exact_match(run, tasks):
-    stage, reason, _, _ = verdicts(run, rollout(run, tasks["read"], [call("get_user", user_id="user_2")], "x"))
+    stage, reason, _, _ = verdicts(run, rollout(run, tasks["read"], [call("get_user", user_id=user(2))], "x"))
     assert stage == "exact_match"
-    assert reason.startswith("read_only_mismatch") and '"user_2"' in reason and '"user_1"' in reason
+    assert reason.startswith("read_only_mismatch") and f'"{user(2)}"' in reason and f'"{user(1)}"' in reason
     assert verdicts(run, rollout(run, tasks["read"], [], "x"))[1].endswith('is missing, gold has ["get_user",'
-                                                                           '{"user_id":"user_1"}]')
+                                                                           f'{{"user_id":"{user(1)}"}}]')
 
 
 def test_erroring_then_recovering_trajectory_is_kept_and_tagged(run, tasks):
@@ -175,7 +176,7 @@ def test_erroring_then_recovering_trajectory_is_kept_and_tagged(run, tasks):
 
 
 def test_write_task_reached_another_way_is_kept_without_exact_match(run, tasks):
-    other_order = [call("cancel_order", order_id="order_2"), call("update_order", order_id="order_1", new_quantity=7)]
+    other_order = [call("cancel_order", order_id=order(2)), call("update_order", order_id=order(1), new_quantity=17)]
     stage, _, tags, row = verdicts(run, rollout(run, tasks["update-cancel"], other_order, "x"))
     assert stage is None and "exact_match" not in tags
     assert [r["reward"] for r in json.loads(row["rewards"])] == [0.5, 0.5]
@@ -185,9 +186,9 @@ def test_harmful_writes_get_negative_rewards_and_reads_zero(run, tasks):
     from agentscaler.envs import DomainSimulator, load_env
 
     sim = DomainSimulator(load_env(run.path, 0))
-    original = next(o["quantity"] for o in sim.rows("orders") if o["order_id"] == "order_3")
-    calls = [*GOLD_CREATE, call("update_order", order_id="order_3", new_quantity=original + 5),
-             call("list_orders", user_id="user_1"), call("update_order", order_id="order_3", new_quantity=original)]
+    original = next(o["quantity"] for o in sim.rows("orders") if o["order_id"] == order(3))
+    calls = [*GOLD_CREATE, call("update_order", order_id=order(3), new_quantity=original + 5),
+             call("list_orders", user_id=user(1)), call("update_order", order_id=order(3), new_quantity=original)]
     stage, _, _, row = verdicts(run, rollout(run, tasks["create"], calls, "x"))
     assert stage is None
     assert [r["reward"] for r in json.loads(row["rewards"])] == [1.0, -1.0, 0.0, 1.0]
@@ -223,7 +224,7 @@ def test_dedup_catches_exact_and_near_copies_and_keeps_distinct_ones(run, tasks)
     copy = {**first, "rollout_id": "b"}
     near = rollout(run, tasks["create"], GOLD_CREATE, "c", answer=answer.replace("three", "four"))
     other = rollout(run, tasks["update-cancel"], json.loads(tasks["update-cancel"]["gold_calls"]), "d", answer=answer)
-    different_values = rollout(run, tasks["create"], [call("create_order", user_id="user_2", item="lamp",
+    different_values = rollout(run, tasks["create"], [call("create_order", user_id=user(2), item="lamp",
                                                            quantity=9)], "e", intent="Buy nine lamps for user two.",
                                answer="Nine lamps are on their way to user two.")
     keyed = DedupKeys()(pa.Table.from_pylist([first, copy, near, other, different_values])).to_pylist()

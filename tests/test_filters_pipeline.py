@@ -6,6 +6,7 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
+from envs_helpers import order, user
 from filters_helpers import rollout, shop_run, task_row, write_rollouts, write_tasks
 from typer.testing import CliRunner
 
@@ -19,16 +20,17 @@ def call(name, **arguments):
     return {"name": name, "arguments": arguments}
 
 
-CREATE = [call("create_order", user_id="user_1", item="pen", quantity=2)]
-UPDATE = [call("update_order", order_id="order_1", new_quantity=7)]
-READ = [call("get_user", user_id="user_1")]
+CREATE = [call("create_order", user_id=user(1), item="pen", quantity=2)]
+UPDATE = [call("update_order", order_id=order(1), new_quantity=7)]
+READ = [call("get_user", user_id=user(1))]
+D1_CREATE = [call("create_order", user_id=user(1, domain=1), item="pen", quantity=2)]  # domain 1 has its own users
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, ray_session):
     run = shop_run(tmp_path_factory.mktemp("filters-pipeline"), domains=2, policy=False)  # see test_outcomes
     tasks = {"create": task_row(run, 0, 0, CREATE, "create"), "update": task_row(run, 0, 1, UPDATE, "update"),
-             "read": task_row(run, 0, 0, READ, "read"), "d1-create": task_row(run, 1, 0, CREATE, "d1-create"),
+             "read": task_row(run, 0, 0, READ, "read"), "d1-create": task_row(run, 1, 0, D1_CREATE, "d1-create"),
              "d1-update": task_row(run, 1, 0, UPDATE, "d1-update"),
              "refuse": task_row(run, 0, 0, READ, "refuse", "Delete my account, I am user_1.", outcome="refuse",
                                 scenario={"rule": "R1"}, policy="R1. Accounts are never deleted."),
@@ -39,16 +41,16 @@ def run(tmp_path_factory, ray_session):
         ok,
         {**ok, "rollout_id": "create-r1"},  # exact duplicate
         rollout(run, tasks["update"], UPDATE, "update-r0", final_hash="f" * 32),  # right, recorded hash wrong
-        rollout(run, tasks["update"], [call("update_order", order_id="order_1", new_quantity=8)], "update-r1",
+        rollout(run, tasks["update"], [call("update_order", order_id=order(1), new_quantity=8)], "update-r1",
                 final_hash=tasks["update"]["gold_hash"]),  # a lying hash
         rollout(run, tasks["read"], READ, "read-r0"),
-        rollout(run, tasks["read"], [call("get_user", user_id="user_3")], "read-r1"),  # read-only, wrong calls
-        rollout(run, tasks["create"], [call("refund", order_id="order_1")], "create-r2"),  # unknown tool
-        rollout(run, tasks["d1-create"], [call("create_order", user_id="user_9", item="pen", quantity=2), *CREATE],
+        rollout(run, tasks["read"], [call("get_user", user_id=user(3))], "read-r1"),  # read-only, wrong calls
+        rollout(run, tasks["create"], [call("refund", order_id=order(1))], "create-r2"),  # unknown tool
+        rollout(run, tasks["d1-create"], [call("create_order", user_id="user_9", item="pen", quantity=2), *D1_CREATE],
                 "d1-create-r0"),  # recovers from an error
         rollout(run, tasks["d1-update"], UPDATE, "d1-update-r0"),
-        rollout(run, tasks["d1-create"], CREATE, "d1-create-r1", answer="Your pen order is placed."),
-        rollout(run, tasks["d1-update"], [call("update_order", order_id="order_1", new_quantity=9), *UPDATE],
+        rollout(run, tasks["d1-create"], D1_CREATE, "d1-create-r1", answer="Your pen order is placed."),
+        rollout(run, tasks["d1-update"], [call("update_order", order_id=order(1), new_quantity=9), *UPDATE],
                 "d1-update-r1"),  # reaches gold another way: kept, not an exact match
         rollout(run, tasks["refuse"], READ, "refuse-r0", answer="I can't: accounts are never deleted."),
         rollout(run, tasks["refuse"], READ + UPDATE, "refuse-r1"),  # a write on a task to refuse

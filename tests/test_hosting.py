@@ -12,7 +12,7 @@ from agentscaler.envs import build_envs, load_env
 from agentscaler.sim.hosting import EpisodesLost, SimulatorPool, domain_slot
 from agentscaler.sim.hosting_host import EpisodeHost
 from agentscaler.envs import DomainSimulator
-from envs_helpers import make_run, shop_tools
+from envs_helpers import make_run, order, shop_tools
 
 DOMAINS = 6
 
@@ -46,9 +46,9 @@ def calls_for(run, domain: int) -> list[dict]:
         {"name": "get_user", "arguments": {"user_id": uid}},
         {"name": "create_order", "arguments": {"user_id": uid, "item": f"book-{domain}", "quantity": 2}},
         {"name": "list_orders", "arguments": json.dumps({"user_id": uid})},
-        {"name": "update_order", "arguments": {"order_id": "order_1", "new_quantity": 5}},
+        {"name": "update_order", "arguments": {"order_id": order(1), "new_quantity": 5}},
         {"name": "get_user", "arguments": {"user_id": 42}},
-        {"name": "cancel_order", "arguments": {"order_id": "order_2"}},
+        {"name": "cancel_order", "arguments": {"order_id": order(2)}},
         {"name": "search_users", "arguments": {"min_age": 30}},
     ]
 

@@ -18,11 +18,12 @@ import subprocess
 import sys
 
 import pytest
-from envs_helpers import i, make_run, s, shop_tools, tool, toolbench_groups
+from envs_helpers import i, make_run, s, shop_tools, tool, toolbench_groups, user
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agentscaler.envs import build_domain, build_envs
+from agentscaler.envs.keys import row_key
 from agentscaler.envs.spec import CompiledTool, EnvSpec
 from agentscaler.envs.synth import sample_arguments
 from agentscaler.envs import DomainSimulator, Observation, simulator
@@ -221,6 +222,9 @@ def test_careless_calls_at_length(hand_written, shared_data):
 
 # --- the failures the issue measured, and how each is answered --------------------------------------
 
+PRODUCT = row_key("uuid", "product", 1)  # the first product's key
+
+
 @pytest.fixture(scope="module")
 def catalog() -> DomainSimulator:
     """The catalog without its derived rules: these tests are about what storage keeps, not what policy allows."""
@@ -322,13 +326,13 @@ def test_an_unexpected_error_mid_write_is_an_error_observation_and_is_rolled_bac
         raise KeyError("a bug the validation missed")
 
     monkeypatch.setattr(simulator, "row_digest", bug)
-    obs = catalog.step({"name": "update_product", "arguments": {"product_id": "product_1", "new_stock": 7}})
+    obs = catalog.step({"name": "update_product", "arguments": {"product_id": PRODUCT, "new_stock": 7}})
     error = strict_json(obs.observation)["error"]
     assert obs.error and error.startswith("internal simulator error, please report it as a bug: KeyError in")
     assert "a bug the validation missed" in error
     monkeypatch.undo()
     assert catalog.state_hash() == h == catalog.recompute_hash() and contents(catalog) == before
-    obs = catalog.step({"name": "update_product", "arguments": {"product_id": "product_1", "new_stock": 7}})
+    obs = catalog.step({"name": "update_product", "arguments": {"product_id": PRODUCT, "new_stock": 7}})
     assert not obs.error and catalog.state_hash() == catalog.recompute_hash() != h
 
 
@@ -337,7 +341,7 @@ def test_an_unexpected_error_in_validation_is_an_error_observation(catalog, monk
         raise ZeroDivisionError("division by zero")
 
     monkeypatch.setattr(simulator._Tool, "bind", bug)
-    obs = catalog.step({"name": "get_product", "arguments": {"product_id": "product_1"}})
+    obs = catalog.step({"name": "get_product", "arguments": {"product_id": PRODUCT}})
     assert obs.error and "ZeroDivisionError in 'get_product'" in strict_json(obs.observation)["error"]
 
 
@@ -346,14 +350,14 @@ def test_an_unexpected_error_in_validation_is_an_error_observation(catalog, monk
 NOT_CALLS = [b"\xff\xfe not utf-8\n", b"[]\n", b"42\n", b"null\n", b"1e999\n", b"[" * 100_000 + b"\n",
              b'{"name": 1}\n', b'{"name": "get_user", "arguments": "[1"}\n', b"x" * 1_000_000 + b"\n",
              b'{"name": "get_user", "arguments": {"user_id": "\\ud800"}}\n',
-             b'{"name": "create_order", "arguments": {"user_id": "user_1", "item": "pen", "quantity": 1e999}}\n',
-             b'{"name": "create_order", "arguments": {"user_id": "user_1", "item": "pen", "quantity": '
+             b'{"name": "create_order", "arguments": {"user_id": "mia_li_3668", "item": "pen", "quantity": 1e999}}\n',
+             b'{"name": "create_order", "arguments": {"user_id": "mia_li_3668", "item": "pen", "quantity": '
              + b"9" * 30 + b"}}\n"]
 
 
 def test_play_answers_every_line_that_is_not_a_call_and_carries_on(tmp_path):
     build_envs(make_run(tmp_path, [shop_tools()]), rows=3, workers=1)
-    good = b'{"name": "get_user", "arguments": {"user_id": "user_1"}}\n'
+    good = json.dumps({"name": "get_user", "arguments": {"user_id": user(1)}}).encode() + b"\n"
     out = subprocess.run([sys.executable, "-m", "agentscaler.sim.play", "--run", str(tmp_path), "--domain", "0"],
                          input=b"".join(NOT_CALLS) + good, capture_output=True, timeout=60)
     assert out.returncode == 0, out.stderr.decode()[-2000:]
@@ -365,7 +369,8 @@ def test_play_answers_every_line_that_is_not_a_call_and_carries_on(tmp_path):
 
 def test_repl_shows_markup_like_values_as_text_and_ends_at_end_of_input(tmp_path, monkeypatch, capsys):
     sim = DomainSimulator(build_domain(0, shop_tools(), rows=3))
-    lines = ['get_user {"user_id": "[/red]"}', 'create_order {"user_id": "user_1", "item": "[/bold]", "quantity": 1}',
+    lines = ['get_user {"user_id": "[/red]"}',
+             f'create_order {{"user_id": "{user(1)}", "item": "[/bold]", "quantity": 1}}',
              "get_user [1"]
     monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(lines) + "\n"))  # no ":quit": input just ends
     repl(sim)
@@ -377,7 +382,7 @@ def test_a_batch_of_careless_calls_leaves_every_episode_consistent(tmp_path):
     build_envs(make_run(tmp_path, [shop_tools(), catalog_tools()]), rows=3, workers=1)
     host = EpisodeHost(tmp_path)
     host.start([("a", 0, 0), ("b", 1, 0)])
-    good = {"name": "create_order", "arguments": {"user_id": "user_1", "item": "pen", "quantity": 1}}
+    good = {"name": "create_order", "arguments": {"user_id": user(1), "item": "pen", "quantity": 1}}
     calls = [("a", line) for line in NOT_CALLS] + [("a", good), ("b", create(price=math.nan)),
                                                    ("b", create(stock=2**64)), ("b", create(name="\x00"))]
     results = host.step(calls)

@@ -8,6 +8,7 @@ from envs_helpers import s, tool
 
 from agentscaler.envs import build_domain
 from agentscaler.envs import DomainSimulator
+from agentscaler.envs.keys import row_key
 
 
 @pytest.fixture(scope="module")
@@ -24,5 +25,5 @@ def sim():
 def test_hash_stays_exact_over_many_writes(sim):
     for k in range(300):
         assert not sim.step({"name": "update_reservation",
-                             "arguments": {"reservation_id": f"reservation_{k % 700 + 1}", "cabin": f"c{k % 3}"}}).error
+                             "arguments": {"reservation_id": row_key("number", "reservation", k % 700 + 1), "cabin": f"c{k % 3}"}}).error
     assert sim.state_hash() == sim.recompute_hash()

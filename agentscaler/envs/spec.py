@@ -45,9 +45,9 @@ class Table(BaseModel):
     entity: str = Field(description="Singular entity the table stores (user for users).")
     columns: list[Column]
     primary_key: str
-    key_prefix: str | None = Field(
-        default=None, description="TEXT keys are '<prefix><n>'; None for INTEGER keys, which SQLite assigns."
-    )
+    key_shape: str | None = Field(
+        default=None, description="TEXT keys in this shape (envs.keys: handle, number, code, uuid); None for INTEGER "
+                                  "keys, which SQLite assigns.")
     foreign_keys: list[ForeignKey] = []
     singleton: bool = Field(default=False, description="Holds one row (settings): setters need no identifier.")
     indexes: list[str] = Field(default=[], description="Columns with a secondary index (keys and filters).")

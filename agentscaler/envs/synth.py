@@ -14,6 +14,7 @@ import random
 import re
 from typing import Any, Callable
 
+from agentscaler.envs.keys import person_columns, row_key
 from agentscaler.envs.semantics import is_natural_key
 from agentscaler.envs.spec import Binding, Column, JsonType, Table
 from agentscaler.envs.values import SHARED, Meaning, Record, meaning, value
@@ -61,13 +62,15 @@ def synthesize(tables: list[Table], rows: int, seed: int, domain_id: int, index:
         refs = {fk.column: fk.table for fk in table.foreign_keys}
         meanings = _meanings(table)
         taken: dict[str, set] = {c.name: set() for c in table.columns if unique(c, meanings[c.name])}
+        named = table.key_shape == "handle" and bool(person_columns(table))  # a handle takes the row's person
         data = []
         for n in range(1, (1 if table.singleton else rows) + 1):
             record = Record(rng, table.entity)
             row = []
             for c in table.columns:
                 if c.name == table.primary_key:
-                    row.append(n if table.key_prefix is None else f"{table.key_prefix}{n}")
+                    row.append(n if table.key_shape is None else row_key(table.key_shape, table.entity, n,
+                                                                          record.person if named else None))
                 elif c.name in refs:
                     parents = keys.get(refs[c.name])
                     row.append(rng.choice(parents[:max(1, round(0.8 * len(parents)))]) if parents else None)
@@ -143,7 +146,10 @@ def sample_arguments(bindings: list[Binding], table: Table, state: Rows, row: in
         elif b.role == "offset":
             args[b.param] = as_argument(0, b.json_type)
         elif b.role == "value" and b.column == table.primary_key:
-            args[b.param] = as_argument(f"{table.key_prefix or ''}{10_000 + row}", b.json_type)
+            key = 10_000 + row
+            person = record.person if table.key_shape == "handle" and person_columns(table) else None
+            args[b.param] = as_argument(key if table.key_shape is None else row_key(
+                table.key_shape, table.entity, key, person), b.json_type)
         elif b.role == "value" and parents.get(b.column):
             args[b.param] = as_argument(rng.choice(parents[b.column])[0], b.json_type)
         elif b.role == "value" or b.column not in target:

@@ -438,7 +438,7 @@ class Record:
         return self._moments[role]
 
 
-def _ascii(text: str) -> str:
+def ascii_word(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text) if c.isascii() and c.isalnum()).lower()
 
 
@@ -498,9 +498,10 @@ _DRAW: dict[str, Callable[[Record, Column, Any], Any]] = {
     "tags": lambda r, c, a: r.fake("en_US").words(r.rng.randint(1, 3), part_of_speech="noun"),
     "full_name": lambda r, c, a: " ".join(r.person), "first_name": lambda r, c, a: r.person[0],
     "last_name": lambda r, c, a: r.person[1],
-    "email": lambda r, c, a: f"{_ascii(r.person[0])}.{_ascii(r.person[1])}{r.rng.choice(['', r.rng.randint(1, 99)])}"
+    "email": lambda r, c, a: f"{ascii_word(r.person[0])}.{ascii_word(r.person[1])}"
+                             f"{r.rng.choice(['', r.rng.randint(1, 99)])}"
                              f"@{r.fake().free_email_domain()}",
-    "username": lambda r, c, a: f"{_ascii(r.person[0])}_{_ascii(r.person[1])}_{r.rng.randint(1000, 9999)}",
+    "username": lambda r, c, a: f"{ascii_word(r.person[0])}_{ascii_word(r.person[1])}_{r.rng.randint(1000, 9999)}",
     "phone": lambda r, c, a: r.fake().phone_number(), "street": lambda r, c, a: r.fake().street_address(),
     "city": lambda r, c, a: r.place(_where(c))["city"], "region": lambda r, c, a: r.fake().administrative_unit(),
     "location": lambda r, c, a: f"{r.place(_where(c))['city']}, {_COUNTRIES[r.place()['code']].name}",
