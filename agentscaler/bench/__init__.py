@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from agentscaler.bench.acebench import acebench_command
+from agentscaler.bench.contamination import contamination_command
 
 bench_app = typer.Typer(add_completion=False, no_args_is_help=True)
 
@@ -17,3 +18,4 @@ def bench_command() -> None:
 
 
 bench_app.command("acebench")(acebench_command)
+bench_app.command("contamination")(contamination_command)
