@@ -141,6 +141,11 @@ class RunDir:
     def eval_report(self, name: str) -> Path:
         return self.eval(name) / "report.json"
 
+    # the run's report page
+    @property
+    def report(self) -> Path:
+        return self.path / "report.html"
+
     # --- reading --------------------------------------------------------------------------------------
     def require(self, artifact: Path) -> Path:
         """``artifact``, or a FileNotFoundError that names the verb which writes it."""
@@ -170,6 +175,7 @@ class RunDir:
             "export": (self.export, self.export_summary),
             "train": (self.train,),
             "eval": (self.path / "eval",),
+            "report": (self.report,),
         }
 
     def read_tools(self) -> list[ToolSpec]:

@@ -49,6 +49,9 @@ VERBS: dict[str, tuple[str, str, str]] = {
     "bench": ("agentscaler.bench", "bench_app",
               "Score an agent on public benchmarks (τ²-bench, ACEBench, BFCL) and check a run's tasks against their "
               "test items."),
+    "report": ("agentscaler.report", "report_command",
+               "One self-contained HTML page of a run: domain sizes, calls per task, filter funnel, pass rates per "
+               "domain, training curves and evaluations, with plots."),
     "run": ("agentscaler.pipeline", "run_command",
             "Every stage, ingest to export, on the embedded sample or given corpora; resumes a killed run."),
 }

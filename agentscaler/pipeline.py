@@ -22,7 +22,7 @@ from agentscaler.domains import DomainConfig, build_domains
 from agentscaler.envs import EnvConfig, build_envs
 from agentscaler.filters import ExportConfig, FilterConfig, export_training_set, run_filters
 from agentscaler.graph import GraphConfig, build_graph
-from agentscaler.ingest import IngestConfig, ingest, summary_table
+from agentscaler.ingest import IngestConfig, ingest
 from agentscaler.rollouts import RolloutConfig, run_rollouts
 from agentscaler.tasks import TaskConfig, build_tasks
 
@@ -102,23 +102,27 @@ def _done(run: RunDir, stage: Stage, settings: BaseModel) -> bool:
     return True
 
 
+# The figures of each stage's report that its progress line shows.
+HEADLINES: dict[StageName, tuple[str, ...]] = {
+    "ingest": ("specs", "records", "duplicates", "quarantined", "seconds"),
+    "graph": ("tools", "edges", "tool_edges", "parameter_edges", "seconds_embedding", "seconds_linking"),
+    "domains": ("domains", "tools", "domains_with_at_least_3_tools", "median_domain_size", "largest_domain",
+                "modularity"),
+    "envs": ("domains", "tools", "executable", "executable_rate", "seconds"),
+    "tasks": ("tasks", "write_tasks", "read_only_tasks", "domains_with_tasks", "seconds"),
+    "rollouts": ("episodes", "reached_gold_hash_rate", "failed_episodes", "tool_calls", "tokens", "seconds"),
+    "filter": ("input", "kept", "rejected"),
+    "export": ("rows", "general", "vertical", "out"),
+}
+
+
 def print_stage(stage: StageName, report: object) -> None:
-    """Progress for the CLI: one line (or table) of what each stage produced."""
-    from rich.console import Console
-
-    console = Console()
+    """Progress for the CLI: one line of what each stage produced (a stage's own verb prints its tables)."""
     if stage == "ingest":
-        console.print(summary_table(report))
+        report = {**report.totals.model_dump(), "seconds": round(report.wall_s, 1)}
     elif stage == "envs":
-        console.print(f"[bold]envs[/]: {report['totals']}")
-    elif stage == "filter":
-        from agentscaler.filters import funnel_table
-
-        for table in funnel_table(report):
-            console.print(table)
-    else:
-        console.print(f"[bold]{stage}[/]: " + ", ".join(f"{k}={v}" for k, v in report.items()
-                                                       if k != "config" and not isinstance(v, (dict, list))))
+        report = report["totals"]
+    typer.echo(f"{stage}: " + ", ".join(f"{k}={report[k]}" for k in HEADLINES[stage] if k in report))
 
 
 SOURCES = typer.Argument(None, exists=True, help="API corpora (files or directories). None: the embedded sample "

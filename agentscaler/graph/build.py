@@ -32,6 +32,7 @@ from pydantic import Field
 
 from agentscaler.artifacts import RunDir, write_json, write_table
 from agentscaler.configs import StrictConfig
+from agentscaler.console import init_ray
 from agentscaler.contracts import GRAPH
 from agentscaler.graph.embedders import make_embedder
 from agentscaler.graph.lexical import lexical_vectors
@@ -108,8 +109,7 @@ def embed_strings(texts: list[str], run: RunDir, config: GraphConfig) -> dict[st
         cache = dict(zip(table["text"].to_pylist(), _from_vector_column(table["vector"])))
     missing = sorted({t for t in texts if t not in cache}, key=len)  # length buckets: little padding
     if missing:
-        if not ray.is_initialized():
-            ray.init()
+        init_ray()
         # One single-threaded actor per CPU: on 2 cores, 1.3x the strings/s of one actor with 2 threads
         # (small matmuls parallelize poorly inside one process).
         cpus = int(ray.cluster_resources().get("CPU", 1))

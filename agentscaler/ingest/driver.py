@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from agentscaler.artifacts import RunDir, write_json, write_jsonl, write_table
 from agentscaler.configs import StrictConfig
+from agentscaler.console import init_ray
 from agentscaler.contracts import TOOLS
 from agentscaler.ingest.reader import ROW_SCHEMA, Unit, parse_unit, plan_units
 from agentscaler.ingest.records import reason_kind
@@ -120,8 +121,7 @@ def _parse(units: list[Unit]) -> pa.Table:
         return ROW_SCHEMA.empty_table()
     import ray  # here, not at import: later stages that only read ingest's constants (envs) need no Ray
 
-    if not ray.is_initialized():
-        ray.init()
+    init_ray()
     dataset = ray.data.from_items([u.model_dump() for u in units], override_num_blocks=len(units))
     table = pa.concat_tables(ray.get(dataset.flat_map(parse_unit).to_arrow_refs()), promote_options="default")
     return table.cast(ROW_SCHEMA).sort_by([("unit", "ascending"), ("seq", "ascending")])
