@@ -21,6 +21,7 @@ from contextlib import contextmanager
 import pyarrow.compute as pc
 
 from agentscaler.artifacts import ParquetStream, RunDir, atomic, write_json
+from agentscaler.console import init_ray
 from agentscaler.contracts import KEPT, REJECTED
 from agentscaler.filters.alignment import StateAlignment
 from agentscaler.filters.config import FilterConfig
@@ -76,6 +77,7 @@ def run_filters(run: str | os.PathLike | RunDir, input: str | os.PathLike | None
     the report (also written to ``filters/report.json``)."""
     run, config = RunDir(run), config or FilterConfig()
     run.require(run.tasks)  # here, not as an error inside a Ray worker
+    init_ray()
     started = time.perf_counter()
     funnel, index = Funnel(), DedupIndex(config)
     with atomic(run.kept) as kept_dir, atomic(run.rejected) as rejected_dir:

@@ -27,6 +27,7 @@ from pydantic import Field
 from agentscaler import contracts
 from agentscaler.artifacts import RunDir, ShardWriter, atomic, read_shards, summary_beside, write_json
 from agentscaler.configs import StrictConfig
+from agentscaler.console import init_ray
 from agentscaler.contracts import Task
 from agentscaler.envs import load_env
 from agentscaler.llm import make_backend
@@ -113,8 +114,6 @@ def run_rollouts(run: str | os.PathLike | RunDir, config: RolloutConfig | None =
     ``out_dir``: where the shards go instead of ``DIR/rollouts`` (evaluation keeps its episodes apart from
     the training set's); the summary goes beside it (``artifacts.summary_beside``).
     """
-    import ray
-
     from agentscaler.rollouts.sims import EpisodeBatcher
     from agentscaler.sim import SimulatorPool
 
@@ -126,8 +125,7 @@ def run_rollouts(run: str | os.PathLike | RunDir, config: RolloutConfig | None =
     done = {r["rollout_id"] for r in read_shards(out, ["rollout_id"])}
     todo = [(t, k) for t in tasks for k in range(config.samples) if f"{t.task_id}-r{k}" not in done]
     agent_for, user_backend = backend_factories(run, config.agent, config.user)
-    if not ray.is_initialized():
-        ray.init()
+    init_ray()
     shards = _Shards(out, config.flush_every)
     budget = Budget(config.max_turns, config.max_tokens, config.turn_tokens)
     failures: Counter = Counter()
