@@ -44,6 +44,7 @@ def test_there_are_notebooks():
     assert NOTEBOOKS
 
 
+@pytest.mark.slow  # the small run's filters take 20-60 s on 2 CPUs, the kernel and its imports ~10 s
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs_and_draws_the_reports_pictures(path, run, kernels, monkeypatch):
     monkeypatch.setenv("AGENTSCALER_RUN", str(run.path))

@@ -36,17 +36,16 @@ def domain_sizes(run: RunDir) -> Section:
         return absent(run, title, run.domains)
     sizes = Counter(row["domain_id"] for row in read_rows(run.domains))
     largest = sorted(sizes, key=lambda d: (-sizes[d], d))
-    kinds: dict[int, Counter] = defaultdict(Counter)
-    if run.env_tools.exists():
-        for row in read_rows(run.env_tools):
-            kinds[row["domain_id"]][row["kind"] if row["executable"] else "not executable"] += 1
+    kinds: dict[int, Counter] = defaultdict(Counter)  # none before the environments are built
+    for row in read_rows(run.env_tools) if run.env_tools.exists() else []:
+        kinds[row["domain_id"]][row["kind"] if row["executable"] else "not executable"] += 1
     totals = sum(kinds.values(), Counter())
-    names = sorted(totals, key=lambda k: (k == "not executable", -totals[k])) or ["tools"]
-    counts = {d: kinds[d] if kinds else Counter(tools=sizes[d]) for d in sizes}
+    names = sorted(totals, key=lambda k: (k == "not executable", -totals[k]))
     shown = largest[:MOST]
     fig, (ax,) = figure(width=max(5.0, 0.22 * len(shown)))
-    stacked_bars(ax, shown, {name: [counts[d][name] for d in shown] for name in names})
-    ax.set(xlabel="domain", ylabel="tools", title="tools per domain" + (" (by kind)" if kinds else ""))
+    stacked_bars(ax, shown, {name: [kinds[d][name] for d in shown] for name in names}
+                 or {"tools": [sizes[d] for d in shown]})
+    ax.set(xlabel="domain", ylabel="tools", title="tools per domain" + (" (by kind)" if names else ""))
     summary = run.read_summary(run.domains_summary)
     note = (f"{len(sizes)} domains of {sum(sizes.values())} tools: median {median(sizes.values()):g}, "
             f"largest {max(sizes.values())}, smallest {min(sizes.values())}")
@@ -57,9 +56,8 @@ def domain_sizes(run: RunDir) -> Section:
         note += f". {executable} of {sum(totals.values())} tools executable in their environment"
     if len(sizes) > MOST:
         note += f". Plot and table: the {MOST} largest domains"
-    rows = [[d, sizes[d], *(counts[d][name] for name in names)] for d in shown]
-    return Section(title, note + ".", ["domain", "tools", *names] if kinds else ["domain", "tools"],
-                   [r if kinds else r[:2] for r in rows], fig)
+    rows = [[d, sizes[d], *(kinds[d][name] for name in names)] for d in shown]
+    return Section(title, note + ".", ["domain", "tools", *names], rows, fig)
 
 
 def calls_per_task(run: RunDir) -> Section:
@@ -68,6 +66,8 @@ def calls_per_task(run: RunDir) -> Section:
     if not run.tasks.exists():
         return absent(run, title, run.tasks)
     tasks = run.read_tasks()
+    if not tasks:
+        return Section(title, missing="The run's tasks.parquet has no tasks.")
     outcome_of = {t.task_id: t.outcome for t in tasks}
     outcomes = [o for o in OUTCOMES if o in outcome_of.values()] + sorted(set(outcome_of.values()) - set(OUTCOMES))
     episodes = run.read_rollouts(["task_id", "num_tool_calls"]) if run.rollouts.exists() else []
