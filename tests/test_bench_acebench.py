@@ -161,7 +161,7 @@ def test_tiny_served_model_gets_a_well_formed_report(data, tmp_path, monkeypatch
     model = build_tiny_model(tmp_path / "tiny")
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     with running_server(model, tmp_path / "serve.log") as url:
-        report = run_acebench(AceBenchConfig(agent=url, data=data, limit=1, max_tokens=16, max_steps=2,
+        report = run_acebench(AceBenchConfig(agent=url, data=data, limit=1, max_tokens=4, max_steps=2,
                                              concurrency=4), tmp_path / "out")
     assert report["agent"] == url and set(report["categories"]) == set(CATEGORIES)
     assert report["backend_errors"] < report["items"]  # the server answered
