@@ -7,6 +7,7 @@ import typer
 
 from agentscaler.bench.acebench import acebench_command
 from agentscaler.bench.contamination import contamination_command
+from agentscaler.bench.tau2 import tau2_command
 
 bench_app = typer.Typer(add_completion=False, no_args_is_help=True)
 
@@ -19,3 +20,4 @@ def bench_command() -> None:
 
 bench_app.command("acebench")(acebench_command)
 bench_app.command("contamination")(contamination_command)
+bench_app.command("tau2")(tau2_command)
