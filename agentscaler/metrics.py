@@ -9,9 +9,9 @@ Ray's metric object is made on first use in each process, so importing this modu
 and the series can be module constants that travel to Ray workers. A value recorded in a process
 that is no Ray worker (no ``ray.init``: a test, ``agentscaler serve``, a process-pool child) is
 dropped by Ray, not an error. Ray's agent on each node serves the series to Prometheus as
-``ray_<name>`` (counters ``ray_<name>_total``; histograms ``_bucket``, ``_sum``, ``_count``),
-refreshed every ``metrics_report_interval_ms`` (10 s by default). ``cluster/grafana/`` holds
-the dashboard that draws them.
+``ray_<name>`` (counters ``ray_<name>_total``; histograms ``_bucket``, ``_sum``, ``_count``, the sum
+rebuilt from the buckets' midpoints), refreshed every ``metrics_report_interval_ms`` (10 s by
+default). ``cluster/grafana/agentscaler_dashboard.json`` draws them.
 """
 
 from __future__ import annotations
@@ -104,8 +104,10 @@ EPISODES_FINISHED = Counter("agentscaler_episodes_finished", "Episodes that ende
                             "they ended and the task's outcome.", ("agent", "status", "outcome"))
 EPISODES_FAILED = Counter("agentscaler_episodes_failed", "Episodes that raised (an actor or engine failure), by "
                           "exception type.", ("agent", "error"))
+# Ray's agent rebuilds a histogram's observations from its buckets' midpoints: buckets one turn wide centred on
+# whole turns keep the sum (and so the mean) exact up to 16 turns.
 EPISODE_TURNS = Histogram("agentscaler_episode_turns", "Agent turns in a finished episode.", ("agent",),
-                          boundaries=[1, 2, 3, 4, 6, 8, 12, 16, 24, 32])
+                          boundaries=[turns + 0.5 for turns in range(17)] + [24.5, 32.5])
 TOOL_CALLS = Counter("agentscaler_tool_calls", "Tool calls made by agents, by result (ok, error).",
                      ("agent", "result"))
 
