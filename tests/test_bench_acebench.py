@@ -58,6 +58,22 @@ def test_an_agent_that_never_calls_a_tool_scores_zero_everywhere(data, tmp_path,
     assert all(block["accuracy"] == 0 and block["units"] == 3 for block in report["categories"].values())
 
 
+def test_a_call_that_cannot_be_decoded_fails_its_item(data):
+    import asyncio
+
+    from agentscaler.bench.acebench import play
+    from agentscaler.llm import Completion
+
+    class Garbled:
+        async def chat(self, messages, tools=None, **_):
+            return Completion({"role": "assistant", "content": None, "tool_calls": [
+                {"id": "c", "type": "function", "function": {"name": "vr_explore", "arguments": "[1, 2]"}}]})
+
+    item = items_of(data, "normal_similar_api")["normal_similar_api_0"]
+    row = asyncio.run(play(item, Garbled(), AceBenchConfig(agent="garbled", data=data)))
+    assert not row["passed"] and row["reason"].startswith("malformed tool call") and not row["backend_error"]
+
+
 def oracle_calls(item):
     (turn,) = oracle_turns(item)
     return [(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in turn["tool_calls"]]

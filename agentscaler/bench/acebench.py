@@ -117,10 +117,13 @@ async def play(item: Item, backend: Any, config: AceBenchConfig) -> dict[str, An
         for _ in range(config.max_steps if item.category in AGENT else 1):
             reply = await backend.chat(messages, tools, seed=config.seed, max_tokens=config.max_tokens)
             text = reply.message.get("content") or ""
-            if reply.parse_errors:
-                problem = f"malformed tool call: {reply.parse_errors[0][:200]}"
+            try:
+                if reply.parse_errors:
+                    raise ValueError(reply.parse_errors[0][:200])
+                calls = _calls(reply.message)
+            except ValueError as error:  # ACEBench fails an answer it cannot decode
+                problem = f"malformed tool call: {error}"
                 break
-            calls = _calls(reply.message)
             if not calls:
                 break
             steps.append(calls)
