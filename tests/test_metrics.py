@@ -47,7 +47,7 @@ def scrape(ray) -> Counter[Key]:
 
 
 class Since:
-    """What the endpoints gained since a settled baseline (values that stopped changing for two intervals)."""
+    """What the endpoints gained since a settled baseline (read until unchanged over 1.5 report intervals)."""
 
     def __init__(self, ray, settle_s: float = 1.5):
         self.ray = ray
@@ -60,7 +60,7 @@ class Since:
         return {key: value - self.base.get(key, 0) for key, value in scrape(self.ray).items()}
 
     def until(self, expected: dict[tuple, float], timeout_s: float = 60) -> dict[Key, float]:
-        """Poll until every ``(sample name, {tag: value})`` sums to its expected gain; the last read."""
+        """Poll until each ``series(name, **tags)`` has gained what ``expected`` says; returns the last read."""
         deadline = time.monotonic() + timeout_s
         while True:
             gained = self.read()
