@@ -20,6 +20,8 @@ import pyarrow.parquet as pq
 import pytest
 import requests
 
+from agentscaler.artifacts import RunDir
+
 ROOT = Path(__file__).resolve().parents[1]
 PETSTORE = ROOT / "tests" / "fixtures" / "ingest" / "petstore.yaml"
 STAGES = ("ingest", "graph", "domains", "envs", "tasks", "rollouts", "filters", "export", "train", "eval")
@@ -254,8 +256,9 @@ def test_the_pipeline_job_outlives_its_working_dir_copy_being_unpacked_again(ray
 
 @pytest.mark.slow
 def test_the_pipeline_job_on_two_nodes_sharing_a_machine(tmp_path):
-    """The issue's two-node run: the head serves a job, a second node joins, then the pipeline job runs
-    across both (before the fix it died right after the embedding stage)."""
+    """The issue's two-node run: the head serves a job, a second node joins, then the pipeline job runs across
+    both (before the fix it died right after the embedding stage) and its stages' work lands on both.
+    About 8 minutes on 2 busy cores."""
     cluster = LocalCluster()
     try:
         cluster.add_node()
@@ -265,6 +268,9 @@ def test_the_pipeline_job_on_two_nodes_sharing_a_machine(tmp_path):
         status, logs = submit(cluster, f"python jobs/pipeline.py --out {tmp_path / 'run'}", timeout_s=1200)
         assert status == "SUCCEEDED", logs
         assert "oneMKL" not in logs
-        assert pq.read_table(tmp_path / "run" / "export" / "train.parquet").num_rows > 0
+        run = RunDir(tmp_path / "run")
+        assert pq.read_table(run.export).num_rows > 0
+        spread = [run.envs_summary, run.tasks_summary, run.rollouts_summary]  # the stages that fan out most
+        assert all(len(run.read_summary(summary)["nodes"]) == 2 for summary in spread)
     finally:
         cluster.stop()
