@@ -42,6 +42,20 @@ def test_a_glued_identifier_no_table_owns_gets_its_entity_table():
             if fk.table == "projects"} == {"project_id"}
 
 
+def test_a_shared_key_slug_or_uuid_is_a_foreign_key_like_an_id():
+    tables, _ = infer_schema([
+        tool("get_project", {"projectKey": s()}, ["projectKey"], "Get a project."),
+        tool("list_environments", {"projectKey": s()}, ["projectKey"], "List a project's environments."),
+        tool("get_chain", {"chain_slug": s()}, ["chain_slug"], "Get a chain."),
+        tool("list_pairs", {"chain_slug": s(), "monkey_key": s()}, ["chain_slug"], "List trading pairs."),
+    ])
+    by_name = {t.name: t for t in tables}
+    assert by_name["projects"].primary_key == "project_id" and by_name["chains"].primary_key == "chain_id"
+    assert [(fk.column, fk.table) for fk in by_name["environments"].foreign_keys] == [("project_id", "projects")]
+    assert [(fk.column, fk.table) for fk in by_name["pairs"].foreign_keys] == [("chain_id", "chains")]
+    assert "monkey_key" in {c.name for c in by_name["pairs"].columns}  # no tool talks about monkeys: a column
+
+
 def test_synthesized_child_rows_reference_existing_customers():
     spec = build_domain(0, crm_tools())
     for state in spec.states:

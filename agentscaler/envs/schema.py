@@ -8,7 +8,8 @@ The rules, in order of strength:
 - a parameter ``<x>_id`` names an entity ``x`` with key column ``<x>_id``: the primary key of x's
   table, and a foreign key everywhere else (``orders.user_id`` → ``users.user_id``); a bare ``id`` is
   the subject's own key;
-- a glued ``<x>id`` (ToolBench's ``customerid``, ``userid``) is the same key ``<x>_id`` where the domain
+- a glued ``<x>id`` (ToolBench's ``customerid``, ``userid``), and an ``<x>_key``, ``<x>_slug`` or
+  ``<x>_uuid`` (``projectKey``, ``chain_slug``), is the same key ``<x>_id`` where the domain
   talks about ``x`` (a tool's name says it, or two tools pass the parameter): left as a plain column,
   each table holding it got unrelated made-up values, so an order's ``customerid`` matched no customer
   and no other table's ``customerid``, and a task could not go on from one row to a related one. As a
@@ -145,10 +146,16 @@ _NOT_KEYS = {"valid", "invalid", "android", "pyramid", "hybrid", "liquid", "flui
              "splendid", "morbid", "horrid", "cupid", "tepid", "arachnid", "steroid", "asteroid", "thyroid",
              "humanoid", "tabloid", "celluloid", "opioid", "overpaid"}
 """Words ending in ``id`` that are no glued key."""
+IDENTIFIER_WORDS = {"key", "slug", "uuid", "guid"}
+"""Last words of an identifier that, like ``_id``, names one row of the entity before it (``project_key``)."""
 
 
 def glued_key(column: str) -> str | None:
-    """``customerid`` → ``customer``: the entity a glued key names, None for other columns (``valid``)."""
+    """``customerid`` → ``customer``, ``project_key``/``chain_slug``/``creds_uuid`` → ``project``/``chain``/
+    ``creds``: the entity a glued key or another identifier names, None for other columns (``valid``)."""
+    stem, sep, word = column.rpartition("_")
+    if sep and word in IDENTIFIER_WORDS and len(stem) >= 3 and stem.isalpha():
+        return stem
     stem = column[:-2]
     if column.endswith("id") and len(stem) >= 3 and stem.isalpha() and column not in _NOT_KEYS:
         return stem
