@@ -14,10 +14,11 @@ from typer.testing import CliRunner
 
 from agentscaler.cli import app
 from agentscaler.contracts import Task
-from agentscaler.envs import DomainSimulator, build_envs, load_env
+from agentscaler.envs import DomainSimulator, build_envs, load_env, spoken
 from agentscaler.failures import CODES
 from agentscaler.tasks import TaskConfig, build_tasks, check_task
 from agentscaler.tasks.check import missing_values
+from agentscaler.tasks.intent import _noun
 from agentscaler.tasks.plan import PlanError, sample_plan
 
 
@@ -290,3 +291,11 @@ def test_an_intent_model_over_https_gets_the_api_key_and_the_call_cache(tmp_path
     cache.close()
     again = build_tasks(run, config, workers=1)  # a rerun replays the cached replies: no request is sent
     assert len(keys) == len(tasks) and run.read_tasks() == tasks and again["counts"] == summary["counts"]
+
+
+def test_intents_say_run_together_api_words_as_words():
+    """ToolBench's glued names read as a person says them; a word or a split into fragments stays whole."""
+    assert [spoken(w) for w in ("normalizecity", "tournamentallevents", "accept_language", "otts", "adjustment")] == [
+        "normalize city", "tournament all events", "accept language", "otts", "adjustment"]
+    assert _noun("finance_inflation_adjustment") == "finance inflation adjustment"  # not "finance inflation ment"
+    assert _noun("getcustomer") == "customer"

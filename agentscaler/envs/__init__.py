@@ -4,7 +4,7 @@
 from agentscaler.envs.build import EnvConfig, build_domain, build_envs, build_envs_command, load_env
 from agentscaler.envs.compute import ComputeError, compute_arguments, computes
 from agentscaler.envs.kinds import VERBS, classify
-from agentscaler.envs.naming import tokens
+from agentscaler.envs.naming import spoken, tokens
 from agentscaler.envs.policy import asks_confirmation, derive_policy, process_violations, refused_rule, says_yes
 from agentscaler.envs.schema import infer_schema, render_ddl
 from agentscaler.envs.semantics import FLAG_VERBS, STATUS_VERBS
@@ -18,4 +18,4 @@ __all__ = ["FLAG_VERBS", "STATUS_VERBS", "VERBS", "Assignment", "Binding", "Call
            "DomainSimulator", "EnvConfig", "EnvSpec", "ForeignKey", "Observation", "Operation", "Policy", "Replay",
            "Rule", "Table", "as_argument", "asks_confirmation", "build_domain", "build_envs", "build_envs_command",
            "classify", "derive_policy", "infer_schema", "load_env", "process_violations", "refused_rule",
-           "render_ddl", "sample_arguments", "says_yes", "tokens"]
+           "render_ddl", "sample_arguments", "says_yes", "spoken", "tokens"]

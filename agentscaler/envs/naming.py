@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from functools import cache
+
+import wordninja
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _NON_WORD = re.compile(r"[^a-zA-Z0-9]+")
@@ -13,6 +16,25 @@ _INVARIANT = {"news", "series", "species", "data", "analytics", "weather", "sms"
 def tokens(text: str) -> list[str]:
     """Lower-case words of an identifier or phrase: ``getUserOrders`` and ``get_user.orders`` alike."""
     return [t.lower() for t in _NON_WORD.split(_CAMEL.sub(" ", text or "")) if t]
+
+
+_SHORT_WORDS = {"id", "by", "of", "to", "in", "on", "at", "up", "my", "ip", "tv", "no"}
+
+
+@cache
+def unglue(token: str) -> list[str]:
+    """A lower-case run of words as its words (``tournamentallevents`` → tournament all events), by English word
+    frequencies; a word or a split into fragments (``otts`` → ott s) stays whole."""
+    if len(token) < 7 or not token.isalpha():
+        return [token]
+    parts = wordninja.split(token)
+    return parts if len(parts) > 1 and all(len(p) >= 3 or p in _SHORT_WORDS for p in parts) else [token]
+
+
+def spoken(identifier: str) -> str:
+    """An identifier as a person says it: its words, run-together ones split (``normalizecity`` → normalize
+    city)."""
+    return " ".join(w for t in tokens(identifier) for w in unglue(t)) or identifier
 
 
 def snake(text: str) -> str:

@@ -27,7 +27,7 @@ import re
 from typing import Any
 
 from agentscaler.contracts import Task
-from agentscaler.envs import CompiledTool, EnvSpec, asks_confirmation, says_yes, tokens
+from agentscaler.envs import CompiledTool, EnvSpec, asks_confirmation, says_yes, spoken
 from agentscaler.llm import Completion
 from agentscaler.rollouts.protocol import STOP
 from agentscaler.rollouts.scenario import said, uses, words
@@ -47,7 +47,7 @@ def _said_by(messages: list[dict], role: str, value: Any) -> bool:
 
 
 def _label(name: str) -> str:
-    return name.replace("_", " ")
+    return spoken(name)
 
 
 def _error(m: dict) -> str | None:
@@ -113,7 +113,7 @@ class TeacherAgent:
 
     def _describe(self, call: dict) -> str:
         """The call in words: its action and its arguments."""
-        action = " ".join(tokens(call["name"])) or call["name"]
+        action = spoken(call["name"])
         shown = ", ".join(f"{_label(k)} {words(v)}" for k, v in call["arguments"].items() if v is not None)
         return f"{action} ({shown})" if shown else action
 
@@ -162,7 +162,7 @@ class TeacherAgent:
         """(entity and key, its other fields in words) of a row the tool returned."""
         table = self.spec.table(tool.table) if tool.table else None
         key = table.primary_key if table and table.primary_key in row else next(iter(row), None)
-        entity = table.entity.replace("_", " ") if table else "record"
+        entity = spoken(table.entity) if table else "record"
         fields = ", ".join(f"{_label(k)} {words(v)}" for k, v in row.items() if k != key and v is not None)
         head = f"{entity} {words(row[key])}" if key is not None else entity
         short = ", ".join(fields.split(", ")[:_SHOWN_FIELDS])

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from agentscaler.contracts import Task
-from agentscaler.envs import FLAG_VERBS, STATUS_VERBS, VERBS, Binding, CompiledTool, EnvSpec, tokens
+from agentscaler.envs import FLAG_VERBS, STATUS_VERBS, VERBS, Binding, CompiledTool, EnvSpec, spoken, tokens
 from agentscaler.tasks.check import check_text
 from agentscaler.tasks.plan import PAGING_ROLES, Goal, Plan, Step
 
@@ -60,8 +60,7 @@ FAMILIES = {
 """phrasing family -> the sentence a request is put in."""
 
 
-def words(identifier: str) -> str:
-    return " ".join(tokens(identifier)) or identifier
+words = spoken  # an identifier in a person's words
 
 
 # --- what the user says ---------------------------------------------------------------------------
@@ -290,14 +289,9 @@ def _vocabulary(spec: EnvSpec) -> set[str]:
 def _noun(name: str) -> str | None:
     """What a tool's name is about, without its verb and its provider (``get_forecast_weather_for_x``:
     ``forecast weather``); None when that leaves no plain words."""
-    found = tokens(name)
+    found = spoken(name).split()  # run-together words split (getcustomer: get customer; adjustment stays whole)
     found = found[: found.index("for")] if "for" in found else found
-    nouns = []
-    for w in found:
-        verb = next((v for v in VERBS if w.startswith(v) and len(w) - len(v) >= 3), None) if w not in VERBS else w
-        rest = w if verb is None else w[len(verb):]
-        if rest and rest not in VERBS and rest not in _HTTP_VERBS:
-            nouns.append(rest)
+    nouns = [w for w in found if w not in VERBS and w not in _HTTP_VERBS]
     if not nouns or len(nouns) > 4 or not all(n.isalpha() and 3 <= len(n) <= 12 for n in nouns):
         return None
     return " ".join(nouns)
