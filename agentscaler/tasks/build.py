@@ -43,7 +43,7 @@ from agentscaler.tasks.plan import Plan, PlanError, is_compute, refusal_rules, s
 from agentscaler.workers import map_jobs
 
 FOREIGN_TOOLS = 40  # other domains' tools a domain may borrow an irrelevant request from
-TRIES = 4  # plans drawn for a task, to keep the fullest (or the first that allows its outcome)
+TRIES = 8  # plans drawn for a task, to keep the fullest (or the first that allows its outcome)
 
 
 class TaskConfig(StrictConfig):
