@@ -10,6 +10,7 @@ from typing import Iterable, Optional
 import typer
 
 from agentscaler.artifacts import RunDir, as_table, read_rows, write_table
+from agentscaler.console import init_ray
 from agentscaler.contracts import TOKENS
 from agentscaler.filters import ExportConfig, export_training_set
 from agentscaler.options import config_command
@@ -90,6 +91,7 @@ def train_command(
 
     if stages not in ("two", "one"):
         raise typer.BadParameter("--stages is 'two' or 'one'")
+    init_ray()
     final = train_stages(read_rows(export_data(run, data)), model, load_preset(preset), out or RunDir(run).train,
                          stages)
     typer.echo(f"final weights: {final}")
