@@ -149,7 +149,7 @@ def pass_rates(run: RunDir) -> Section:
     for report in evals.values():
         weight.update({d: block["episodes"] for d, block in report.get("domains", {}).items()})
     domains = sorted(sorted(weight, key=lambda d: (-weight[d], int(d)))[:MOST], key=int)
-    fig, (ax,) = figure(width=max(5.0, 0.3 * len(domains) * max(len(series), 1)))
+    fig, (ax,) = figure(width=min(12.0, max(5.0, 0.1 * len(domains) * len(series) + 3)))
     grouped_bars(ax, domains, {name: [rates.get(d, math.nan) for d in domains] for name, rates in series.items()})
     ax.set(xlabel="domain", ylabel="share", ylim=(0, 1.05), title="pass rate per domain")
     rows = [[d, counts.get(d, {}).get("in"), *(rates.get(d) for rates in series.values())] for d in domains]
