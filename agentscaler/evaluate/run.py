@@ -6,8 +6,8 @@ written to ``DIR/eval/<name>/rollouts/`` so they never mix with the training tra
 and episodes left by an earlier checkpoint under the same name would otherwise be reused. Each
 episode is judged by ``score.judge``; the report (``DIR/eval/<name>/report.json``) gives the pass
 rate overall, per task split, per task outcome (``by_outcome``: complete, refuse, clarify,
-irrelevant, recover) and per domain, pass^k for k = 1..samples, and why episodes failed (counted by
-failure code, ``failures.count_codes``).
+irrelevant, recover) and per domain, pass^k for k = 1..samples, why episodes failed (counted by
+failure code, ``failures.count_codes``) and the nodes the simulator actors ran on.
 
     report = evaluate("runs/demo", EvalConfig(agent="runs/demo/train/final", split="heldout", samples=4))
 """
@@ -103,7 +103,7 @@ def evaluate(run: str | os.PathLike | RunDir, config: EvalConfig, *, pool=None,
         "read_only": _block([t for t in tasks if not t.writes], passes, samples),
         "outcomes": {k: v for k, v in outcomes.most_common() if v},
         "task_passes": {t.task_id: passes[t.task_id] for t in tasks},
-        "seconds": played["seconds"], "dir": str(run.eval(name)),
+        "seconds": played["seconds"], "nodes": played["nodes"], "dir": str(run.eval(name)),
     }
     write_json(report, run.eval_report(name))
     return report

@@ -10,6 +10,9 @@ The four filters are fused ``map_batches`` transforms (each also usable on its o
 (``preserve_order``, so which copy dedup keeps is deterministic), where the dedup index decides and
 each row is written to ``DIR/filters/kept/`` or ``DIR/filters/rejected/`` as it arrives. Nothing
 holds the whole set in memory except the dedup index (a hash and a 64-int signature per kept row).
+The transforms run on every node of the cluster; each batch carries the node it was filtered on
+(``NODE``, never written), which the report's ``nodes`` lists. A task lost with its node is run
+again by Ray Data, so every trajectory still arrives once.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import os
 import time
 from contextlib import contextmanager
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from agentscaler.artifacts import ParquetStream, RunDir, atomic, write_json
@@ -31,6 +35,9 @@ from agentscaler.filters.outcome import OutcomeCheck
 from agentscaler.filters.report import Funnel
 from agentscaler.filters.stage import STATUS_TYPES, column, count, with_columns
 from agentscaler.filters.validity import Validity
+from agentscaler.workers import current_node, node_ids
+
+NODE = "ray_node"  # the column that says where a batch was filtered
 
 
 def read_trajectories(run: RunDir, input: str | os.PathLike | None = None):
@@ -48,12 +55,18 @@ def judges(run: str | os.PathLike | RunDir) -> tuple:
 
 
 def filter_dataset(ds, run: str | os.PathLike | RunDir, config: FilterConfig | None = None):
-    """The four filters, in order, then the dedup signatures, as lazy Ray Data transforms of ``ds``."""
+    """The four filters, in order, then the dedup signatures and the ``NODE`` column, as lazy Ray Data
+    transforms of ``ds``."""
     config = config or FilterConfig()
     options = {"batch_format": "pyarrow", "batch_size": config.batch_size, "udf_modifying_row_count": False}
-    for stage in (Validity(config), *judges(run), DedupKeys(config)):
+    for stage in (Validity(config), *judges(run), DedupKeys(config), _with_node):
         ds = ds.map_batches(stage, **options)
     return ds
+
+
+def _with_node(batch: pa.Table) -> pa.Table:
+    """The batch with the Ray node it was filtered on (the transforms fuse into one task, so one node)."""
+    return batch.append_column(NODE, pa.array([current_node()] * batch.num_rows, pa.string()))
 
 
 @contextmanager
@@ -79,7 +92,7 @@ def run_filters(run: str | os.PathLike | RunDir, input: str | os.PathLike | None
     run.require(run.tasks)  # here, not as an error inside a Ray worker
     init_ray()
     started = time.perf_counter()
-    funnel, index = Funnel(), DedupIndex(config)
+    funnel, index, nodes = Funnel(), DedupIndex(config), set()
     with atomic(run.kept) as kept_dir, atomic(run.rejected) as rejected_dir:
         writers = {"kept": ParquetStream(kept_dir / "part-00000.parquet", KEPT),
                    "rejected": ParquetStream(rejected_dir / "part-00000.parquet", REJECTED)}
@@ -87,6 +100,7 @@ def run_filters(run: str | os.PathLike | RunDir, input: str | os.PathLike | None
             batches = filter_dataset(read_trajectories(run, input), run, config).iter_batches(
                 batch_format="pyarrow", batch_size=None)
             for batch in batches:
+                nodes.update(column(batch, NODE))
                 stages, reasons, passed = (column(batch, name) for name in ("stage", "reason", "filters_passed"))
                 ids, exact, blocks, minhash = (column(batch, name) for name in (
                     "rollout_id", "exact_key", "dedup_block", "minhash"))
@@ -113,7 +127,7 @@ def run_filters(run: str | os.PathLike | RunDir, input: str | os.PathLike | None
     seconds = time.perf_counter() - started
     report = {**funnel.report(), "seconds": round(seconds, 3),
               "trajectories_per_s": round(funnel.entered["validity"] / max(seconds, 1e-9), 1),
-              "input_path": str(input) if input else str(run.rollouts),
+              "input_path": str(input) if input else str(run.rollouts), "nodes": node_ids(nodes),
               "config": config.model_dump()}
     write_json(report, run.filter_report)
     return report

@@ -4,8 +4,9 @@ Episodes run concurrently on one event loop (``concurrency`` in flight) so that 
 batches and the simulator actors get batches (``EpisodeBatcher``). Rollout ids are deterministic
 (task id + sample index) and finished episodes are written in atomically renamed Parquet shards, so
 a killed run resumes without duplicates or gaps: what a shard holds is skipped, the rest is played.
-An episode whose simulator actor or model engine fails is retried from its start; one that keeps
-failing is reported, not written, so the next run tries it again.
+An episode whose simulator actor or model engine fails (a node lost with its actors included: the pool
+replaces them on the nodes left) is retried from its start; one that keeps failing is reported, not
+written, so the next run tries it again. The summary's ``nodes`` are those the simulator actors ran on.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from agentscaler.rollouts.episode import Budget, run_episode
 from agentscaler.rollouts.teacher import TeacherAgent, TemplateUser
 from agentscaler.rollouts.user import LLMUser
 from agentscaler.seeding import rng_for
+from agentscaler.workers import progress_line
 
 
 class RolloutConfig(StrictConfig):
@@ -137,11 +139,12 @@ def run_rollouts(run: str | os.PathLike | RunDir, config: RolloutConfig | None =
         rows = asyncio.run(_play_all(todo, agent_for, user_backend, batcher, budget, config, shards, failures,
                                      progress))
         shards.flush()
+        placed = {"nodes": pool.nodes(), "sim_actors_replaced": pool.replaced}  # where the simulators ran
     finally:
         if own_pool:
             pool.shutdown()
     seconds = time.perf_counter() - started
-    summary = _summarize(tasks, rows, failures, seconds, batcher, len(done), config)
+    summary = {**_summarize(tasks, rows, failures, seconds, batcher, len(done), config), **placed}
     write_json(summary, summary_beside(out))
     return summary
 
@@ -149,13 +152,6 @@ def run_rollouts(run: str | os.PathLike | RunDir, config: RolloutConfig | None =
 async def _play_all(todo, agent_for, user, batcher, budget, config, shards, failures, progress) -> list[dict]:
     gate = asyncio.Semaphore(config.concurrency)
     rows: list[dict] = []
-    bar = None
-    if progress:
-        from rich.progress import Progress
-
-        bar = Progress()
-        bar.start()
-        bar_task = bar.add_task("episodes", total=len(todo))
 
     async def one(task: Task, sample: int) -> None:
         seed = rng_for(config.seed, task.task_id, sample).randrange(2**31)
@@ -171,14 +167,10 @@ async def _play_all(todo, agent_for, user, batcher, budget, config, shards, fail
                 return
         rows.append(row)
         shards.add(row)
-        if bar:
-            bar.advance(bar_task)
+        advance(1)
 
-    try:
+    with progress_line("episodes" if progress else None, len(todo)) as advance:
         await asyncio.gather(*(one(t, k) for t, k in todo))
-    finally:
-        if bar:
-            bar.stop()
     return rows
 
 

@@ -5,8 +5,11 @@ once and sends one remote call per actor, then puts the answers back in input or
 domain (a stable hash of its id): a domain's spec is then loaded by one actor only, and all its
 episodes share that actor's working simulator.
 
-An actor that dies takes its episodes with it. The pool replaces it at once (a fresh actor for the
-same domains; specs reload lazily) and every call naming one of the lost episodes raises
+Actors spread over the cluster's nodes (``SPREAD``); ``nodes()`` says which ones they ran on. An actor that
+dies (alone, or with its node) takes its episodes with it. The pool replaces it at once (a fresh actor for
+the same domains, on a node that is alive; specs reload lazily; when the cluster has no CPU left for it, as
+after losing a node, it shares a surviving node's CPUs rather than wait for a node that may never come)
+and every call naming one of the lost episodes raises
 ``EpisodesLost`` with their ids, so that the rollout stage restarts exactly those. Episodes on other
 actors go on as if nothing happened; the calls they were sent in the same batch have run, and their
 results ride on the exception.
@@ -65,12 +68,17 @@ class SimulatorPool:
         self.run_dir = str(Path(run_dir).resolve())  # actors may run elsewhere: they get the path, not the specs
         self._cpus = actor_cpus
         n = num_actors or max(int(ray.cluster_resources().get("CPU", 1) // actor_cpus), 1)
-        self._actors = [self._spawn(slot) for slot in range(n)]
+        self._placed: list[ray.ObjectRef] = []  # each actor's node id, asked when it is made
+        self._actors = [self._spawn(slot, actor_cpus) for slot in range(n)]
         self._episodes: dict[Hashable, int] = {}  # episode id -> actor slot
         self._lost: set[Hashable] = set()
+        self.replaced = 0  # actors that died and were replaced
 
-    def _spawn(self, slot: int):
-        return _Host.options(num_cpus=self._cpus, max_restarts=0).remote(self.run_dir, f"sim-host-{slot}", True)
+    def _spawn(self, slot: int, cpus: float):
+        actor = _Host.options(num_cpus=cpus, max_restarts=0, scheduling_strategy="SPREAD").remote(
+            self.run_dir, f"sim-host-{slot}", True)
+        self._placed.append(actor.node.remote())
+        return actor
 
     @property
     def num_actors(self) -> int:
@@ -229,7 +237,9 @@ class SimulatorPool:
             del self._episodes[eid]
         self._lost |= lost
         ray.kill(self._actors[slot])
-        self._actors[slot] = self._spawn(slot)
+        cpus = self._cpus if ray.available_resources().get("CPU", 0) >= self._cpus else 0
+        self._actors[slot] = self._spawn(slot, cpus)
+        self.replaced += 1
         return lost
 
     # --- inspection ----------------------------------------------------------------------------
@@ -250,6 +260,18 @@ class SimulatorPool:
             "bytes_per_episode": sum(h["episode_rss_bytes"] for h in hosts) // max(episodes, 1),
             "bytes_per_simulator": sum(h["simulator_rss_bytes"] for h in hosts) // max(simulators, 1),
         }
+
+    def nodes(self, timeout: float = 10) -> list[str]:
+        """The Ray node ids the pool's actors ran on, replaced ones included (an actor that died before it
+        said is left out), sorted."""
+        ready, _ = ray.wait(self._placed, num_returns=len(self._placed), timeout=timeout)
+        nodes = set()
+        for ref in ready:
+            try:
+                nodes.add(ray.get(ref))
+            except RayActorError:
+                pass
+        return sorted(nodes)
 
     def shutdown(self) -> None:
         for actor in self._actors:

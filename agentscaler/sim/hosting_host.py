@@ -22,6 +22,7 @@ import psutil
 
 from agentscaler import metrics
 from agentscaler.envs import DomainSimulator, load_env
+from agentscaler.workers import current_node
 
 
 class _Episode:
@@ -153,6 +154,10 @@ class EpisodeHost:
         if self._tags:
             metrics.SIM_LIVE_EPISODES.set(len(self._episodes), **self._tags)
         return closed
+
+    def node(self) -> str:
+        """The Ray node id this host runs on ("" outside Ray)."""
+        return current_node()
 
     def _get(self, episode_id: Hashable) -> _Episode:
         try:

@@ -7,7 +7,7 @@ serves the request) or recovered (the first attempt fails on a value the user mi
 domain cannot give (no policy, no failing attempt) falls back to ``complete`` and is counted. Domains with
 a write tool get ``per_domain`` tasks, most of them writing; domains with reads only get fewer. A draw
 whose gold run errors is drawn again; a task the checker rejects is dropped and counted by its failure
-code. Domains are independent and cheap, so they run in a process pool.
+code. Domains are independent, so they run as Ray tasks over the cluster's nodes (the summary's ``nodes``).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from agentscaler.tasks.intent import (FAMILIES, PERSONAS, llm_intent, off_domain
                                       said_values, scenario, template_intent, unknown_labels)
 from agentscaler.tasks.outcomes import change_of_mind, with_failed_attempt, withheld_label
 from agentscaler.tasks.plan import Plan, PlanError, is_compute, refusal_rules, sample_plan, sample_refusal
-from agentscaler.workers import map_jobs
+from agentscaler.workers import map_jobs, node_ids
 
 FOREIGN_TOOLS = 40  # other domains' tools a domain may borrow an irrelevant request from
 TRIES = 8  # plans drawn for a task, to keep the fullest (or the first that allows its outcome)
@@ -214,6 +214,16 @@ def _domain_job(run_dir: str, domain_id: int, config: TaskConfig, sources: dict[
     return domain_tasks(load_env(run_dir, domain_id), config, sources, foreign)
 
 
+def _sources(run: RunDir) -> dict[int, dict[str, str]]:
+    """Per domain, its tools' corpora (tool id -> source): each Ray task is sent its own domain's only."""
+    table = pq.read_table(run.require(run.tools), columns=["tool_id", "source"])
+    source = dict(zip(table["tool_id"].to_pylist(), table["source"].to_pylist()))
+    out: dict[int, dict[str, str]] = {}
+    for row in pq.read_table(run.require(run.env_tools), columns=["tool_id", "domain_id"]).to_pylist():
+        out.setdefault(row["domain_id"], {})[row["tool_id"]] = source.get(row["tool_id"], "")
+    return out
+
+
 def _foreign_tools(run: RunDir, domains: list[int], seed: int) -> dict[int, list[tuple[str, str]]]:
     """Per domain, up to ``FOREIGN_TOOLS`` (name, kind) of executable tools of other domains, drawn by seed."""
     table = pq.read_table(run.require(run.env_tools), columns=["name", "domain_id", "kind", "executable"]).to_pylist()
@@ -237,11 +247,10 @@ def build_tasks(run: str | os.PathLike | RunDir, config: TaskConfig | None = Non
     config = config or TaskConfig()
     started = time.perf_counter()
     domains = [d["domain_id"] for d in run.read_summary(run.require(run.envs_summary))["domains"]]
-    table = pq.read_table(run.require(run.tools), columns=["tool_id", "source"])
-    sources = dict(zip(table["tool_id"].to_pylist(), table["source"].to_pylist()))
+    sources = _sources(run)
     foreign = _foreign_tools(run, domains, config.seed)
-    jobs = [(str(run.path), d, config, sources, foreign[d]) for d in domains]
-    results = map_jobs(_domain_job, jobs, workers, "sampling tasks" if progress else None)
+    jobs = [(str(run.path), d, config, sources.get(d, {}), foreign[d]) for d in domains]
+    results, nodes = map_jobs(_domain_job, jobs, workers, "sampling tasks" if progress else None)
     tasks = [t for tasks_, _ in results for t in tasks_]
     counts = sum((c for _, c in results), Counter())
     metrics.TASKS_SAMPLED.inc_each(counts, "result")  # in the driver, wherever the domains ran
@@ -267,6 +276,7 @@ def build_tasks(run: str | os.PathLike | RunDir, config: TaskConfig | None = Non
         "outcomes": {o: sum(t.outcome == o for t in tasks) for o in contracts.OUTCOMES},
         "splits": {split: sum(t.split == split for t in tasks) for split in contracts.SPLITS},
         "counts": dict(sorted(counts.items())), "seconds": round(time.perf_counter() - started, 2),
+        "nodes": node_ids(nodes),
     }
     write_json(summary, run.tasks_summary)
     return summary
@@ -296,7 +306,8 @@ def _rewrite_intents(tasks: list[Task], backend: ChatBackend, seed: int,
 def tasks_command(
     config: TaskConfig,
     run: Path = typer.Option(..., "--run", help="Run directory with envs/ built."),
-    workers: int = typer.Option(0, help="Worker processes (0: one per CPU)."),
+    workers: int = typer.Option(0, help="Domains sampled at once (0: as many as the cluster's CPUs; 1: in this "
+                                        "process, without Ray)."),
 ) -> None:
     """Sample tasks with gold calls and gold final states for every domain (stage 6)."""
     summary = build_tasks(run, config, workers=workers or None, progress=True)
