@@ -14,6 +14,7 @@ import time
 import urllib.request
 from collections import Counter
 from pathlib import Path
+from typing import Callable
 
 import pytest
 from envs_helpers import make_run, shop_tools
@@ -59,16 +60,19 @@ class Since:
     def read(self) -> dict[Key, float]:
         return {key: value - self.base.get(key, 0) for key, value in scrape(self.ray).items()}
 
-    def until(self, expected: dict[tuple, float], timeout_s: float = 60) -> dict[Key, float]:
-        """Poll until each ``series(name, **tags)`` has gained what ``expected`` says; returns the last read."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            gained = self.read()
-            got = {key: total(gained, *key) for key in expected}
-            if got == expected or time.monotonic() > deadline:
-                assert got == expected
-                return gained
-            time.sleep(0.5)
+    def until(self, expected: dict[tuple, float]) -> dict[Key, float]:
+        """Wait until each ``series(name, **tags)`` has gained what ``expected`` says; returns the gains."""
+        poll(lambda: {key: total(self.read(), *key) for key in expected}, expected)
+        return self.read()
+
+
+def poll(read: Callable[[], object], expected: object, timeout_s: float = 60) -> None:
+    """Read until ``read()`` gives ``expected`` (Ray exports on an interval, and two values recorded one
+    after the other may be exported apart); fail with the last value read."""
+    deadline = time.monotonic() + timeout_s
+    while (got := read()) != expected and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert got == expected
 
 
 def total(samples: dict[Key, float], name: str, tags: tuple = ()) -> float:
@@ -124,9 +128,10 @@ def test_tasks_rollouts_simulators_and_filters_reach_the_prometheus_endpoint(pla
     # the pool's actor, the one whose steps grew, has no episode left alive
     workers = {dict(labels)["WorkerId"] for (name, labels), value in gained.items()
                if name == "ray_agentscaler_sim_steps_total" and value > 0}
-    live = {dict(labels)["WorkerId"]: value for (name, labels), value in scrape(since.ray).items()
-            if name == "ray_agentscaler_sim_live_episodes"}
-    assert workers and all(live[w] == 0 for w in workers)
+    assert workers
+    poll(lambda: {dict(labels)["WorkerId"]: value for (name, labels), value in scrape(since.ray).items()
+                  if name == "ray_agentscaler_sim_live_episodes" and dict(labels)["WorkerId"] in workers},
+         {worker: 0.0 for worker in workers})
 
     report = run_filters(run)
     funnel = {}
@@ -159,7 +164,7 @@ def test_a_backend_counts_its_tokens(ray_session, tmp_path):
         series("ray_agentscaler_llm_call_seconds_count", **tag): 2.0,
     })
     assert total(gained, *series("ray_agentscaler_llm_call_seconds_sum", **tag)) > 0
-    assert total(scrape(ray_session), *series("ray_agentscaler_llm_tokens_per_second", **tag)) > 0
+    poll(lambda: total(scrape(ray_session), *series("ray_agentscaler_llm_tokens_per_second", **tag)) > 0, True)
 
 
 def test_recording_outside_ray_is_dropped_not_an_error():
@@ -201,7 +206,6 @@ def test_training_steps_reach_the_prometheus_endpoint(ray_session, tmp_path):
     since.until({series("ray_agentscaler_train_steps_total", **tag): float(len(steps)),
                  series("ray_agentscaler_train_tokens_total", **tag): float(sum(s["tokens"] for s in steps)),
                  series("ray_agentscaler_train_step_seconds_count", **tag): float(len(steps))})
-    now = scrape(ray_session)
-    assert total(now, *series("ray_agentscaler_train_loss", **tag)) == pytest.approx(steps[-1]["loss"])
-    assert total(now, *series("ray_agentscaler_train_tokens_per_second", **tag)) == pytest.approx(
-        steps[-1]["tokens"] / steps[-1]["seconds"])
+    gauges = [series("ray_agentscaler_train_loss", **tag), series("ray_agentscaler_train_tokens_per_second", **tag)]
+    poll(lambda: [total(scrape(ray_session), *key) for key in gauges],
+         pytest.approx([steps[-1]["loss"], steps[-1]["tokens"] / steps[-1]["seconds"]]))
