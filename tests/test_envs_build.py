@@ -20,7 +20,7 @@ def _groups():
     return [shop_tools(), weather]
 
 
-def test_build_envs_writes_every_artifact(tmp_path):
+def test_build_envs_writes_every_artifact(tmp_path, ray_session):
     run = make_run(tmp_path, _groups())
     result = CliRunner().invoke(app, ["build-envs", "--run", str(tmp_path), "--states", "2", "--rows", "4",
                                       "--workers", "2"])
@@ -31,6 +31,7 @@ def test_build_envs_writes_every_artifact(tmp_path):
     assert [t["name"] for t in broken] == ["update_forecast"] and broken[0]["reason"]
     summary = json.loads((run.envs / "summary.json").read_text())
     assert summary["totals"]["tools"] == 8 and summary["totals"]["executable"] == 7
+    assert summary["nodes"] == [ray_session.get_runtime_context().get_node_id()]  # built as Ray tasks
     assert summary["domains"][0]["entities"] == ["user", "order"]
     assert summary["domains"][0]["kinds"] == {"read": 3, "create": 1, "update": 1, "delete": 1}
     spec = load_env(tmp_path, 0)

@@ -88,8 +88,10 @@ def test_every_row_leaves_kept_or_rejected_with_its_stage_and_reason(run, report
     assert [r["reward"] for r in json.loads(lineage["rewards"])] == [0.0, 1.0]
 
 
-def test_report_counts_the_funnel_per_stage_and_domain(run, report):
+def test_report_counts_the_funnel_per_stage_and_domain(run, report, ray_session):
     assert json.loads(run.filter_report.read_text())["kept"] == report["kept"] == 9
+    assert report["nodes"] == [ray_session.get_runtime_context().get_node_id()]  # where the batches were filtered
+    assert "ray_node" not in run.read_kept().column_names + run.read_rejected().column_names
     assert [(s["stage"], s["in"], s["out"]) for s in report["stages"]] == [
         ("validity", 15, 14), ("outcome", 14, 12), ("state_alignment", 12, 11), ("exact_match", 11, 10),
         ("dedup", 10, 9)]

@@ -54,6 +54,7 @@ def test_teacher_reaches_every_gold_state(shop):
         assert [{"name": c["name"], "arguments": json.loads(c["arguments"])} for c in calls] == \
             tasks[r["task_id"]].calls
     assert summary["mean_sim_batch"] > 1  # concurrent episodes' calls went to the actors together
+    assert summary["nodes"] == [ray.get_runtime_context().get_node_id()] and summary["sim_actors_replaced"] == 0
     assert shop.read_summary(shop.rollouts_summary) == summary
 
 
