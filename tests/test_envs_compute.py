@@ -14,6 +14,7 @@ from envs_helpers import call, i, s, shop_tools, tool
 
 from agentscaler.envs import DomainSimulator, build_domain, compute_arguments, computes
 from agentscaler.envs.kinds import decide
+from agentscaler.tasks.plan import _quantity, sample_plan
 
 
 def n(description: str = "") -> dict:
@@ -173,3 +174,19 @@ def test_compute_arguments_are_plausible_and_accepted(spec, sim):
     roots = call(sim, "solve_quadratic", **compute_arguments(spec.tool("solve_quadratic"), random.Random(4)))[0]
     assert all(isinstance(r, float) and math.isfinite(r) for r in roots["roots"])  # a quadratic with real roots
     assert sim.state_hash() == start
+
+
+def test_a_computation_goes_on_from_the_number_the_last_one_returned():
+    """The factorial of the gcd just found: a parameter that takes any number (``number``) takes the result, and a
+    quantity said another way (a final speed as an initial velocity) is the same quantity."""
+    spec = build_domain(0, [
+        tool("math_gcd", {"num1": i(), "num2": i()}, ["num1", "num2"], "Greatest common divisor of two numbers."),
+        tool("math_factorial", {"number": i()}, ["number"], "Factorial of a number."),
+    ])
+    sim, rng = DomainSimulator(spec), random.Random(0)
+    gcd, factorial = spec.tool("math_gcd"), spec.tool("math_factorial")
+    plan = sample_plan(sim, 0, gcd, rng, goals=2, tools=[gcd, factorial])
+    assert [s.tool.name for s in plan.steps] == ["math_gcd", "math_factorial"] and plan.goals[1].relation == "result"
+    assert plan.steps[1].arguments["number"] == json.loads(plan.steps[0].observation)["gcd"]
+    assert plan.steps[1].found == {"number": 0}
+    assert _quantity("final_speed") & _quantity("initial_velocity")

@@ -29,8 +29,8 @@ def _scalar(v: Any) -> bool:
 
 def withheld_label(said: list[Said], rng: random.Random) -> str | None:
     """The label of the value a clarify task withholds: a value to write if there is one, else any value a
-    call takes; None when the user says nothing a call takes."""
-    usable = [s for s in said if s.param is not None and _scalar(s.value)]
+    call takes, of two characters or more (any text says "m" in passing: "I'm"); None when there is none."""
+    usable = [s for s in said if s.param is not None and _scalar(s.value) and len(str(s.value)) > 1]
     writes = [s for s in usable if s.role == "value"]
     return rng.choice(writes or usable).label if usable else None
 

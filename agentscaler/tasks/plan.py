@@ -34,6 +34,9 @@ IDENTIFIERS = {"id", "ids", "uuid", "guid", "slug", "key", "code", "sku", "handl
 """Last words of a column that holds an identifier a system made up: a user names the row otherwise."""
 QUALIFIERS = {"initial", "final", "start", "end", "total", "new", "old", "value", "result", "number", "num", "of", "in"}
 """Words that qualify a quantity rather than name it (an initial velocity and a final one are both velocities)."""
+SYNONYMS = {"speed": "velocity"}
+GENERIC = {"number", "num", "n", "x", "value", "input"}
+"""Words of a parameter that takes any number: the factorial of the gcd just found."""
 NAMES = {"name", "title", "email", "username", "login", "symbol", "ticker", "label"}
 """Last words of a column whose value names its row where no other row has it."""
 
@@ -495,18 +498,34 @@ class Walk:
     def _results(self, tools: list[CompiledTool], result: Any) -> list[tuple[CompiledTool, None, str, dict]]:
         """Computations with a parameter of the same quantity as a number the last one returned (a final velocity
         as the next one's initial velocity), ``fixed`` to it: parameter -> that number."""
-        numbers = [(set(tokens(name)) - QUALIFIERS, v) for name, v in (result.items() if isinstance(result, dict)
-                                                                       else []) if _number(v)]
+        numbers = [(_quantity(name), v) for name, v in (result.items() if isinstance(result, dict) else [])
+                   if _number(v)]
         out = []
         for t in tools:
             for b in t.operation.bindings if is_compute(t) else []:
-                fits = [v for quantity, v in numbers if quantity & (set(tokens(b.param)) - QUALIFIERS) and (
+                wanted = _quantity(b.param)
+                fits = [v for quantity, v in numbers if (quantity & wanted or not wanted and _generic(b.param)) and (
                     b.json_type == "number" or (b.json_type == "integer" and float(v).is_integer()))]
                 if b.param in t.compute.params and fits and not b.enum:
                     v = self.rng.choice(fits)
                     out.append((t, None, "result", {b.param: int(v) if b.json_type == "integer" else v}))
         self.rng.shuffle(out)
         return out
+
+
+def _words(name: str) -> set[str]:
+    """A name's words, a trailing digit dropped (``number1``), a synonym said one way (speed: velocity)."""
+    return {SYNONYMS.get(w, w) for w in (t.rstrip("0123456789") or t for t in tokens(name))}
+
+
+def _quantity(name: str) -> set[str]:
+    """What quantity a parameter or a result field names: its words less the qualifiers."""
+    return _words(name) - QUALIFIERS
+
+
+def _generic(param: str) -> bool:
+    """A parameter that takes any number (``number``, ``x``): a computation can go on from any result."""
+    return bool(_words(param) & GENERIC)
 
 
 def _number(v: Any) -> bool:
