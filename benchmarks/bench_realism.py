@@ -11,8 +11,8 @@ figure but the gold arguments'). Prints, as JSON:
   column whose words give no range: drawn from a default range (target <= 20%); ``implausible_numbers``:
   share of numeric cells outside the range their words give (a price of 734.50 drawn from 1..1000);
 - ``echo_gold_args`` / ``echo_gold_args_no_keys``: share of the gold calls' string arguments that echo their
-  parameter (tasks.parquet), with and without the arguments that take a key (``order_3``: the synthesized
-  key shape, out of scope here) (target <= 5%);
+  parameter (tasks.parquet), with and without the arguments that take a key (keys have the shapes real
+  systems use, ``envs.keys``: ``#O2611340``, ``mia_li_3668``, a UUID; ``order_3`` before) (target <= 5%);
 - ``tools_with_plumbing``: share of the run's tools with an API-plumbing parameter (``envs.plumbing``), and
   ``plumbing_bound``: how many of those parameters the environments still bind (columns or filters; 0).
 """
