@@ -100,7 +100,10 @@ def corrupt(kind: str, run: RunDir, task: dict, gold: dict, calls: list[dict], k
         # claiming gold; read_only_wrong_call: a read of a read-only task gets another value
         if (kind == "wrong_state") != bool(task["writes"]) or outcome not in PLANNED:
             return None
-        targets = [i for i, c in enumerate(calls) if (kinds[c["name"]] in WRITE_KINDS) == bool(task["writes"])]
+        answers = [json.loads(o) for o in json.loads(task["gold_observations"])]
+        targets = [i for i, c in enumerate(calls) if (kinds[c["name"]] in WRITE_KINDS) == bool(task["writes"])
+                   and not (isinstance(answers[i], dict) and "error" in answers[i])]  # a recover task's failing
+        # attempt fails with any other value too: no corruption
         i = targets[-1] if task["writes"] else next((i for i in targets if calls[i]["arguments"]), None)
         if i is None:
             return None
