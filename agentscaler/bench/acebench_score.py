@@ -17,6 +17,10 @@ with each wrong value (error_param), "the limitations of the function" (irreleva
 
 Agent categories, process accuracy: the share of the gold milestone calls found in order among the
 agent's steps (each step's calls compared as a whole, the best of the alternative milestone lists).
+
+Where this departs from ACEBench's code: a call without arguments is right when the answer has none
+(ACEBench also wants the schema to declare no parameters); the stray spaces in special_incomplete's
+answers (``" rentalManagement "``) are stripped; milestones are compared as parsed calls, not as strings.
 """
 
 from __future__ import annotations
