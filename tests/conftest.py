@@ -20,11 +20,12 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def ray_session():
     """One local Ray (2 CPUs, no dashboard) for all tests that need it: starting Ray takes seconds. Metrics
-    reach the node's Prometheus endpoint within a second (test_metrics reads them back)."""
+    reach the node's Prometheus endpoint within a second (test_metrics reads them back). Always a new local
+    Ray: a cluster someone started on the machine (``ray start``) is not joined."""
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True,
+    ray.init(address="local", num_cpus=2, include_dashboard=False, ignore_reinit_error=True,
              _system_config={"metrics_report_interval_ms": 1000})
     yield ray
     ray.shutdown()
