@@ -217,6 +217,11 @@ class Walk:
             self.run(step)
             if tool.kind != "read" and self.sim.state_hash() == before:
                 raise PlanError(f"{tool.name} changes nothing here")
+            if any(not any(identifies(s, rule, r.get(rule.targets[tool.name])) for s in self.steps)
+                   for rule in rules_of(self.spec, "identity", tool) for r in _written(step.observation)
+                   if r.get(rule.targets[tool.name]) is not None):
+                raise PlanError(f"{tool.name} touched a row of an owner no lookup identified")  # its filters matched
+                # another row than the one sampled
             if tool.kind == "read" and json.loads(step.observation) in ([], {}):
                 raise PlanError(f"{tool.name} finds nothing here")
         except Refused as refusal:
@@ -401,12 +406,7 @@ class Walk:
     # --- the walk -----------------------------------------------------------------------------------
     def _focus(self, step: Step, table: Table, row: dict[str, Any] | None) -> dict[str, Any] | None:
         """The row the sub-goal acted on, as its observation shows it."""
-        answer = json.loads(step.observation)
-        if isinstance(answer, dict) and len(answer) == 1 and isinstance(next(iter(answer.values())), list):
-            rows = next(iter(answer.values()))  # {"created" | "updated" | "deleted": [...]}
-        else:
-            rows = answer if isinstance(answer, list) else [answer]
-        rows = [r for r in rows if isinstance(r, dict) and table.primary_key in r]
+        rows = [r for r in _written(step.observation) if table.primary_key in r]
         pk = table.primary_key
         return next((r for r in rows if row and r.get(pk) == row.get(pk)), rows[0] if rows else None)
 
@@ -511,6 +511,14 @@ class Walk:
                     out.append((t, None, "result", {b.param: int(v) if b.json_type == "integer" else v}))
         self.rng.shuffle(out)
         return out
+
+
+def _written(observation: str) -> list[dict[str, Any]]:
+    """The rows an observation shows: a write's (``{"created" | "updated" | "deleted": [...]}``) or a read's."""
+    answer = json.loads(observation)
+    if isinstance(answer, dict) and len(answer) == 1 and isinstance(next(iter(answer.values())), list):
+        answer = next(iter(answer.values()))
+    return [r for r in (answer if isinstance(answer, list) else [answer]) if isinstance(r, dict)]
 
 
 def _words(name: str) -> set[str]:
