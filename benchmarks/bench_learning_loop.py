@@ -27,16 +27,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from envs_helpers import make_run, shop_tools  # noqa: E402
+from learning_loop import base_model, eval_tasks, play, preset, start_ray, teacher_data, train  # noqa: E402
 
-from agentscaler.artifacts import RunDir, read_rows  # noqa: E402
-from agentscaler.contracts import Task  # noqa: E402
+from agentscaler.artifacts import RunDir  # noqa: E402
 from agentscaler.envs import build_envs  # noqa: E402
 from agentscaler.envs.synth import rng_for  # noqa: E402
-from agentscaler.evaluate import EvalConfig, evaluate  # noqa: E402
-from agentscaler.filters import ExportConfig, FilterConfig, export_training_set, run_filters  # noqa: E402
-from agentscaler.rollouts import RolloutConfig, run_rollouts  # noqa: E402
+from agentscaler.rollouts import RolloutConfig  # noqa: E402
 from agentscaler.tasks import TaskConfig, build_tasks  # noqa: E402
-from agentscaler.train import load_preset, train_stages  # noqa: E402
 
 # Shop-like domains: the same tables, different tool sets (so each domain's prompt and plans differ).
 DOMAIN_TOOLS = [slice(None), slice(0, 4), slice(1, None), slice(1, 5), slice(0, 5)]
@@ -56,41 +53,6 @@ def build_run(path: Path, per_domain: int, states: int, rows: int, heldout_domai
     build_tasks(run, TaskConfig(per_domain=per_domain, seed=seed, heldout_domains=share, heldout_tasks=0.15,
                                 read_only_share=0.3), workers=1)
     return run.path, seed
-
-
-def base_model(out: Path, hidden: int, layers: int) -> Path:
-    """A random-weight Qwen3 of the given width and depth, with the tiny model's tokenizer and chat template."""
-    import torch
-    from transformers import AutoModelForCausalLM, GenerationConfig
-
-    from agentscaler.llm.tiny import build_tokenizer, model_config
-
-    tokenizer = build_tokenizer()
-    config = model_config(tokenizer, moe=False)
-    config.update({"hidden_size": hidden, "num_hidden_layers": layers, "num_attention_heads": hidden // 32,
-                   "num_key_value_heads": hidden // 64, "head_dim": 32, "intermediate_size": 3 * hidden,
-                   "layer_types": ["full_attention"] * layers})
-    torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_config(config)
-    model.generation_config = GenerationConfig(eos_token_id=[tokenizer.eos_token_id, tokenizer.pad_token_id],
-                                               pad_token_id=tokenizer.pad_token_id)
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
-
-
-def preset(epochs: int, lr: float, seq_len: int):
-    """The tiny preset with this benchmark's epochs, learning rate and row length (both stages)."""
-    chosen = load_preset("tiny")
-    for name, stage in chosen.stages.items():
-        chosen.stages[name] = stage.model_copy(update={
-            "epochs": epochs, "lr": lr if name == "general" else lr / 2, "seq_len": seq_len, "warmup_ratio": 0.05})
-    return chosen.model_copy(update={"gradient_checkpointing": False, "checkpoint_every": 10_000})
-
-
-def losses(stage_dir: Path) -> tuple[float, float, int]:
-    rows = [json.loads(line) for line in (stage_dir / "metrics.jsonl").read_text().splitlines()]
-    return rows[0]["loss"], sum(r["loss"] for r in rows[-5:]) / len(rows[-5:]), len(rows)
 
 
 @contextlib.contextmanager
@@ -113,28 +75,6 @@ def served(model: Path, log: Path):
         finally:
             process.terminate()
             process.wait(30)
-
-
-def eval_tasks(run: Path, unseen_domain_tasks: int) -> list[Task]:
-    """Every held-out task of the trained domains, and a seeded sample of the held-out domain's."""
-    import random
-
-    unseen = RunDir(run).read_tasks("heldout_domain")
-    return RunDir(run).read_tasks("heldout_task") + random.Random(0).sample(unseen, min(unseen_domain_tasks,
-                                                                                        len(unseen)))
-
-
-def eval_config(agent: str, name: str, rollouts: RolloutConfig, samples: int = 1) -> EvalConfig:
-    return EvalConfig(agent=agent, split="heldout", samples=samples, name=name, concurrency=rollouts.concurrency,
-                      rollouts=rollouts)
-
-
-def summary(report: dict, domain: int) -> dict:
-    vertical = report["domains"].get(str(domain), {})
-    return {"pass_rate": report["pass_rate"], "pass_hat_k": report["pass_hat_k"],
-            "splits": {s: b["pass_rate"] for s, b in report["splits"].items()},
-            "vertical_domain": vertical.get("pass_rate"), "writes": report["writes"]["pass_rate"],
-            "read_only": report["read_only"]["pass_rate"], "outcomes": report["outcomes"]}
 
 
 def main() -> None:
@@ -163,58 +103,35 @@ def main() -> None:
     if not set(plans) <= {"two", "one"}:  # before minutes of data building, not after
         parser.error(f"--plans takes 'two' and/or 'one', not {args.plans!r}")
 
-    import ray
-
-    for attempt in range(3):  # on a loaded machine the raylet may miss Ray's fixed 30 s startup window
-        try:
-            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-            break
-        except Exception:  # noqa: BLE001
-            ray.shutdown()
-            if attempt == 2:
-                raise
+    start_ray()
     figures: dict = {"args": {k: str(v) for k, v in vars(args).items()}}
     work = args.workdir
     work.mkdir(parents=True, exist_ok=True)
     run, seed = build_run(work / "run", args.per_domain, args.states, args.rows, heldout_domains=1)
     tasks = RunDir(run).read_tasks()
     figures["tasks"] = {s: sum(t.split == s for t in tasks) for s in ("train", "heldout_task", "heldout_domain")}
-    started = time.perf_counter()
-    run_rollouts(run, config=RolloutConfig(samples=args.samples, actors=1))
-    report = run_filters(run, config=FilterConfig(near_duplicate_threshold=args.near_duplicate_threshold))
-    export = export_training_set(run, work / "train.parquet", ExportConfig())
-    vertical = export["vertical_domains"][0]
-    figures["data"] = {"filters_kept": report.get("kept"), "export": {k: export[k] for k in ("rows", "general",
-                                                                                             "vertical")},
-                       "vertical_domain": vertical, "seconds": round(time.perf_counter() - started, 1)}
+    rows, figures["data"] = teacher_data(run, work / "train.parquet", args.samples, args.near_duplicate_threshold)
+    vertical = figures["data"]["vertical_domain"]
     print(json.dumps(figures), flush=True)
-    rows = read_rows(work / "train.parquet")
     base = base_model(work / "base", args.hidden, args.layers)
     chosen = preset(args.epochs, args.lr, args.seq_len)
     tasks = eval_tasks(run, args.unseen_domain_tasks)
     figures["eval_tasks"] = {"heldout_task": sum(t.split == "heldout_task" for t in tasks),
                              "heldout_domain": sum(t.split == "heldout_domain" for t in tasks),
                              "vertical_heldout": sum(t.domain_id == vertical for t in tasks)}
-    results = {"before": summary(evaluate(run, eval_config(str(base), "base", BASE_EVAL), tasks=tasks), vertical)}
+    results = {"before": play(run, base, "base", BASE_EVAL, tasks, vertical)[1]}
     print(json.dumps({"before": results["before"]}), flush=True)
+    checkpoints = {}
     for plan in plans:
-        out = work / f"train-{plan}"
-        shutil.rmtree(out, ignore_errors=True)
-        started = time.perf_counter()
-        final = train_stages(rows, base, chosen, out, plan)
-        seconds = time.perf_counter() - started
-        stages = {d.name: losses(d) for d in sorted(out.iterdir()) if (d / "metrics.jsonl").exists()}
-        checkpoint = work / f"agent-{plan}"  # a fresh name per plan: the eval cache keys on the agent's path
-        shutil.rmtree(checkpoint, ignore_errors=True)
-        shutil.copytree(final, checkpoint)
-        report = evaluate(run, eval_config(str(checkpoint), f"after-{plan}", EVAL, args.eval_samples), tasks=tasks)
-        results[plan] = {"train_seconds": round(seconds, 1), "losses_first_last5_steps": stages,
-                         **summary(report, vertical)}
+        checkpoint, trained = train(rows, base, chosen, work, plan)
+        checkpoints[plan] = checkpoint
+        results[plan] = {**trained, **play(run, checkpoint, f"after-{plan}", EVAL, tasks, vertical,
+                                           args.eval_samples)[1]}
         print(json.dumps({plan: results[plan]}), flush=True)
     if "two" in plans:
-        with served(work / "agent-two", work / "serve.log") as url:
+        with served(checkpoints["two"], work / "serve.log") as url:
             vertical_tasks = [t for t in tasks if t.domain_id == vertical]
-            via_url = evaluate(run, eval_config(url, "served-two", EVAL), tasks=vertical_tasks)
+            via_url = play(run, url, "served-two", EVAL, vertical_tasks)[1]
             results["served"] = {"tasks": len(vertical_tasks), "url_pass_rate": via_url["pass_rate"],
                                  "direct_pass_rate": results["two"]["vertical_domain"]}
         print(json.dumps({"served": results["served"]}), flush=True)
