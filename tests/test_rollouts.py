@@ -252,3 +252,12 @@ def test_tiny_qwen3_as_agent_through_agentscaler_serve(shop, tiny_qwen3, tmp_pat
     assert summary["episodes"] == 2 and summary["failed_after_retries"] == 0
     assert all(r["agent"] == f"openai:{url}" and r["completion_tokens"] > 0 for r in rows)
     assert all(json.loads(r["assistant_token_ids"])[0] for r in rows)  # the server sends the ids back
+
+
+def test_the_teacher_asks_for_three_missing_values_at_a_time():
+    """Four values for a second request in one question would repeat "for the second request" four times (the
+    validity filter's repetition check); the fourth is asked for once the first three are answered."""
+    labels = [f"new task {field} for the second request" for field in ("due", "etag", "kind", "notes")]
+    assert TeacherAgent._ask(labels) == ("Could you tell me the new task due for the second request, new task etag "
+                                         "for the second request and new task kind for the second request?")
+    assert TeacherAgent._ask(labels[3:]) == "Could you tell me the new task notes for the second request?"

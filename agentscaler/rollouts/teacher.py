@@ -35,6 +35,7 @@ from agentscaler.rollouts.scenario import said, uses, words
 NO_TOOL = "I'm sorry, but none of the tools I have can do that, so I can't help with this request."
 DECLINED = "Understood, I have not made that change."
 _SHOWN_FIELDS = 4  # fields of a row a summary names besides its key
+ASKED_AT_ONCE = 3  # missing values one question asks for
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")  # between sentences (a dot inside a value, a@b.com, is not)
 
 
@@ -129,6 +130,8 @@ class TeacherAgent:
 
     @staticmethod
     def _ask(labels: list[str]) -> str:
+        """A question for the first few missing values (a person answers three at a time; the rest come next)."""
+        labels = labels[:ASKED_AT_ONCE]
         wanted = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + f" and {labels[-1]}"
         return f"Could you tell me the {wanted}?"
 
