@@ -1,6 +1,6 @@
-"""τ²-bench through `agentscaler bench tau2`: τ²'s own mock tasks, environment, orchestrator and evaluator; the oracle
-(gold actions) passes what its gold actions can pass, and the tiny random-weight Qwen3 served by `agentscaler serve`
-plays every task to a reward in [0, 1] and a well-formed report."""
+"""τ²-bench through `agentscaler bench tau2`: τ²'s own mock tasks, environment, orchestrator and evaluator; the
+oracle (gold actions) passes what its gold actions can pass, and the tiny random-weight Qwen3 served by
+`agentscaler serve` plays every task to a reward in [0, 1] and a well-formed report."""
 
 from __future__ import annotations
 

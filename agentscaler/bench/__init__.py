@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from agentscaler.bench.acebench import acebench_command
+from agentscaler.bench.bfcl import bfcl_command
 from agentscaler.bench.contamination import contamination_command
 from agentscaler.bench.tau2 import tau2_command
 
@@ -19,5 +20,6 @@ def bench_command() -> None:
 
 
 bench_app.command("acebench")(acebench_command)
+bench_app.command("bfcl")(bfcl_command)
 bench_app.command("contamination")(contamination_command)
 bench_app.command("tau2")(tau2_command)

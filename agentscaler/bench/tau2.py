@@ -24,15 +24,15 @@ import json
 import os
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, Optional
 
 import typer
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from agentscaler.artifacts import write_json, write_jsonl
-from agentscaler.configs import StrictConfig
-from agentscaler.evaluate import pass_hat_k, pass_hat_k_interval
+from agentscaler.bench.trials import Trials, pass_hat_k_block
 from agentscaler.llm import make_backend
 from agentscaler.options import config_command
 
@@ -40,7 +40,7 @@ CHECKS = ("DB", "ENV_ASSERTION", "ACTION", "COMMUNICATE", "NL_ASSERTION")
 NO_JUDGE = "needs an LLM judge, which is not wired: tasks with it in their reward basis are skipped"
 
 
-class Tau2Config(StrictConfig):
+class Tau2Config(Trials):
     domain: Literal["mock", "airline", "retail", "telecom"] = Field(description="τ²-bench's domain.")
     agent: str = Field(description="oracle (the task's gold actions), a model directory, or an OpenAI-compatible "
                                    "URL.")
@@ -51,23 +51,13 @@ class Tau2Config(StrictConfig):
                                                    "domain's own default (base where it has splits).")
     task_ids: Optional[list[str]] = Field(None, description="Only these task ids.")
     limit: Optional[int] = Field(None, ge=1, description="The first N tasks.")
-    trials: Optional[int] = Field(None, ge=1, description="Trials per task (K of pass^k). Default: one per seed, or 1.")
-    seeds: Optional[list[int]] = Field(None, description="One seed per trial. Default: 0..trials-1.")
     max_steps: int = Field(200, ge=1, description="τ²'s step budget per conversation.")
     max_errors: int = Field(10, ge=1, description="τ²'s budget of failed tool calls per conversation.")
     max_tokens: int = Field(512, ge=1, description="Tokens per model turn.")
     temperature: float = Field(0.0, ge=0.0, description="Sampling temperature of the agent and the user.")
+    concurrency: int = Field(4, ge=1, description="Conversations in flight at once.")
     user_patience: int = Field(1, ge=0, description="The scripted user's 'go ahead' answers before it ends the "
                                                     "conversation.")
-
-    @model_validator(mode="after")
-    def _one_seed_per_trial(self) -> "Tau2Config":
-        if self.seeds and self.trials and len(self.seeds) != self.trials:
-            raise ValueError(f"{len(self.seeds)} seeds for {self.trials} trials: give one seed per trial")
-        return self
-
-    def trial_seeds(self) -> list[int]:
-        return list(self.seeds) if self.seeds else list(range(self.trials or 1))
 
 
 def import_tau2():
@@ -139,17 +129,21 @@ def run_tau2(config: Tau2Config, out: str | os.PathLike) -> dict[str, Any]:
             return {**row, "reward": 0.0, "error": f"evaluator: {type(error).__name__}: {error}"}
         return {**row, "reward": reward.reward, "reward_info": reward.model_dump(mode="json")}
 
+    async def play_all(pool: ThreadPoolExecutor) -> list[dict[str, Any]]:
+        """Conversations on their own threads: the loop's default executor stays free for the clients' DNS look-ups."""
+        return await asyncio.gather(*(loop.run_in_executor(pool, play, task, trial, seed)
+                                      for trial, seed in enumerate(seeds) for task in played))
+
     started = time.perf_counter()
     try:
-        rows = [play(task, trial, seed) for trial, seed in enumerate(seeds) for task in played]
+        with ThreadPoolExecutor(config.concurrency, thread_name_prefix="tau2") as pool:
+            rows = loop.run_until_complete(play_all(pool))
     finally:
         for voice in voices.values():
             if voice is not None and hasattr(voice.backend, "close"):
                 voice.backend.close()
         loop.close()
     passes = Counter(r["task_id"] for r in rows if is_successful(r["reward"]))
-    trials = [(len(seeds), passes[t.id]) for t in played]
-    ks = range(1, len(seeds) + 1)
     rewards: dict[str, list[float]] = {t.id: [] for t in played}
     for r in rows:
         rewards[r["task_id"]].append(r["reward"])
@@ -158,8 +152,7 @@ def run_tau2(config: Tau2Config, out: str | os.PathLike) -> dict[str, Any]:
         "split": config.split or "default", "agent": config.agent, "user": config.user, "seeds": seeds,
         "tasks": len(played), "tasks_in_split": len(tasks),
         "skipped_needs_llm_judge": [t.id for t in tasks if needs_judge(t)],
-        "pass_hat_k": {str(k): round(pass_hat_k(trials, k), 4) for k in ks},
-        "pass_hat_k_ci95": {str(k): [round(x, 4) for x in pass_hat_k_interval(trials, k)] for k in ks},
+        **pass_hat_k_block({t.id: passes[t.id] for t in played}, len(seeds)),
         "avg_reward": round(sum(r["reward"] for r in rows) / max(len(rows), 1), 4),
         "rewards": rewards, "checks": _checks(tasks, played),
         "terminations": dict(Counter(r["termination"] for r in rows).most_common()),
@@ -190,7 +183,8 @@ def _version() -> str:
 
 @config_command(Tau2Config)
 def tau2_command(config: Tau2Config,
-                 out: Path = typer.Option(..., "--out", help="Directory for report.json and simulations.jsonl.")) -> None:
+                 out: Path = typer.Option(..., "--out", help="Directory for report.json and simulations.jsonl.")
+                 ) -> None:
     """Play τ²-bench (mock, airline, retail, telecom) with an agent and a user on any backend, scored by τ²'s own
     evaluator: pass^k with 95% intervals."""
     try:

@@ -39,8 +39,9 @@ GO_AHEAD = "Yes, please go ahead with what I asked."
 
 @dataclass
 class Voice:
-    """A backend as τ²'s synchronous orchestrator needs it: each turn runs the backend's coroutine to the end on
-    the benchmark's one event loop (a client bound to a loop stays on it)."""
+    """A backend as τ²'s synchronous orchestrator needs it: conversations run in threads, and each turn hands the
+    backend's coroutine to the benchmark's one event loop and waits for it (a client bound to a loop stays on it;
+    turns of concurrent conversations reach the backend together, as a server or a batching backend wants)."""
 
     backend: ChatBackend
     loop: asyncio.AbstractEventLoop
@@ -51,8 +52,8 @@ class Voice:
         """The backend's reply to τ² messages, as a τ² assistant message (calls with bad JSON arguments raise)."""
         wire = [{k: v for k, v in m.items() if v is not None or k == "content"} for m in to_litellm_messages(messages)]
         schemas = [tool.openai_schema for tool in tools] if tools else None
-        completion = self.loop.run_until_complete(self.backend.chat(
-            wire, schemas, seed=seed, max_tokens=self.max_tokens, temperature=self.temperature))
+        completion = asyncio.run_coroutine_threadsafe(self.backend.chat(
+            wire, schemas, seed=seed, max_tokens=self.max_tokens, temperature=self.temperature), self.loop).result()
         calls = [ToolCall(id=call["id"], name=call["function"]["name"],
                           arguments=json.loads(call["function"]["arguments"] or "{}"))
                  for call in completion.message.get("tool_calls") or []]
