@@ -50,6 +50,7 @@ CODES: dict[str, str] = {
     "wrote_on_refuse": "a refuse task's trajectory makes a write call (even one the simulator refused)",
     "called_on_irrelevant": "an irrelevant task's trajectory makes a tool call",
     "guessed_withheld_value": "a clarify task's call uses a withheld value before the user said it",
+    "not_declined": "a refuse or irrelevant task's last answer does not say it cannot be done (and, to refuse, why)",
     # filters: dedup
     "exact_duplicate": "the same dialogue and calls were kept before",
     "near_duplicate": "a nearly identical dialogue was kept before",

@@ -73,10 +73,10 @@ def test_an_agent_that_does_nothing_fails_every_task_that_needs_a_call(shop, mon
     assert planned and report["writes"]["tasks"] and report["writes"]["passed"] == 0
     by_outcome = report["by_outcome"]
     assert sum(by_outcome[o]["passed"] for o in ("complete", "clarify", "recover") if o in by_outcome) == 0
-    # where the right answer changes nothing and calls nothing needed, saying no passes
+    # where the right answer changes nothing, "done" is still wrong: it must say no (not_declined)
     said_no = [t for t in heldout if t.outcome in ("refuse", "irrelevant")]
-    assert report["passed"] == len(said_no) == report["outcomes"].get("passed", 0)
-    assert set(report["outcomes"]) - {"passed"} <= {"state_mismatch", "read_only_mismatch"}
+    assert report["passed"] == 0 and report["outcomes"].get("not_declined", 0) == len(said_no)
+    assert set(report["outcomes"]) <= {"state_mismatch", "read_only_mismatch", "not_declined"}
 
 
 def test_a_lying_recorded_hash_does_not_pass(shop):

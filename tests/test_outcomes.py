@@ -99,6 +99,14 @@ def test_a_refuse_task_passes_with_lookups_and_no_write(shop, tasks):
     assert verdict(shop, words_only)[:2] == (None, None)  # the lookups are a courtesy, not the verdict
 
 
+@pytest.mark.parametrize("answer", ["", '":":":":', "Done.", "I'm sorry, I can't."])
+def test_a_refuse_task_fails_when_the_last_answer_does_not_decline_citing_the_rule(shop, tasks, answer):
+    silent = rollout(shop, tasks["refuse"], [], "silent", answer=answer)
+    assert code(judge(shop.path, silent)) == "not_declined"  # making no write is not enough to pass eval
+    stage, reason, _ = verdict(shop, silent)  # the filters: an empty answer is no answer at all (validity)
+    assert (stage, code(reason)) == ("outcome", "not_declined") or not answer and stage == "validity"
+
+
 def test_a_refuse_task_fails_on_any_write_even_one_the_simulator_refused(shop, tasks, data):
     lookup, order = json.loads(tasks["refuse"]["gold_calls"]), data["order"]["order_id"]
     breaking = call("update_order", order_id=order, new_quantity=int(data["limit"].maximum) + 1)
@@ -142,6 +150,9 @@ def test_an_irrelevant_task_passes_without_a_call_and_fails_with_one(shop, tasks
     lookup = rollout(shop, tasks["irrelevant"], [call("get_user", user_id=data["user"]["user_id"])], "busy")
     stage, reason, _ = verdict(shop, lookup)
     assert (stage, code(reason)) == ("outcome", "called_on_irrelevant")
+    for answer in ("", "Sure, here it is."):  # no call, yet no word that it cannot be done
+        silent = rollout(shop, tasks["irrelevant"], [], "silent", answer=answer)
+        assert code(judge(shop.path, silent)) == "not_declined"
 
 
 def test_a_recover_task_passes_after_the_failing_attempt_or_without_it(shop, tasks):
@@ -316,8 +327,8 @@ def test_evaluation_reports_pass_rates_per_outcome(shop, tasks, played, monkeypa
                                                                                      TemplateUser()))
     report = evaluate(shop, settings.model_copy(update={"agent": "nothing"}))
     rates = {outcome: block["pass_rate"] for outcome, block in report["by_outcome"].items()}
-    # saying no is right where nothing may change, wrong wherever the task needs a call
-    assert rates == {"complete": 0.0, "refuse": 1.0, "clarify": 0.0, "irrelevant": 1.0, "recover": 0.0}
+    # "done" without a call is wrong everywhere: where nothing may change, the answer must say no (and why)
+    assert rates == {"complete": 0.0, "refuse": 0.0, "clarify": 0.0, "irrelevant": 0.0, "recover": 0.0}
 
 
 class Recorder:

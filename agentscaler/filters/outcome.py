@@ -5,8 +5,10 @@ state alignment, next, judges the state the calls reach, so the code here names 
 wrong even when the state is wrong too:
 
 - ``refuse``: no write call at all [``wrote_on_refuse``]: a write the simulator refused is still a write
-  the agent should not have tried;
-- ``irrelevant``: no call at all [``called_on_irrelevant``];
+  the agent should not have tried; and the last answer declines and says why: a word of the broken rule's
+  sentence, or "policy" / "rule" [``not_declined``];
+- ``irrelevant``: no call at all [``called_on_irrelevant``], and the last answer declines [``not_declined``]
+  (making no call is what an empty or garbled answer does too, so the calls alone cannot tell);
 - ``clarify``: each withheld value is said in a user message before the first call that uses it
   (``rollouts.scenario`` says when a value is said and when a call uses it); a call that uses it
   earlier guessed it [``guessed_withheld_value``];
@@ -18,10 +20,34 @@ wrong even when the state is wrong too:
 
 from __future__ import annotations
 
+import re
+
 from agentscaler.envs import process_violations
 from agentscaler.filters.gold import TaskStage, replayed, simulator
 from agentscaler.filters.stage import Verdict, reject
-from agentscaler.rollouts import said, uses
+from agentscaler.rollouts import rule_text, said, uses
+
+# An answer that declines, in the phrasings agents use (English; the tasks' language).
+DECLINES = re.compile(r"\b(can ?not|can'?t|unable|not able|not allowed|not permitted|not possible|won'?t|will not|"
+                      r"do not have|don'?t have|no tool|sorry|refuse|decline)\b", re.IGNORECASE)
+_WORD = re.compile(r"[a-z]{4,}")
+
+
+def declined(answer: str, rule: str | None = None) -> bool:
+    """Whether ``answer`` says the request cannot be done, and with a ``rule`` sentence, also why (one of its
+    words of four letters or more, or "policy" / "rule")."""
+    if not DECLINES.search(answer):
+        return False
+    if rule is None:
+        return True
+    reasons = set(_WORD.findall(rule.lower())) | {"policy", "rule", "rules"}
+    return bool(reasons & set(_WORD.findall(answer.lower())))
+
+
+def last_answer(messages: list[dict]) -> str:
+    """The text of the agent's last message ("" when it has none)."""
+    last = next((m for m in reversed(messages) if m.get("role") == "assistant"), {})
+    return last.get("content") if isinstance(last.get("content"), str) else ""
 
 
 class OutcomeCheck(TaskStage):
@@ -44,6 +70,12 @@ class OutcomeCheck(TaskStage):
         if task.outcome == "refuse" and writes:
             return reject("wrote_on_refuse", f"task {task.task_id} must be refused, yet call {writes[0]} "
                                              f"({calls[writes[0]].name}) writes")
+        if task.outcome in ("refuse", "irrelevant"):
+            rule = rule_text(task.policy, task.user_scenario.get("rule")) if task.outcome == "refuse" else None
+            if not declined(last_answer(trajectory.messages), rule):
+                return reject("not_declined", f"task {task.task_id} ({task.outcome}): the last answer "
+                                              f"{last_answer(trajectory.messages)[:80]!r} does not decline"
+                                              + (" citing the rule" if rule else ""))
         if task.outcome == "clarify":
             messages = trajectory.messages
             for label, value in (task.user_scenario.get("withheld") or {}).items():

@@ -5,8 +5,8 @@ users get a ``contracts.Task``; ``RunDir.read_rollouts`` reads the episodes back
 from agentscaler.rollouts.protocol import STOP
 from agentscaler.rollouts.run import RolloutConfig, backend_factories, rollout_command, run_rollouts
 from agentscaler.rollouts.scenario import said, uses
-from agentscaler.rollouts.teacher import TeacherAgent, TemplateUser
+from agentscaler.rollouts.teacher import TeacherAgent, TemplateUser, rule_text
 from agentscaler.rollouts.user import LLMUser
 
 __all__ = ["LLMUser", "RolloutConfig", "STOP", "TeacherAgent", "TemplateUser", "backend_factories",
-           "rollout_command", "run_rollouts", "said", "uses"]
+           "rollout_command", "rule_text", "run_rollouts", "said", "uses"]

@@ -62,7 +62,7 @@ def _asked(since: list[dict], question: str) -> int | None:
     return next((i for i, m in enumerate(since) if m["role"] == "assistant" and _text(m).endswith(question)), None)
 
 
-def _rule_text(policy: str | None, rule_id: str | None) -> str | None:
+def rule_text(policy: str | None, rule_id: str | None) -> str | None:
     """The sentence of rule ``rule_id`` in the policy's numbered text (``R2. ...``: the line that starts with it)."""
     found = rule_id and re.search(rf"^\W*{re.escape(rule_id)}\b\W*(.+)$", policy or "", re.MULTILINE)
     return found.group(1).strip() if found else None
@@ -143,7 +143,7 @@ class TeacherAgent:
         if outcome == "irrelevant":
             return NO_TOOL
         if outcome == "refuse":
-            rule = _rule_text(self.task.policy, self.task.user_scenario.get("rule"))
+            rule = rule_text(self.task.policy, self.task.user_scenario.get("rule"))
             reason = f"our policy says: {rule}" if rule else "it goes against our policy"
             return f"I'm sorry, but I can't do that: {reason} I have not changed anything."
         return self._summary(messages)
