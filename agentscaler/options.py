@@ -70,9 +70,9 @@ def _flag(name: str, info) -> inspect.Parameter | None:
     option = "--" + name.replace("_", "-")
     if kind is bool:
         option = f"{option}/--no-{name.replace('_', '-')}"
-    default = info.get_default(call_default_factory=True)
+    shown = "(required)" if info.is_required() else f"(default: {info.get_default(call_default_factory=True)})"
     help_text = " ".join(filter(None, [info.description, f"One of: {', '.join(map(str, choices))}." if choices else "",
-                                       f"(default: {default})"]))
+                                       shown]))
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=Optional[kind],
                              default=typer.Option(None, option, help=help_text, show_default=False))
 
