@@ -15,7 +15,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import requests
@@ -151,11 +150,8 @@ def test_a_submitted_job_refuses_a_relative_run_dir_that_would_live_in_its_worki
     assert "absolute path" in " ".join(capsys.readouterr().err.replace("│", " ").split())  # rich wraps it in a box
 
 
-@pytest.mark.slow  # ~20 s: the train verb imports Ray Train and torch before it reads the preset
-def test_an_unknown_key_in_the_train_jobs_config_its_preset_fails_it(tmp_path, monkeypatch):
-    (tmp_path / "export").mkdir()
-    pq.write_table(pa.table({"rollout_id": ["r1"]}), tmp_path / "export" / "train.parquet")
-    (tmp_path / "preset.yaml").write_text("tua: 0.8\n")
+def test_an_unknown_key_in_the_train_jobs_config_its_preset_fails_it_before_data_or_ray(tmp_path, monkeypatch):
+    (tmp_path / "preset.yaml").write_text("tua: 0.8\n")  # and no exported data: the preset is read first
     with pytest.raises(ValueError, match="tua"):
         run_job("train", ["--run", str(tmp_path), "--model", str(tmp_path), "--config", str(tmp_path / "preset.yaml")],
                 monkeypatch)

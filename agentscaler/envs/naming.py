@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from functools import cache
 
-import wordninja
-
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _NON_WORD = re.compile(r"[^a-zA-Z0-9]+")
 _INVARIANT = {"news", "series", "species", "data", "analytics", "weather", "sms", "status", "address", "business",
@@ -27,6 +25,8 @@ def unglue(token: str) -> list[str]:
     frequencies; a word or a split into fragments (``otts`` → ott s) stays whole."""
     if len(token) < 7 or not token.isalpha():
         return [token]
+    import wordninja  # here, not at the top: loading its word list costs every process that imports envs ~1 s
+
     parts = wordninja.split(token)
     return parts if len(parts) > 1 and all(len(p) >= 3 or p in _SHORT_WORDS for p in parts) else [token]
 

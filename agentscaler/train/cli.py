@@ -91,7 +91,7 @@ def train_command(
 
     if stages not in ("two", "one"):
         raise typer.BadParameter("--stages is 'two' or 'one'")
+    settings = load_preset(preset)  # first: a misspelt preset key fails before the data is read or Ray starts
     init_ray()
-    final = train_stages(read_rows(export_data(run, data)), model, load_preset(preset), out or RunDir(run).train,
-                         stages)
+    final = train_stages(read_rows(export_data(run, data)), model, settings, out or RunDir(run).train, stages)
     typer.echo(f"final weights: {final}")
