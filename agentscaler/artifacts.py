@@ -146,6 +146,11 @@ class RunDir:
     def report(self) -> Path:
         return self.path / "report.html"
 
+    # the run's tasks against public benchmarks' test items (`agentscaler bench contamination`)
+    @property
+    def contamination(self) -> Path:
+        return self.path / "contamination.json"
+
     # --- reading --------------------------------------------------------------------------------------
     def require(self, artifact: Path) -> Path:
         """``artifact``, or a FileNotFoundError that names the verb which writes it."""

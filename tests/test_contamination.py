@@ -47,7 +47,7 @@ def test_ngrams_flag_the_copied_intent_and_calls_and_nothing_generated(planted_r
     result = CliRunner().invoke(app, ["bench", "contamination", "--run", str(run.path), "--embedder", "none",
                                       "--data", str(shared_data), "--sources", "acebench", "--sources", "bfcl"])
     assert result.exit_code == 0, result.output
-    report = json.loads((run.path / "contamination.json").read_text())
+    report = json.loads(run.contamination.read_text())
     assert report["tasks"] == generated + 3
     assert flagged(report, "intent") == {COPY} and flagged(report, "calls") == {CALLS}
     copy = next(f for f in report["flagged"] if f["task_id"] == COPY)

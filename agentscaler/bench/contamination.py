@@ -166,7 +166,7 @@ def check_run(run: str | Path | RunDir, config: ContaminationConfig) -> dict[str
             "max_cosine": max((p["cosine"] for p in pairs if p["cosine"] is not None), default=None)}
         report["flagged"] += [{"source": source, **f} for f in found]
     report["flagged_tasks"] = len({f["task_id"] for f in report["flagged"]})
-    write_json(report, run.path / "contamination.json")
+    write_json(report, run.contamination)
     return report
 
 
@@ -202,4 +202,4 @@ def contamination_command(config: ContaminationConfig,
         typer.echo(f"{source:10s} " + (f"skipped: {block['skipped']}" if "skipped" in block else
                                        f"{block['flagged_tasks']} of {report['tasks']} tasks flagged "
                                        f"({block['items']} items)"))
-    typer.echo(f"report: {Path(run) / 'contamination.json'}")
+    typer.echo(f"report: {RunDir(run).contamination}")
