@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 import pyarrow.parquet as pq
 import pytest
@@ -39,7 +40,8 @@ class LocalCluster:
     def __init__(self) -> None:
         self.temp = tempfile.mkdtemp(prefix="rj", dir="/tmp")  # short: Unix socket paths live under it
         self.token = secrets.token_hex(16)
-        self.env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": self.token,
+        inherited = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}  # a job's driver joins *this* cluster
+        self.env = {**inherited, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": self.token,
                     "RAY_USAGE_STATS_ENABLED": "0", "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
         self.gcs_port, self.dashboard_port = free_port(), free_port()
         self.nodes: list[subprocess.Popen] = []
@@ -82,7 +84,9 @@ class LocalCluster:
     def client(self):
         from ray.job_submission import JobSubmissionClient
 
-        return JobSubmissionClient(self.dashboard, headers=self.headers)
+        with mock.patch.dict(os.environ):  # RAY_ADDRESS, when set, would override the address given here
+            os.environ.pop("RAY_ADDRESS", None)
+            return JobSubmissionClient(self.dashboard, headers=self.headers)
 
     def stop(self) -> None:
         """SIGTERM each ``ray start --block``, which stops the node's processes; then its whole session."""
