@@ -190,14 +190,13 @@ def test_the_dashboard_draws_every_series_and_only_defined_ones():
 
 @pytest.mark.slow  # a Ray Train run of two steps: a minute or more on 2 loaded cores
 def test_training_steps_reach_the_prometheus_endpoint(ray_session, tmp_path):
-    from train_helpers import export_row, trajectory
+    from train_helpers import export_row, short_row_preset, trajectory
 
     from agentscaler.llm.tiny import build_tiny_model
-    from agentscaler.train.config import load_preset
     from agentscaler.train.trainer import train_stage
 
     since = Since(ray_session)
-    preset = load_preset("tiny")
+    preset = short_row_preset()
     rows = [export_row(f"t{i}-r0", "general", trajectory(f"A{i}", f"B{3 * i + 1}")) for i in range(12)]
     out = tmp_path / "metrics-stage"
     train_stage(rows, build_tiny_model(tmp_path / "tiny"), out, preset, preset.stages["general"], stop_after_steps=2)

@@ -6,6 +6,7 @@ import json
 
 import pytest
 import torch
+import yaml
 from transformers import AutoModelForCausalLM
 from typer.testing import CliRunner
 
@@ -15,7 +16,7 @@ from agentscaler.llm.tiny import build_tiny_model
 from agentscaler.train.config import load_preset
 from agentscaler.train.stages import stage_plan
 from agentscaler.train.trainer import train_stage
-from train_helpers import export_row, trajectory
+from train_helpers import export_row, short_row_preset, trajectory
 
 
 def rows(split: str, count: int, start: int = 0) -> list[dict]:
@@ -43,7 +44,9 @@ def test_two_stage_training_end_to_end(ray_session, tmp_path):
     data = tmp_path / "train.jsonl"
     write_jsonl(rows("general", 12) + rows("vertical", 12, start=12), data)
     out = tmp_path / "train"
-    result = CliRunner().invoke(app, ["train", "--run", str(tmp_path), "--model", str(model), "--preset", "tiny",
+    preset = tmp_path / "short-rows.yaml"
+    preset.write_text(yaml.safe_dump(short_row_preset().model_dump()))
+    result = CliRunner().invoke(app, ["train", "--run", str(tmp_path), "--model", str(model), "--preset", str(preset),
                                       "--data", str(data), "--out", str(out)])
     assert result.exit_code == 0, result.output
     for stage in ("general", "vertical"):
@@ -66,7 +69,7 @@ def test_a_stopped_run_resumes_with_the_same_losses(ray_session, tmp_path, fsdp)
     """FSDP2 runs on CPU too (gloo), so its sharded save and optimizer-state restore are checked here."""
     model = build_tiny_model(tmp_path / "tiny")
     data = rows("general", 12)
-    preset = load_preset("tiny").model_copy(update={"fsdp": fsdp})
+    preset = short_row_preset(fsdp=fsdp)
     stage = preset.stages["general"]
     train_stage(data, model, tmp_path / "whole", preset, stage)
     train_stage(data, model, tmp_path / "resumed", preset, stage, stop_after_steps=preset.checkpoint_every + 1)
@@ -80,7 +83,7 @@ def test_a_stopped_run_resumes_with_the_same_losses(ray_session, tmp_path, fsdp)
 @pytest.mark.slow
 def test_the_tiny_moe_trains_with_the_router_loss(ray_session, tmp_path):
     model = build_tiny_model(tmp_path / "tiny-moe", moe=True)
-    preset = load_preset("tiny")
+    preset = short_row_preset()
     weights = train_stage(rows("general", 12), model, tmp_path / "moe", preset, preset.stages["general"])
     log = [json.loads(line) for line in (tmp_path / "moe" / "metrics.jsonl").read_text().splitlines()]
     assert all(step["aux_loss"] > 0 for step in log)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from agentscaler.train.config import TrainPreset, load_preset
+
 TOOLS = [
     {"type": "function", "function": {
         "name": "get_order", "description": "Look up an order by id.",
@@ -59,3 +61,12 @@ def agent_spans(tokenizer, input_ids: list[int], labels: list[int]) -> list[str]
     if current:
         runs.append(tokenizer.decode(current))
     return runs
+
+
+def short_row_preset(**changes) -> TrainPreset:
+    """The tiny preset with 2,048-token rows: the short trajectories here then fill several rows, so a run has
+    steps to compare and little padding (the shipped preset's rows hold a whole demo trajectory)."""
+    preset = load_preset("tiny")
+    stages = {name: stage.model_copy(update={"seq_len": 2048}) for name, stage in preset.stages.items()}
+    return preset.model_copy(update={"stages": stages, **changes})
+
