@@ -95,6 +95,20 @@ def test_domain_ids_are_numbered_largest_first():
     assert list(sizes) == sorted(sizes, reverse=True)
 
 
+def test_an_api_split_over_domains_is_made_whole_where_it_fits():
+    """Three dense groups of 10; API "b" is tools 10..19 plus 0..2, so the graph puts its reads 0..2 with group 0
+    (traccar's device lists apart from its device writes): they join API b's domain, and only where it fits."""
+    edges, vectors = planted(3, 10, p_in=1.0, p_out=0.0)
+    apis = ["b"] * 3 + ["a"] * 7 + ["b"] * 10 + [None] * 10
+    whole = partition(30, edges, vectors, DomainConfig(), apis)[0]
+    assert len({whole[i] for i in [0, 1, 2, *range(10, 20)]}) == 1 and whole[3] != whole[10]
+    assert sorted(np.bincount(whole).tolist()) == [7, 10, 13]
+    split = partition(30, edges, vectors, DomainConfig(keep_apis_whole=False), apis)[0]
+    assert split[0] == split[3] != split[10]
+    too_big = partition(30, edges, vectors, DomainConfig(max_size=12), apis)[0]
+    assert too_big[0] == too_big[3] != too_big[10]
+
+
 def test_quality_figures():
     assert size_histogram(np.array([1, 2, 3, 50, 2000]))["1-2"] == 2
     assert size_histogram(np.array([1, 2, 3, 50, 2000]))["1000+"] == 1

@@ -29,7 +29,8 @@ def build_domains(run_dir, config: DomainConfig | None = None) -> dict:
              np.fromiter((row_of[t] for t in graph["dst"].to_pylist()), dtype=np.int64, count=graph.num_rows),
              graph["weight"].to_numpy())
     started = time.perf_counter()
-    domain_id, attached, nx_graph = partition(len(tools), edges, vectors, config)
+    apis = [f"{tool.source}:{tool.toolkit}" if tool.toolkit else None for tool in tools]
+    domain_id, attached, nx_graph = partition(len(tools), edges, vectors, config, apis)
     seconds = time.perf_counter() - started
     write_table(pa.table({"tool_id": tool_ids, "name": [tool.name for tool in tools],
                           "domain_id": domain_id, "attached": attached}, schema=DOMAINS), run.domains)

@@ -10,6 +10,10 @@
    of full size, else the nearest tool vector in one. They are flagged ``attached``. A stray with no
    such neighbour (a corpus with no domain of full size) stays a small domain of its own and is
    flagged ``small`` in the summary.
+4. An API split over several domains (its reads in one, its writes in another: traccar's devices
+   listed in one domain and changed in the other) is made whole again: its tools join the domain
+   holding most of them, where that domain stays within ``max_size``. An API's tools share one
+   backend, and a write task needs the reads that find and check its rows.
 
 Every ingested tool ends up in exactly one domain. Domain ids are numbered by size (largest first),
 ties broken by the smallest tool id, so equal inputs and seed give equal ids.
@@ -17,6 +21,7 @@ ties broken by the smallest tool id, so equal inputs and seed give equal ids.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Literal
 
 import networkx as nx
@@ -38,6 +43,7 @@ class DomainConfig(StrictConfig):
     max_size: int = Field(100, description="Largest domain; bigger communities are split recursively.")
     split_factor: float = Field(2.0, description="Resolution multiplier for each recursive split.")
     max_split_depth: int = Field(8, description="How many times a giant community may be split again.")
+    keep_apis_whole: bool = Field(True, description="Gather an API's tools split over several domains into one.")
 
 
 def detect(graph: nx.Graph, algorithm: str, resolution: float, seed: int) -> list[set]:
@@ -114,15 +120,40 @@ def attach_strays(graph: nx.Graph, communities: list[set], vectors: np.ndarray, 
     return domain_of, stray_set
 
 
+def keep_apis_whole(domain_of: dict[int, int], apis: list[str | None], max_size: int) -> None:
+    """Move each split API's tools (``apis``: the API of each tool, None: none known) into the domain holding most
+    of them (the lowest index on a tie), unless that domain would outgrow ``max_size``."""
+    members: dict[str, list[int]] = {}
+    for node, api in enumerate(apis):
+        if api is not None:
+            members.setdefault(api, []).append(node)
+    sizes = Counter(domain_of.values())
+    for api in sorted(members):
+        held = Counter(domain_of[node] for node in members[api])
+        if len(held) < 2:
+            continue
+        target = min(held, key=lambda community: (-held[community], community))
+        moving = len(members[api]) - held[target]
+        if sizes[target] + moving > max_size:
+            continue
+        for node in members[api]:
+            sizes[domain_of[node]] -= 1
+            domain_of[node] = target
+        sizes[target] += len(members[api])
+
+
 def partition(n_tools: int, edges: tuple[np.ndarray, np.ndarray, np.ndarray], vectors: np.ndarray,
-              config: DomainConfig) -> tuple[np.ndarray, np.ndarray, nx.Graph]:
-    """Domain id per tool (0 = largest) and the ``attached`` flag; tools are rows 0..n_tools-1."""
+              config: DomainConfig, apis: list[str | None] | None = None) -> tuple[np.ndarray, np.ndarray, nx.Graph]:
+    """Domain id per tool (0 = largest) and the ``attached`` flag; tools are rows 0..n_tools-1. ``apis``: the API
+    each tool belongs to (its toolkit; None where unknown), kept in one domain where it fits."""
     graph = nx.Graph()
     graph.add_nodes_from(range(n_tools))
     graph.add_weighted_edges_from(zip(edges[0].tolist(), edges[1].tolist(), edges[2].tolist()))
     communities = split_giants(graph, detect(graph, config.algorithm, config.resolution, config.seed), config)
     communities.sort(key=min)  # deterministic order before attaching
     domain_of, strays = attach_strays(graph, communities, vectors, config)
+    if apis is not None and config.keep_apis_whole:
+        keep_apis_whole(domain_of, apis, config.max_size)
     members: dict[int, list[int]] = {}
     for node, community in domain_of.items():
         members.setdefault(community, []).append(node)
