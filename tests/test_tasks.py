@@ -9,17 +9,17 @@ import subprocess
 import sys
 
 import pytest
-from envs_helpers import make_run, shop_tools, toolbench_groups
+from envs_helpers import make_run, shop_tools, tool, toolbench_groups
 from typer.testing import CliRunner
 
 from agentscaler.cli import app
 from agentscaler.contracts import Task
-from agentscaler.envs import DomainSimulator, build_envs, load_env, spoken
+from agentscaler.envs import DomainSimulator, build_domain, build_envs, load_env, spoken
 from agentscaler.failures import CODES
 from agentscaler.tasks import TaskConfig, build_tasks, check_task
 from agentscaler.tasks.check import missing_values
-from agentscaler.tasks.intent import _noun
-from agentscaler.tasks.plan import PlanError, sample_plan
+from agentscaler.tasks.intent import _noun, goal_phrase
+from agentscaler.tasks.plan import Goal, Plan, PlanError, Step, sample_plan
 
 
 @pytest.fixture(scope="module")
@@ -299,3 +299,25 @@ def test_intents_say_run_together_api_words_as_words():
         "normalize city", "tournament all events", "accept language", "otts", "adjustment"]
     assert _noun("finance_inflation_adjustment") == "finance inflation adjustment"  # not "finance inflation ment"
     assert _noun("getcustomer") == "customer"
+
+
+def test_a_computation_is_asked_for_as_a_person_asks_not_by_its_tool_name():
+    """The field and the calculator are no part of the request: "work out the gcd", not "look up the math gcd"."""
+    number = {"type": "number"}
+    integer = {"type": "integer"}
+    tools = [tool("math_gcd", {"num1": integer, "num2": integer}, ["num1", "num2"], "Greatest common divisor of two numbers."),
+             tool("emailFormatValidator", {"email": {"type": "string"}}, ["email"], "Validate an email's format."),
+             tool("converter_for_currency_converter_v3", {"amount": number, "source": {"type": "string"}},
+                  ["amount", "source"], "Convert an amount between currencies."),
+             tool("kinematics_calculate_final_speed", {"initial_speed": number, "time": number}, ["initial_speed"],
+                  "Calculate the final speed of an object.")]
+    spec = build_domain(0, tools, rows=3)
+    phrases = {}
+    for t in tools:
+        compiled = spec.tool(t.name)
+        assert compiled.compute is not None, t.name
+        plan = Plan([Step(compiled, {})], [Goal(spec.table(compiled.table), 0, "first")])
+        phrases[t.name] = goal_phrase(plan, spec, plan.goals[0], None)
+    assert phrases == {"math_gcd": "work out the gcd", "emailFormatValidator": "check the email format",
+                       "converter_for_currency_converter_v3": "convert the currency",
+                       "kinematics_calculate_final_speed": "calculate the final speed"}

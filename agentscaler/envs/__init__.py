@@ -2,9 +2,9 @@
 (``EnvSpec``), and the simulator that executes them (``DomainSimulator``)."""
 
 from agentscaler.envs.build import EnvConfig, build_domain, build_envs, build_envs_command, load_env
-from agentscaler.envs.compute import ComputeError, compute_arguments, computes
+from agentscaler.envs.compute import CALCULATORS, COMPUTE_FIELDS, ComputeError, compute_arguments, computes
 from agentscaler.envs.kinds import VERBS, classify
-from agentscaler.envs.naming import spoken, tokens
+from agentscaler.envs.naming import singular, spoken, tokens
 from agentscaler.envs.policy import asks_confirmation, derive_policy, process_violations, refused_rule, says_yes
 from agentscaler.envs.schema import infer_schema, render_ddl
 from agentscaler.envs.semantics import FLAG_VERBS, STATUS_VERBS
@@ -13,9 +13,9 @@ from agentscaler.envs.spec import (Assignment, Binding, Column, CompiledTool, Co
                                    ForeignKey, Operation, Policy, Rule, Table)
 from agentscaler.envs.synth import as_argument, sample_arguments
 
-__all__ = ["FLAG_VERBS", "STATUS_VERBS", "VERBS", "Assignment", "Binding", "CallError", "Column", "CompiledTool",
+__all__ = ["CALCULATORS", "COMPUTE_FIELDS", "FLAG_VERBS", "STATUS_VERBS", "VERBS", "Assignment", "Binding", "CallError", "Column", "CompiledTool",
            "ComputeError", "ComputeOutput", "ComputeSpec", "compute_arguments", "computes",
            "DomainSimulator", "EnvConfig", "EnvSpec", "ForeignKey", "Observation", "Operation", "Policy", "Replay",
            "Rule", "Table", "as_argument", "asks_confirmation", "build_domain", "build_envs", "build_envs_command",
            "classify", "derive_policy", "infer_schema", "load_env", "process_violations", "refused_rule",
-           "render_ddl", "sample_arguments", "says_yes", "spoken", "tokens"]
+           "render_ddl", "sample_arguments", "says_yes", "singular", "spoken", "tokens"]

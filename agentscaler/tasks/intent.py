@@ -20,7 +20,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from agentscaler.contracts import Task
-from agentscaler.envs import FLAG_VERBS, STATUS_VERBS, VERBS, Binding, CompiledTool, EnvSpec, spoken, tokens
+from agentscaler.envs import (CALCULATORS, COMPUTE_FIELDS, FLAG_VERBS, STATUS_VERBS, VERBS, Binding, CompiledTool,
+                              EnvSpec, singular, spoken, tokens)
 from agentscaler.tasks.check import check_text
 from agentscaler.tasks.plan import PAGING_ROLES, Goal, Plan, Step
 
@@ -173,10 +174,10 @@ def goal_phrase(plan: Plan, spec: EnvSpec, goal: Goal, previous: Goal | None) ->
         "parent": f"the {entity} it belongs to",
         "shared": f"the {entity} with the same {shared[0]}" if shared else f"a matching {entity}",
     }
-    verb = _verb(tool)
     if tool.compute is not None:
-        what = f"the {_noun(tool.name) or entity}"
-        return f"{verb} {what} with that result" if goal.relation == "result" else f"{verb} {what}"
+        phrase = _computation(tool, entity)
+        return f"{phrase} with that result" if goal.relation == "result" else phrase
+    verb = _verb(tool)
     if tool.kind == "create":
         ref = refs["new child"] if goal.relation == "new child" else f"a new {entity}"
         return f"{verb} {ref}"
@@ -192,6 +193,30 @@ def goal_phrase(plan: Plan, spec: EnvSpec, goal: Goal, previous: Goal | None) ->
     if tool.kind == "update" and changed and verb not in STATUS_VERBS and verb not in FLAG_VERBS:
         return f"{verb} the {_and(list(dict.fromkeys(changed))[:3])} of {ref}"
     return f"{verb} {ref}"
+
+
+_COMPUTING = {"calculate": "calculate", "calc": "calculate", "compute": "calculate", "convert": "convert",
+              "estimate": "estimate", "solve": "solve", "measure": "measure", "evaluate": "evaluate"}
+_SUBJECTS = {"finance", "corporate", "thermo"}  # a computation's field, as names open with it (finance_loan_...)
+
+
+def _computation(tool: CompiledTool, entity: str) -> str:
+    """What a computing tool works out, as a person asks for it: "work out the gcd" (not "look up the math gcd"),
+    "check the email format" (a validator), "convert the currency"; the field, the calculator and the provider
+    are no part of what is asked."""
+    def plain(words: list[str]) -> list[str]:
+        return [w for w in words if w.isalpha() and len(w) > 1 and w not in _COMPUTING and w not in CALCULATORS
+                and w not in VERBS and w not in _SUBJECTS and singular(w) not in COMPUTE_FIELDS]
+
+    named = tokens(tool.name)
+    said = spoken(tool.name).split()
+    what = " ".join(plain((_noun(tool.name) or "").split()) or plain(said[said.index("for") + 1:] if "for" in said
+                                                                     else []) or [entity])
+    if any(w.startswith(("valid", "verif")) for w in named):
+        return f"check the {what}"
+    verb = next((_COMPUTING[w] for w in named if w in _COMPUTING), None) or (
+        "convert" if any(w.startswith("conver") for w in named) else "work out")
+    return f"{verb} the {what}"
 
 
 def _and(items: list[str]) -> str:
