@@ -81,6 +81,24 @@ def test_form_fields_and_non_object_bodies():
     assert tags.parameters["required"] == ["body"] and tags.returns is None  # only 2xx responses count
 
 
+def test_a_body_field_a_parameter_declares_is_that_parameter_and_read_only_fields_are_no_arguments(tmp_path):
+    """``PUT /devices/{id}`` with a Device body (traccar's shape): the device's fields are the arguments, the path's
+    ``id`` is the device's own, and what only the server sets (``readOnly``) is not asked for."""
+    device = {"type": "object", "required": ["name"], "properties": {
+        "id": {"type": "integer"}, "name": {"type": "string"}, "category": {"type": "string"},
+        "lastUpdate": {"type": "string", "format": "date-time", "readOnly": True}}}
+    spec = {"swagger": "2.0", "info": {"title": "Trackers", "version": "1"}, "definitions": {"Device": device},
+            "paths": {"/devices/{id}": {"put": {"operationId": "updateDevice", "parameters": [
+                {"name": "id", "in": "path", "required": True, "type": "integer"},
+                {"name": "body", "in": "body", "required": True, "schema": {"$ref": "#/definitions/Device"}}],
+                "responses": {"200": {"description": "ok", "schema": {"$ref": "#/definitions/Device"}}}}}}}
+    (update,), quarantined = parse_spec(tmp_path, spec)
+    assert quarantined == {}
+    assert set(update.parameters["properties"]) == {"id", "name", "category"}
+    assert update.parameters["required"] == ["id", "name"]
+    assert "lastUpdate" in update.returns["properties"]  # the response still shows it
+
+
 def test_bad_ref_quarantines_one_operation_and_keeps_its_siblings(tmp_path):
     spec = json.loads(json.dumps(SPEC))
     spec["paths"]["/orders"]["post"]["parameters"][-1]["schema"] = {"$ref": "#/definitions/Missing"}

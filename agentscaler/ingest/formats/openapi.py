@@ -180,16 +180,26 @@ def object_fields(schema: Any, doc: dict) -> tuple[dict[str, Any], list[str]] | 
 
 
 def _add_body(properties: dict, required: list[str], body: Any, body_required: bool, doc: dict) -> None:
-    """An object body's fields as arguments (required only if the body is); any other body as ``body``."""
+    """An object body's fields as arguments (required only if the body is); any other body as ``body``. A field
+    the response alone carries (``readOnly``) is no argument, and one a parameter already declares is that
+    parameter (``PUT /devices/{id}`` with a Device body: the path's ``id`` is the device's)."""
     if body is None:
         return
     fields = object_fields(body, doc)
-    if fields is not None and not set(fields[0]) & set(properties):
+    if fields is not None:
+        kept = {name: prop for name, prop in fields[0].items() if name not in properties and not _read_only(prop, doc)}
+        fields = (kept, [name for name in fields[1] if name in kept])
+    if fields is not None and fields[0]:
         properties.update(fields[0])
         required += fields[1] if body_required else []
     else:
         properties["body"] = body
         required += ["body"] if body_required else []
+
+
+def _read_only(prop: Any, doc: dict) -> bool:
+    prop = deref(prop, doc)
+    return isinstance(prop, dict) and prop.get("readOnly") is True
 
 
 def _successes(responses: dict[str | int, Any], doc: dict) -> Iterator[dict]:
