@@ -34,7 +34,7 @@ def system_prompt(task: Task) -> str:
 
 @dataclass
 class Budget:
-    max_turns: int = 16  # agent turns
+    max_turns: int = 32  # agent turns
     max_tokens: int = 16_384  # prompt + completion tokens over the whole episode
     turn_tokens: int = 512  # per generation
 

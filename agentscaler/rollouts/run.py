@@ -43,7 +43,8 @@ from agentscaler.workers import progress_line
 class RolloutConfig(StrictConfig):
     samples: int = Field(1, description="Episodes per task.")
     concurrency: int = Field(64, description="Episodes in flight at once.")
-    max_turns: int = Field(16, description="Agent turns per episode.")
+    max_turns: int = Field(32, description="Agent turns per episode (a 13-call plan with its questions and "
+                                             "confirmations takes about 20).")
     max_tokens: int = Field(16_384, description="Prompt + completion tokens per episode.")
     turn_tokens: int = Field(512, description="Tokens per generation.")
     retries: int = Field(2, description="Restarts of an episode whose actor or engine failed.")
