@@ -6,9 +6,9 @@ import sqlite3
 
 import pytest
 import sqlglot
-from envs_helpers import bfcl_groups, i, s, shop_tools, tool, toolbench_groups
+from envs_helpers import bfcl_groups, call, i, s, shop_tools, tool, toolbench_groups
 
-from agentscaler.envs import build_domain, classify, infer_schema, render_ddl
+from agentscaler.envs import DomainSimulator, build_domain, classify, infer_schema, render_ddl
 
 
 def test_shop_domain_has_users_and_orders_with_a_foreign_key():
@@ -138,3 +138,20 @@ def test_arguments_get_the_column_budget_before_result_properties():
     columns = {c.name for c in spec.table("invoices").columns}
     assert {"customer_email", "currency", "due_before"} <= columns and len(columns) <= 64
     assert all(t.executable for t in spec.tools), [t.reason for t in spec.tools]
+
+
+def test_a_reads_boolean_switch_binds_no_column_and_is_accepted_and_ignored():
+    """traccar's ``GET /devices?all=true``: ``all`` is no field of a device, so it changes how the read answers, not
+    which rows match; ``disabled`` is a device's field, a filter. Without an answer schema a boolean stays."""
+    device = {"type": "object", "properties": {"id": i(), "name": s(), "disabled": {"type": "boolean"}}}
+    flag = {"type": "boolean"}
+    listing = tool("get_devices", {"all": flag, "disabled": flag, "name": s()}, [], "Fetch a list of devices.",
+                   http_method="GET", http_path="/devices", returns={"type": "array", "items": device})
+    spec = build_domain(0, [listing, tool("get_groups", {"all": flag}, [], "Fetch a list of groups.")], rows=5)
+    devices = spec.table("devices")
+    assert "all" not in [c.name for c in devices.columns] and "disabled" in [c.name for c in devices.columns]
+    assert [b.param for b in spec.tool("get_devices").operation.bindings] == ["disabled", "name"]
+    assert "all" in [b.param for b in spec.tool("get_groups").operation.bindings]  # no answer schema: a filter
+    sim = DomainSimulator(spec)
+    answer, error = call(sim, "get_devices", all=True)
+    assert not error and answer == call(sim, "get_devices")[0] and len(answer) == 5  # accepted, changes nothing

@@ -70,6 +70,28 @@ def plumbing(tool: ToolSpec) -> set[str]:
     return {name for name, prop in props.items() if is_plumbing(name, prop, set(props))}
 
 
+def switches(tool: ToolSpec) -> set[str]:
+    """A GET's optional booleans that no field of its answer holds (traccar's ``all`` and ``refresh``, Google's
+    ``showCompleted``): they change how it answers, not which rows match, so like plumbing they bind no column
+    and no user is asked for them. Only where the spec shows the answer's fields; without them (ToolBench) a
+    boolean may be a filter on a column."""
+    fields = _fields(tool.returns) if (tool.http_method or "").upper() == "GET" else set()
+    props = tool.parameters.get("properties") or {}
+    required = set(tool.parameters.get("required") or [])
+    return {name for name, prop in props.items() if fields and isinstance(prop, dict) and prop.get("type") == "boolean"
+            and name not in required and snake(name) not in fields}
+
+
+def _fields(schema: Any, depth: int = 2) -> set[str]:
+    """The snake-case names of the fields an answer's objects hold, through arrays and wrapper objects."""
+    if not isinstance(schema, dict) or depth < 0:
+        return set()
+    if isinstance(schema.get("items"), dict):
+        return _fields(schema["items"], depth)
+    props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    return {snake(name) for name in props}.union(*(_fields(p, depth - 1) for p in props.values()))
+
+
 def optional(tool: ToolSpec) -> ToolSpec:
     """The tool with its plumbing parameters optional: an agent need not send them, and a call without them
     is valid against the tool's schema."""

@@ -38,7 +38,7 @@ from agentscaler.envs.compute import computes
 from agentscaler.envs.keys import key_shape
 from agentscaler.envs.kinds import VERBS, decide
 from agentscaler.envs.naming import action_words, plural, singular, snake, tokens
-from agentscaler.envs.plumbing import is_plumbing, optional
+from agentscaler.envs.plumbing import is_plumbing, optional, switches
 from agentscaler.envs.spec import Assignment, Binding, Column, ForeignKey, JsonType, Kind, SqlType, Table
 from agentscaler.ingest import MODEL
 from agentscaler.toolspec import ToolSpec
@@ -222,13 +222,14 @@ class Draft:
 
 
 def _params(tool: ToolSpec) -> list[Param]:
-    """The tool's parameters, API plumbing left out (``envs.plumbing``): it never becomes a column."""
+    """The tool's parameters, API plumbing and a read's switches left out (``envs.plumbing``): they never
+    become columns."""
     props = tool.parameters.get("properties") or {}
     required = set(tool.parameters.get("required") or [])
-    params, seen = [], set()
+    params, seen, switched = [], set(), switches(tool)
     for name, prop in props.items():
         prop = prop if isinstance(prop, dict) else {}
-        if is_plumbing(name, prop, set(props)):
+        if is_plumbing(name, prop, set(props)) or name in switched:
             continue
         column = snake(name)
         column = "id" if column == "is_id" else column  # ToolBench renames `id` to `is_id`
