@@ -181,13 +181,14 @@ def object_fields(schema: Any, doc: dict) -> tuple[dict[str, Any], list[str]] | 
 
 def _add_body(properties: dict, required: list[str], body: Any, body_required: bool, doc: dict) -> None:
     """An object body's fields as arguments (required only if the body is); any other body as ``body``. A field
-    the response alone carries (``readOnly``) is no argument, and one a parameter already declares is that
+    the server alone sets (``_read_only``) is no argument, and one a parameter already declares is that
     parameter (``PUT /devices/{id}`` with a Device body: the path's ``id`` is the device's)."""
     if body is None:
         return
     fields = object_fields(body, doc)
     if fields is not None:
-        kept = {name: prop for name, prop in fields[0].items() if name not in properties and not _read_only(prop, doc)}
+        kept = {name: prop for name, prop in fields[0].items()
+                if name not in properties and not _read_only(name, prop, doc)}
         fields = (kept, [name for name in fields[1] if name in kept])
     if fields is not None and fields[0]:
         properties.update(fields[0])
@@ -197,9 +198,20 @@ def _add_body(properties: dict, required: list[str], body: Any, body_required: b
         required += ["body"] if body_required else []
 
 
-def _read_only(prop: Any, doc: dict) -> bool:
+SERVER_SET = {"etag", "selflink", "self_link"}
+"""Body fields only a server sets, whatever the spec says: the resource's version tag and its own URL."""
+_SAYS_READ_ONLY = re.compile(r"^\W*(output[ -]only|read[ -]only)\b|\b(is|are) read[ -]only\b|\bthis is always\b",
+                             re.I)
+"""A description that marks a field the server sets (Google's "Output only.", "This collection is read-only.",
+"Type of the resource. This is always "tasks#task".")."""
+
+
+def _read_only(name: str, prop: Any, doc: dict) -> bool:
+    """Whether a body field is the server's to set: ``readOnly``, a name of ``SERVER_SET``, or said so."""
     prop = deref(prop, doc)
-    return isinstance(prop, dict) and prop.get("readOnly") is True
+    description = prop.get("description") if isinstance(prop, dict) else None
+    return name.lower() in SERVER_SET or isinstance(prop, dict) and (
+        prop.get("readOnly") is True or isinstance(description, str) and bool(_SAYS_READ_ONLY.search(description)))
 
 
 def _successes(responses: dict[str | int, Any], doc: dict) -> Iterator[dict]:
