@@ -18,7 +18,7 @@ from agentscaler.envs import DomainSimulator, build_domain, build_envs, load_env
 from agentscaler.failures import CODES
 from agentscaler.tasks import TaskConfig, build_tasks, check_task
 from agentscaler.tasks.check import missing_values
-from agentscaler.tasks.intent import _noun, goal_phrase
+from agentscaler.tasks.intent import _noun, goal_phrase, said_values
 from agentscaler.tasks.plan import Goal, Plan, PlanError, Step, sample_plan
 
 
@@ -302,10 +302,11 @@ def test_intents_say_run_together_api_words_as_words():
 
 
 def test_a_computation_is_asked_for_as_a_person_asks_not_by_its_tool_name():
-    """The field and the calculator are no part of the request: "work out the gcd", not "look up the math gcd"."""
+    """The field and the calculator are no part of the request: "work out the gcd", not "look up the math gcd";
+    its inputs are "the first number", not "the gcd num1"."""
     number = {"type": "number"}
     integer = {"type": "integer"}
-    tools = [tool("math_gcd", {"num1": integer, "num2": integer}, ["num1", "num2"], "Greatest common divisor of two numbers."),
+    tools = [tool("math_gcd", {"num1": {**integer, "description": "The first number."}, "num2": integer}, ["num1", "num2"], "Greatest common divisor of two numbers."),
              tool("emailFormatValidator", {"email": {"type": "string"}}, ["email"], "Validate an email's format."),
              tool("converter_for_currency_converter_v3", {"amount": number, "source": {"type": "string"}},
                   ["amount", "source"], "Convert an amount between currencies."),
@@ -321,3 +322,6 @@ def test_a_computation_is_asked_for_as_a_person_asks_not_by_its_tool_name():
     assert phrases == {"math_gcd": "work out the gcd", "emailFormatValidator": "check the email format",
                        "converter_for_currency_converter_v3": "convert the currency",
                        "kinematics_calculate_final_speed": "calculate the final speed"}
+    gcd = spec.tool("math_gcd")  # its inputs are named as the spec describes them, else by their own words
+    plan = Plan([Step(gcd, {"num1": 12, "num2": 18})], [Goal(spec.table(gcd.table), 0, "first")])
+    assert [(v.label, v.value) for v in said_values(plan, spec)] == [("first number", 12), ("num2", 18)]

@@ -93,9 +93,28 @@ def _base(spec: EnvSpec, step: Step, column: str) -> str:
     return f"{entity} {said}"
 
 
+_NOT_NOUNS = {"this", "if", "whether", "optional", "use", "keep", "limits", "returns", "adds", "specifies"}
+"""First words of a description that is no name of the value ("Optional parameter", "Use location ...")."""
+_DESCRIBED = re.compile(r"(?:the |an? )?([a-z][a-z '-]*[a-z])\.?", re.I)
+
+
+def _described(tool: CompiledTool, param: str) -> str | None:
+    """A computation's input as its spec describes it, where that is a short noun phrase ("The base of the
+    triangle." -> base of the triangle; not "This parameter represents ..." or one with a format or default)."""
+    prop = tool.openai_schema.get("function", {}).get("parameters", {}).get("properties", {}).get(param) or {}
+    first = re.split(r"(?<=\.)\s", str(prop.get("description") or "").strip())[0]
+    found = _DESCRIBED.fullmatch(first)
+    phrase = found.group(1).lower() if found else ""
+    if not phrase or len(phrase.split()) > 7 or phrase.split()[0] in VERBS or phrase.split()[0] in _NOT_NOUNS:
+        return None
+    return phrase
+
+
 def _label(spec: EnvSpec, step: Step, b: Binding) -> str:
     if b.role in PAGING_ROLES:
         return _PAGING[b.role]
+    if step.tool.compute is not None:  # its inputs belong to no record: "the first number", not "gcd num1"
+        return _described(step.tool, b.param) or words(b.param)
     base = _base(spec, step, b.column or b.param)
     if b.role == "value" and step.tool.kind == "update":
         return f"new {base}"
