@@ -79,6 +79,22 @@ def test_strays_join_their_nearest_domain_and_nothing_vanishes():
     assert np.bincount(domain_id).min() >= 3
 
 
+def test_a_stray_joins_the_most_similar_domain_with_room():
+    """Two cliques of 10 and 5 tools; tool 15 has no edge and its vector is nearest the 10, then the 5: with the
+    10 at ``max_size`` it joins the 5."""
+    pairs = [(a, b) for group in (range(10), range(10, 15)) for a in group for b in group if a < b]
+    src, dst = np.array(pairs).T
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(2, 16))
+    vectors = np.vstack([np.repeat(centres, [10, 5], axis=0), 0.6 * centres[0] + 0.4 * centres[1]])
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    edges = (src, dst, np.ones(len(src), np.float32))
+    roomy, attached, _ = partition(16, edges, vectors, DomainConfig(min_size=3, resolution=1.0))
+    full = partition(16, edges, vectors, DomainConfig(min_size=3, max_size=10, resolution=1.0))[0]
+    assert attached[15] and roomy[15] == roomy[0] != roomy[10]
+    assert full[15] == full[10] != full[0]
+
+
 def test_without_any_full_size_domain_strays_stay_as_small_domains():
     vectors = np.eye(3, dtype=np.float32)
     domain_id, attached, _ = partition(3, (np.array([0]), np.array([1]), np.array([0.9], np.float32)), vectors,
@@ -107,6 +123,9 @@ def test_an_api_split_over_domains_is_made_whole_where_it_fits():
     assert split[0] == split[3] != split[10]
     too_big = partition(30, edges, vectors, DomainConfig(max_size=12), apis)[0]
     assert too_big[0] == too_big[3] != too_big[10]
+    # a move that leaves two tools behind: they are strays, attached where their edges go, no domain of 2
+    left, attached, _ = partition(30, edges, vectors, DomainConfig(), ["b"] * 8 + [None] * 2 + ["b"] * 10 + [None] * 10)
+    assert sorted(np.bincount(left).tolist()) == [10, 20] and attached[8] and attached[9]
 
 
 def test_quality_figures():

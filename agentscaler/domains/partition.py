@@ -10,10 +10,11 @@
    of full size, else the nearest tool vector in one. They are flagged ``attached``. A stray with no
    such neighbour (a corpus with no domain of full size) stays a small domain of its own and is
    flagged ``small`` in the summary.
-4. An API split over several domains (its reads in one, its writes in another: traccar's devices
-   listed in one domain and changed in the other) is made whole again: its tools join the domain
-   holding most of them, where that domain stays within ``max_size``. An API's tools share one
-   backend, and a write task needs the reads that find and check its rows.
+Between 2 and 3, an API split over several communities (its reads in one, its writes in another:
+traccar's devices listed in one domain and changed in the other) is made whole again: its tools join
+the community holding most of them, where that stays within ``max_size``. An API's tools share one
+backend, and a write task needs the reads that find and check its rows. What a move leaves under
+``min_size`` is attached as strays are.
 
 Every ingested tool ends up in exactly one domain. Domain ids are numbered by size (largest first),
 ties broken by the smallest tool id, so equal inputs and seed give equal ids.
@@ -89,7 +90,8 @@ def split_giants(graph: nx.Graph, communities: list[set], config: DomainConfig) 
 
 def attach_strays(graph: nx.Graph, communities: list[set], vectors: np.ndarray, config: DomainConfig
                   ) -> tuple[dict[int, int], set[int]]:
-    """Map node -> community index; strays join their most similar full-size domain."""
+    """Map node -> community index; strays join their most similar full-size domain with room (under
+    ``max_size``), the most similar full-size one where none has room."""
     domain_of: dict[int, int] = {}
     strays: list[int] = []
     for index, community in enumerate(communities):
@@ -101,45 +103,50 @@ def attach_strays(graph: nx.Graph, communities: list[set], vectors: np.ndarray, 
     anchored = np.asarray(sorted(set(domain_of) - stray_set), dtype=np.int64)
     if not len(anchored):
         return domain_of, set()
+    sizes = Counter(domain_of[int(node)] for node in anchored)
     unresolved = []
     for node in strays:
-        best = max(((w, n) for n, w in ((n, d.get("weight", 1.0)) for n, d in graph[node].items())
-                    if n not in stray_set), default=None)
+        neighbours = sorted(((d.get("weight", 1.0), n) for n, d in graph[node].items() if n not in stray_set),
+                            reverse=True)
+        best = next((n for _, n in neighbours if sizes[domain_of[n]] < config.max_size),
+                    neighbours[0][1] if neighbours else None)
         if best is None:
             unresolved.append(node)
         else:
-            domain_of[node] = domain_of[best[1]]
+            domain_of[node] = domain_of[best]
+            sizes[domain_of[node]] += 1
     if unresolved:
         import faiss
 
         index = faiss.IndexFlatIP(vectors.shape[1])
         index.add(vectors[anchored])
-        _, hits = index.search(vectors[np.asarray(unresolved)], 1)
-        for node, hit in zip(unresolved, hits[:, 0]):
-            domain_of[node] = domain_of[int(anchored[hit])]
+        _, hits = index.search(vectors[np.asarray(unresolved)], min(16, len(anchored)))
+        for node, row in zip(unresolved, hits):
+            best = next((int(anchored[h]) for h in row if sizes[domain_of[int(anchored[h])]] < config.max_size),
+                        int(anchored[row[0]]))
+            domain_of[node] = domain_of[best]
+            sizes[domain_of[node]] += 1
     return domain_of, stray_set
 
 
-def keep_apis_whole(domain_of: dict[int, int], apis: list[str | None], max_size: int) -> None:
-    """Move each split API's tools (``apis``: the API of each tool, None: none known) into the domain holding most
-    of them (the lowest index on a tie), unless that domain would outgrow ``max_size``."""
+def keep_apis_whole(communities: list[set], apis: list[str | None], max_size: int) -> list[set]:
+    """Move each split API's tools (``apis``: the API of each tool, None: none known) into the community holding
+    most of them (the lowest index on a tie), unless it would outgrow ``max_size``; communities left empty go."""
+    community_of = {node: index for index, community in enumerate(communities) for node in community}
     members: dict[str, list[int]] = {}
     for node, api in enumerate(apis):
         if api is not None:
             members.setdefault(api, []).append(node)
-    sizes = Counter(domain_of.values())
     for api in sorted(members):
-        held = Counter(domain_of[node] for node in members[api])
-        if len(held) < 2:
-            continue
-        target = min(held, key=lambda community: (-held[community], community))
-        moving = len(members[api]) - held[target]
-        if sizes[target] + moving > max_size:
+        held = Counter(community_of[node] for node in members[api])
+        target = min(held, key=lambda index: (-held[index], index))
+        if len(held) < 2 or len(communities[target]) + len(members[api]) - held[target] > max_size:
             continue
         for node in members[api]:
-            sizes[domain_of[node]] -= 1
-            domain_of[node] = target
-        sizes[target] += len(members[api])
+            communities[community_of[node]].discard(node)
+            communities[target].add(node)
+            community_of[node] = target
+    return [community for community in communities if community]
 
 
 def partition(n_tools: int, edges: tuple[np.ndarray, np.ndarray, np.ndarray], vectors: np.ndarray,
@@ -150,10 +157,10 @@ def partition(n_tools: int, edges: tuple[np.ndarray, np.ndarray, np.ndarray], ve
     graph.add_nodes_from(range(n_tools))
     graph.add_weighted_edges_from(zip(edges[0].tolist(), edges[1].tolist(), edges[2].tolist()))
     communities = split_giants(graph, detect(graph, config.algorithm, config.resolution, config.seed), config)
-    communities.sort(key=min)  # deterministic order before attaching
+    communities.sort(key=min)  # deterministic order before moving and attaching
+    if apis is not None and config.keep_apis_whole:  # before the strays: what a move leaves too small is one
+        communities = keep_apis_whole(communities, apis, config.max_size)
     domain_of, strays = attach_strays(graph, communities, vectors, config)
-    if apis is not None and config.keep_apis_whole:
-        keep_apis_whole(domain_of, apis, config.max_size)
     members: dict[int, list[int]] = {}
     for node, community in domain_of.items():
         members.setdefault(community, []).append(node)
