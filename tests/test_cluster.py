@@ -103,9 +103,10 @@ def test_a_node_lost_mid_rollouts_loses_and_repeats_no_episode(cluster, stages, 
 
 def test_a_node_lost_mid_filters_loses_and_repeats_no_trajectory(cluster, stages):
     run, summaries = stages
-    report, lost = lose_a_node_when(cluster, run.path / "filters", ".*.tmp*/*",
-                                    lambda: run_filters(run, config=FILTERS))
+    report, _ = lose_a_node_when(cluster, run.path / "filters", ".*.tmp*/*", lambda: run_filters(run, config=FILTERS))
     ids = run.read_kept(["rollout_id"])["rollout_id"].to_pylist() + run.read_rejected()["rollout_id"].to_pylist()
     assert sorted(ids) == sorted(r["rollout_id"] for r in run.read_rollouts())  # each once
     assert report["kept"] == summaries["filters"]["kept"] and report["input"] == len(ids)
-    assert lost in report["nodes"]  # the lost node had filtered batches when it went
+    # Not asserted: that the lost node is in report["nodes"]. A batch names the node it reached the driver from;
+    # the lost node's finished batches may still sit in its object store when it goes and be filtered again on
+    # the head, so whether any of its batches got through first is a race (it failed one CI run in four).
