@@ -306,7 +306,8 @@ def test_a_computation_is_asked_for_as_a_person_asks_not_by_its_tool_name():
     its inputs are "the first number", not "the gcd num1"."""
     number = {"type": "number"}
     integer = {"type": "integer"}
-    tools = [tool("math_gcd", {"num1": {**integer, "description": "The first number."}, "num2": integer}, ["num1", "num2"], "Greatest common divisor of two numbers."),
+    tools = [tool("math_gcd", {"num1": {**integer, "description": "The first number."}, "num2": integer},
+                  ["num1", "num2"], "Greatest common divisor of two numbers."),
              tool("emailFormatValidator", {"email": {"type": "string"}}, ["email"], "Validate an email's format."),
              tool("converter_for_currency_converter_v3", {"amount": number, "source": {"type": "string"}},
                   ["amount", "source"], "Convert an amount between currencies."),

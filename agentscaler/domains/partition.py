@@ -104,12 +104,16 @@ def attach_strays(graph: nx.Graph, communities: list[set], vectors: np.ndarray, 
     if not len(anchored):
         return domain_of, set()
     sizes = Counter(domain_of[int(node)] for node in anchored)
+
+    def with_room(candidates: list[int]) -> int:
+        """The first (most similar) candidate whose domain is under ``max_size``, else the first."""
+        return next((n for n in candidates if sizes[domain_of[n]] < config.max_size), candidates[0])
+
     unresolved = []
     for node in strays:
         neighbours = sorted(((d.get("weight", 1.0), n) for n, d in graph[node].items() if n not in stray_set),
                             reverse=True)
-        best = next((n for _, n in neighbours if sizes[domain_of[n]] < config.max_size),
-                    neighbours[0][1] if neighbours else None)
+        best = with_room([n for _, n in neighbours]) if neighbours else None
         if best is None:
             unresolved.append(node)
         else:
@@ -122,8 +126,7 @@ def attach_strays(graph: nx.Graph, communities: list[set], vectors: np.ndarray, 
         index.add(vectors[anchored])
         _, hits = index.search(vectors[np.asarray(unresolved)], min(16, len(anchored)))
         for node, row in zip(unresolved, hits):
-            best = next((int(anchored[h]) for h in row if sizes[domain_of[int(anchored[h])]] < config.max_size),
-                        int(anchored[row[0]]))
+            best = with_room([int(anchored[h]) for h in row])
             domain_of[node] = domain_of[best]
             sizes[domain_of[node]] += 1
     return domain_of, stray_set

@@ -13,8 +13,8 @@ from agentscaler.envs.spec import (Assignment, Binding, Column, CompiledTool, Co
                                    ForeignKey, Operation, Policy, Rule, Table)
 from agentscaler.envs.synth import as_argument, sample_arguments
 
-__all__ = ["CALCULATORS", "COMPUTE_FIELDS", "FLAG_VERBS", "STATUS_VERBS", "VERBS", "Assignment", "Binding", "CallError", "Column", "CompiledTool",
-           "ComputeError", "ComputeOutput", "ComputeSpec", "compute_arguments", "computes",
+__all__ = ["CALCULATORS", "COMPUTE_FIELDS", "FLAG_VERBS", "STATUS_VERBS", "VERBS", "Assignment", "Binding",
+           "CallError", "Column", "CompiledTool", "ComputeError", "ComputeOutput", "ComputeSpec", "compute_arguments", "computes",
            "DomainSimulator", "EnvConfig", "EnvSpec", "ForeignKey", "Observation", "Operation", "Policy", "Replay",
            "Rule", "Table", "as_argument", "asks_confirmation", "build_domain", "build_envs", "build_envs_command",
            "classify", "derive_policy", "infer_schema", "load_env", "process_violations", "refused_rule",

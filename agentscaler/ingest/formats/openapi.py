@@ -185,14 +185,11 @@ def _add_body(properties: dict, required: list[str], body: Any, body_required: b
     parameter (``PUT /devices/{id}`` with a Device body: the path's ``id`` is the device's)."""
     if body is None:
         return
-    fields = object_fields(body, doc)
-    if fields is not None:
-        kept = {name: prop for name, prop in fields[0].items()
-                if name not in properties and not _read_only(name, prop, doc)}
-        fields = (kept, [name for name in fields[1] if name in kept])
-    if fields is not None and fields[0]:
-        properties.update(fields[0])
-        required += fields[1] if body_required else []
+    fields, names = object_fields(body, doc) or ({}, [])
+    kept = {name: prop for name, prop in fields.items() if name not in properties and not _read_only(name, prop, doc)}
+    if kept:
+        properties.update(kept)
+        required += [name for name in names if name in kept] if body_required else []
     else:
         properties["body"] = body
         required += ["body"] if body_required else []
@@ -209,9 +206,10 @@ _SAYS_READ_ONLY = re.compile(r"^\W*(output[ -]only|read[ -]only)\b|\b(is|are) re
 def _read_only(name: str, prop: Any, doc: dict) -> bool:
     """Whether a body field is the server's to set: ``readOnly``, a name of ``SERVER_SET``, or said so."""
     prop = deref(prop, doc)
-    description = prop.get("description") if isinstance(prop, dict) else None
-    return name.lower() in SERVER_SET or isinstance(prop, dict) and (
-        prop.get("readOnly") is True or isinstance(description, str) and bool(_SAYS_READ_ONLY.search(description)))
+    if name.lower() in SERVER_SET or not isinstance(prop, dict):
+        return name.lower() in SERVER_SET
+    description = prop.get("description")
+    return prop.get("readOnly") is True or isinstance(description, str) and bool(_SAYS_READ_ONLY.search(description))
 
 
 def _successes(responses: dict[str | int, Any], doc: dict) -> Iterator[dict]:
