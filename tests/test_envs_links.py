@@ -85,3 +85,44 @@ def test_a_walk_goes_from_an_order_to_the_same_customers_invoices():
             assert second.arguments[param] in plan.steps[second.found[param]].observation
             chained += 1
     assert chained >= 5
+
+
+def mma_tools():
+    """ToolBench's MMA API: each endpoint name one glued run, each key glued, no response schemas."""
+    return [
+        tool("tournamentdetails_for_mmaapi", {"tournamentid": s()}, ["tournamentid"], "Get a tournament."),
+        tool("categorytournaments_for_mmaapi", {"categoryid": s()}, ["categoryid"], "A category's tournaments."),
+        tool("tournamentnextmainevents_for_mmaapi", {"tournamentid": s(), "page": s()}, ["tournamentid"],
+             "Next main events of a tournament."),
+        tool("eventstatistics_for_mmaapi", {"eventid": s()}, ["eventid"], "Statistics of an event."),
+    ]
+
+
+def test_a_glued_endpoint_name_is_read_as_words_so_its_rows_are_the_entity_it_names():
+    """``tournamentdetails`` reads the tournaments table, not a table of its own that no key reaches."""
+    tables, drafts = infer_schema(mma_tools())
+    by_tool = {d.tool.name.split("_for_")[0]: d.entity for d in drafts}
+    assert by_tool == {"tournamentdetails": "tournament", "categorytournaments": "tournament",
+                       "tournamentnextmainevents": "event", "eventstatistics": "statistics"}
+    by_name = {t.name: t for t in tables}
+    assert {(fk.column, fk.table) for fk in by_name["tournaments"].foreign_keys} == {("category_id", "categories")}
+    assert {(fk.column, fk.table) for fk in by_name["events"].foreign_keys} == {("tournament_id", "tournaments")}
+    assert {(fk.column, fk.table) for fk in by_name["statistics"].foreign_keys} == {("event_id", "events")}
+
+
+def test_a_walk_goes_from_a_categorys_tournaments_to_one_tournaments_events_by_the_key_it_returned():
+    spec = build_domain(0, mma_tools())
+    sim, rng = DomainSimulator(spec), random.Random(0)
+    tools = [t for t in spec.tools if t.executable]
+    chained = 0
+    for _ in range(20):
+        try:
+            plan = sample_plan(sim, 0, spec.tool("categorytournaments_for_mmaapi"), rng, goals=2, tools=tools)
+        except PlanError:
+            continue
+        steps = [s for s in plan.steps if s.tool.name.startswith("tournamentnextmainevents")]
+        for step in steps:
+            if "tournamentid" in step.found:
+                assert str(step.arguments["tournamentid"]) in plan.steps[step.found["tournamentid"]].observation
+                chained += 1
+    assert chained >= 3

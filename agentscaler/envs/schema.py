@@ -4,7 +4,8 @@ The rules, in order of strength:
 - a tool's *subject* is the last noun of its name once verbs and filler words are dropped
   (``list_user_orders`` → order, ``get_details_of_order`` → order); it names the table the tool
   reads or writes; a lower-case glued name is read as words (``getcustomer`` → customer, not a
-  ``getcustomers`` table no other tool's keys can reach);
+  ``getcustomers`` table no other tool's keys can reach; ToolBench's ``tournamentdetails`` → tournament,
+  so a tournament's details, events and image are rows of tables its key links);
 - a parameter ``<x>_id`` names an entity ``x`` with key column ``<x>_id``: the primary key of x's
   table, and a foreign key everywhere else (``orders.user_id`` → ``users.user_id``); a bare ``id`` is
   the subject's own key;
@@ -37,7 +38,7 @@ from agentscaler.envs import semantics
 from agentscaler.envs.compute import computes
 from agentscaler.envs.keys import key_shape
 from agentscaler.envs.kinds import VERBS, decide
-from agentscaler.envs.naming import action_words, plural, singular, snake, tokens
+from agentscaler.envs.naming import action_words, plural, singular, snake, tokens, unglue
 from agentscaler.envs.plumbing import is_plumbing, optional, switches
 from agentscaler.envs.spec import Assignment, Binding, Column, ForeignKey, JsonType, Kind, SqlType, Table
 from agentscaler.ingest import MODEL
@@ -98,7 +99,10 @@ def content_words(name: str) -> list[list[str]]:
     after the first verb is a noun (``create_refund``, ``get_return_status``)."""
     segments: list[list[str]] = [[]]
     verb_seen = False
-    for word in [w for token in tokens(name) for w in unglued(token)]:
+    words = tokens(name)
+    if len(action_words(name)) == 1:  # one glued run (ToolBench's ``tournamentdetails_for_mmaapi``): its words
+        words[:1] = unglue(words[0])
+    for word in [w for token in words for w in unglued(token)]:
         if word in _PREPOSITIONS:
             segments.append([])
         elif word in VERBS and not (verb_seen and word in semantics.STATUS_VERBS):
