@@ -126,3 +126,24 @@ def test_a_walk_goes_from_a_categorys_tournaments_to_one_tournaments_events_by_t
                 assert str(step.arguments["tournamentid"]) in plan.steps[step.found["tournamentid"]].observation
                 chained += 1
     assert chained >= 3
+
+
+def test_a_key_a_later_tool_takes_as_a_string_is_still_the_one_an_earlier_call_returned():
+    """NHL's ``getteam`` takes the team's id as a number and ``getschedule`` as a string: "3" is team 3, found by
+    the earlier call, not a value the user must know."""
+    spec = build_domain(0, [
+        tool("getteam_for_nhl", {"id": {"type": "number"}}, ["id"], "Get a team."),
+        tool("getschedule_for_nhl", {"teamid": s(), "date": s()}, ["teamid"], "A team's schedule."),
+    ])
+    sim, rng = DomainSimulator(spec), random.Random(0)
+    chained = 0
+    for _ in range(10):
+        try:
+            plan = sample_plan(sim, 0, spec.tool("getteam_for_nhl"), rng, goals=2, tools=list(spec.tools))
+        except PlanError:
+            continue
+        for step in plan.steps[1:]:
+            if step.tool.name == "getschedule_for_nhl":
+                assert isinstance(step.arguments["teamid"], str) and step.found.get("teamid") == 0
+                chained += 1
+    assert chained >= 3

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,13 +98,19 @@ class Refused(PlanError):
         self.rule = rule
 
 
+_INTEGER = re.compile(r"-?(0|[1-9][0-9]{0,17})")
+
+
 def scalars(value: Any) -> set[str]:
-    """Every scalar inside a JSON value, as canonical JSON text (9.0 and 9 alike: the same number)."""
+    """Every scalar inside a JSON value, as canonical JSON text: 9.0, 9 and "9" alike, the same number (a tool
+    that takes a key as a string names the row an integer key holds: SQLite compares "9" with 9 as 9)."""
     if isinstance(value, dict):
         return set().union(*map(scalars, value.values())) if value else set()
     if isinstance(value, list):
         return set().union(*map(scalars, value)) if value else set()
     if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and _INTEGER.fullmatch(value):
         value = int(value)
     return {json.dumps(value)}
 
