@@ -108,9 +108,13 @@ def test_a_glued_endpoint_name_is_read_as_words_so_its_rows_are_the_entity_it_na
     assert {(fk.column, fk.table) for fk in by_name["tournaments"].foreign_keys} == {("category_id", "categories")}
     assert {(fk.column, fk.table) for fk in by_name["events"].foreign_keys} == {("tournament_id", "tournaments")}
     assert {(fk.column, fk.table) for fk in by_name["statistics"].foreign_keys} == {("event_id", "events")}
+    # a table other rows refer to gets a name a person knows it by; the statistics no row refers to do not
+    assert [t.name for t in tables if "name" in {c.name for c in t.columns}] == ["tournaments", "events", "categories"]
 
 
 def test_a_walk_goes_from_a_categorys_tournaments_to_one_tournaments_events_by_the_key_it_returned():
+    """The tournament is singled out by its name; no lookup calls a category's tournaments with the very category
+    id it is looking for."""
     spec = build_domain(0, mma_tools())
     sim, rng = DomainSimulator(spec), random.Random(0)
     tools = [t for t in spec.tools if t.executable]

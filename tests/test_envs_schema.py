@@ -155,3 +155,49 @@ def test_a_reads_boolean_switch_binds_no_column_and_is_accepted_and_ignored():
     sim = DomainSimulator(spec)
     answer, error = call(sim, "get_devices", all=True)
     assert not error and answer == call(sim, "get_devices")[0] and len(answer) == 5  # accepted, changes nothing
+
+
+def google_tasks_tools():
+    """Google Tasks' style: a bare path parameter after a collection (``/lists/{tasklist}/tasks/{task}``) is the
+    row's identifier, and an insert's body carries an optional ``id`` the server assigns."""
+    task_fields = {"title": s(), "notes": s(), "status": s()}
+    paths = {"list": "/users/@me/lists", "get": "/users/@me/lists/{tasklist}", "tasks": "/lists/{tasklist}/tasks",
+             "task": "/lists/{tasklist}/tasks/{task}"}
+    return [
+        tool("tasklists_list", {}, [], "Lists the tasklists.", http_method="GET", http_path=paths["list"]),
+        tool("tasklists_get", {"tasklist": s()}, ["tasklist"], "Returns a tasklist.", http_method="GET",
+             http_path=paths["get"]),
+        tool("tasks_list", {"tasklist": s()}, ["tasklist"], "Lists a tasklist's tasks.", http_method="GET",
+             http_path=paths["tasks"]),
+        tool("tasks_insert", {"tasklist": s(), "id": s(), **task_fields}, ["tasklist"], "Creates a new task.",
+             http_method="POST", http_path=paths["tasks"]),
+        tool("tasks_patch", {"tasklist": s(), "task": s(), **task_fields}, ["tasklist", "task"],
+             "Updates the specified task.", http_method="PATCH", http_path=paths["task"]),
+    ]
+
+
+def test_a_path_parameter_after_a_collection_is_that_collections_key():
+    tables, drafts = infer_schema(google_tasks_tools())
+    by_name = {t.name: t for t in tables}
+    assert by_name["lists"].primary_key == "list_id" and by_name["tasks"].primary_key == "task_id"
+    assert [(fk.column, fk.table) for fk in by_name["tasks"].foreign_keys] == [("list_id", "lists")]
+    assert not {"task", "tasklist"} & {c.name for t in tables for c in t.columns}  # no made-up text columns
+    patch = next(d for d in drafts if d.tool.name == "tasks_patch")
+    roles = {b.param: (b.role, b.column) for b in patch.bindings}
+    assert roles["task"] == ("eq", "task_id")
+    assert roles["tasklist"] == ("eq", "list_id")  # in the URL: it names the row, a patch never moves it
+    assert roles["title"] == ("value", "title")
+    insert = next(d for d in drafts if d.tool.name == "tasks_insert")
+    assert "id" not in {b.param for b in insert.bindings}  # the server assigns the new task's key
+
+
+def test_a_patch_keeps_the_task_in_its_list_and_an_insert_gets_a_key_from_the_server():
+    spec = build_domain(0, google_tasks_tools(), rows=5)
+    sim = DomainSimulator(spec)
+    task = sim.rows("tasks")[0]
+    answer, error = call(sim, "tasks_patch", tasklist=task["list_id"], task=task["task_id"], title="Buy milk")
+    assert not error and answer["updated"][0]["list_id"] == task["list_id"]
+    assert answer["updated"][0]["title"] == "Buy milk"
+    answer, error = call(sim, "tasks_insert", tasklist=task["list_id"], id="mine", title="Call mum")
+    created = answer["created"][0]
+    assert not error and created["task_id"] not in (None, "mine") and created["list_id"] == task["list_id"]

@@ -16,6 +16,10 @@ The rules, in order of strength:
   and no other table's ``customerid``, and a task could not go on from one row to a related one. As a
   key it is a foreign key to ``x``'s table (made when no table owns it), so synthesized rows share
   their parents' keys and a plan walks from a row to its parent, its children and its siblings;
+- a path parameter right after a plural collection segment is that collection's key
+  (``/lists/{tasklist}/tasks/{task}``: ``list_id`` and ``task_id``), and an update never moves a row its URL
+  names; a create's optional bare ``id`` is the server's to assign;
+- a table other rows refer to with nothing a person names a row by gets a ``name`` column;
 - other parameters are columns of the subject's table (shared names across tools share the column);
   ``q``/``query``/``keyword`` search the table's ``name``; ``min_x``/``max_x`` bound column ``x``;
   ``limit``/``offset``/``page`` paginate; ``new_x`` writes column ``x``;
@@ -225,17 +229,35 @@ class Draft:
     assign: list[Assignment] = field(default_factory=list)
 
 
+def path_keys(path: str | None) -> dict[str, str]:
+    """Path parameters that name a row of the collection before them, as that entity's key column:
+    ``/lists/{tasklist}/tasks/{task}`` → tasklist: ``list_id``, task: ``task_id`` (Google's and GCE's style,
+    where a bare ``{task}`` is the task's identifier, not a text column the user makes up)."""
+    segments = [s for s in (path or "").split("/") if s]
+    keys = {}
+    for before, segment in zip(segments, segments[1:]):
+        name = segment[1:-1] if segment.startswith("{") and segment.endswith("}") else None
+        last = (tokens(before) or [""])[-1]
+        plural_noun = not before.startswith("{") and singular(last) != last
+        collection = path_subject(before) if plural_noun else None  # not ``/route_type/{route_type}``
+        words = [w for t in tokens(name or "") for w in unglue(t)]
+        if collection and words and words[-1] not in IDENTIFIER_WORDS | {"id", "ids", "name"} and (
+                singular(words[-1]) == collection):
+            keys[name] = f"{collection}_id"
+    return keys
+
+
 def _params(tool: ToolSpec) -> list[Param]:
     """The tool's parameters, API plumbing and a read's switches left out (``envs.plumbing``): they never
     become columns."""
     props = tool.parameters.get("properties") or {}
     required = set(tool.parameters.get("required") or [])
-    params, seen, switched = [], set(), switches(tool)
+    params, seen, switched, keys = [], set(), switches(tool), path_keys(tool.http_path)
     for name, prop in props.items():
         prop = prop if isinstance(prop, dict) else {}
         if is_plumbing(name, prop, set(props)) or name in switched:
             continue
-        column = snake(name)
+        column = keys.get(name) or snake(name)
         column = "id" if column == "is_id" else column  # ToolBench renames `id` to `is_id`
         while column in seen:
             column += "_"
@@ -270,6 +292,8 @@ def _role(kind: Kind, entity: str, p: Param, bare_id_is_key: bool = True) -> tup
 def _bind(draft: Draft) -> None:
     """Map each parameter to (role, column); for update/delete pick which ones identify the row."""
     key = f"{draft.entity}_id"
+    if draft.kind == "create":  # an optional bare ``id`` of a create is the server's to assign (Google's insert)
+        draft.params = [p for p in draft.params if p.column != "id" or p.required]
     draft.bindings = []
     for p in draft.params:
         role, column = _role(draft.kind, draft.entity, p)
@@ -283,6 +307,9 @@ def _bind(draft: Draft) -> None:
             named = set(nouns(draft.tool.name))
             ids += [b for b in current if b not in ids and b.column and key_entity(b.column)
                     and not set(tokens(key_entity(b.column))) <= named]
+        if draft.kind == "update":  # the URL names the row: a patch never moves it (a delete's parent in the URL
+            # stays a value, so the policy's ownership rule can refuse a delete under another parent)
+            ids += [b for b in current if b not in ids and "{%s}" % b.param in (draft.tool.http_path or "")]
         where = ids or ([] if draft.kind == "update" else draft.bindings)
         for b in draft.bindings:
             b.role = "eq" if b in where else "value"
@@ -457,6 +484,7 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
                 if key_entity(column):  # a reference only the data model shows: SET NULL, like the above
                     nullable_refs.add((d.entity, column))
 
+    _name_parents(columns, entity_of)
     _mark_required(drafts, columns)
     lookups = {(d.entity, b.column) for d in drafts for b in d.bindings  # required equality filters
                if b.role == "eq" and b.required and d.kind != "create" and b.column in columns[d.entity]}
@@ -475,6 +503,22 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
                             key_shape=shape, foreign_keys=fks, indexes=indexed,
                             singleton=names[e] == plural(semantics.SETTINGS_ENTITY)))
     return tables, drafts
+
+
+NAMING = {"name", "title", "label", "email", "username", "login", "handle", "symbol", "ticker", "code", "slug"}
+"""Last words of a column whose value a person names a row by."""
+
+
+def _name_parents(columns: dict[str, dict[str, Column]], entity_of) -> None:
+    """A ``name`` for each table other rows refer to that has nothing a person would call a row by: ToolBench
+    gives no response schemas, so its teams and tournaments were bare keys, and a user could only ask for
+    "team 3"; with a name they ask for their team by name and the agent finds its key."""
+    parents = {entity_of(key_entity(c)) for e, table in columns.items() for c in table if c != f"{e}_id"}
+    for e in parents & set(columns):
+        table = columns[e]
+        if plural(e) != plural(semantics.SETTINGS_ENTITY) and not any(
+                (tokens(c) or [""])[-1] in NAMING for c in table) and len(table) < MAX_COLUMNS:
+            table[DISPLAY_COLUMN] = Column(name=DISPLAY_COLUMN, type="TEXT", json_type="string")
 
 
 def _model_required(tool: ToolSpec) -> set[str]:

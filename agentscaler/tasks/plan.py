@@ -359,10 +359,12 @@ class Walk:
                 self._record(step)
                 return
 
-    def lookup(self, owner: str, column: str, value: Any, depth: int) -> int | None:
+    def lookup(self, owner: str, column: str, value: Any, depth: int, sought: frozenset[str] = frozenset()
+               ) -> int | None:
         """A read that returns the row of ``owner`` holding ``column == value``, called with what else the
-        row holds (the user says it, or an earlier observation returned it, or a deeper lookup finds it);
-        the index of its step, or None when no read can find the row."""
+        row holds (the user says it, or an earlier observation returned it, or a deeper lookup finds it,
+        never with a value an outer lookup is after: ``sought``); the index of its step, or None when no
+        read can find the row."""
         source = next((r for r in self.sim.rows(owner) if r.get(column) == value), None)
         if source is None:
             return None
@@ -371,7 +373,7 @@ class Walk:
         self.rng.shuffle(candidates)
         for tool in candidates:
             mark = len(self.steps)
-            step = self._lookup_step(tool, source, column, keys, depth)
+            step = self._lookup_step(tool, source, column, keys, depth, sought | scalars(value))
             if step is not None:
                 obs = self.sim.step(step.call)
                 found = [] if obs.error else json.loads(obs.observation)
@@ -386,11 +388,12 @@ class Walk:
         return None
 
     def _lookup_step(self, tool: CompiledTool, source: dict[str, Any], column: str,
-                     keys: dict[str, tuple[str, str]], depth: int) -> Step | None:
+                     keys: dict[str, tuple[str, str]], depth: int, sought: frozenset[str]) -> Step | None:
         """The call of ``tool`` that finds ``source`` by what it holds, or None when the tool cannot."""
         args, found = {}, {}
         for b in tool.operation.bindings:
-            usable = b.role in ("eq", "like") and b.column != column and source.get(b.column) is not None
+            usable = (b.role in ("eq", "like") and b.column != column and source.get(b.column) is not None
+                      and not scalars(source[b.column]) <= sought)
             if not usable:
                 if b.required:
                     return None  # it takes the very key sought, or something the row cannot give
@@ -404,7 +407,7 @@ class Walk:
                 continue
             index = self.source(arg, self.columns(self.spec.table(tool.table), b.column))
             if index is None and depth > 0 and b.column in keys:
-                index = self.lookup(*keys[b.column], source[b.column], depth - 1)
+                index = self.lookup(*keys[b.column], source[b.column], depth - 1, sought)
             args[b.param] = arg
             if index is not None:
                 found[b.param] = index
