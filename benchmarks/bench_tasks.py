@@ -1,7 +1,10 @@
 """The task figures of issue 16 for one run's ``tasks.parquet``: how much work a task asks for, what the user
 has to say, how the intent reads, and which outcomes it tests.
 
-    python benchmarks/bench_tasks.py --run DIR [--json]
+    python benchmarks/bench_tasks.py --run DIR [--json] [--seeds N]
+
+One run is one draw of about 60 tasks on the demo; ``--seeds N`` samples the run's domains again with task
+seeds 0..N-1 (``TaskConfig.seed``, the run's built environments) and reports the figures over all of them.
 
 Figures (tau2-bench airline / retail where the issue measured them):
 - ``gold_calls_mean``, ``share_3_calls``, ``share_5_calls``: gold calls per task (2.96 / 4.85; 40%/24%, 68%/53%);
@@ -121,12 +124,23 @@ def figures(tasks: list[Task]) -> dict[str, Any]:
     }
 
 
+def resampled(run: str, seeds: int) -> list[Task]:
+    """The run's domains' tasks drawn with each task seed in turn, as the tasks stage draws them."""
+    from agentscaler.envs import load_env
+    from agentscaler.tasks.build import TaskConfig, domain_tasks
+
+    runs = RunDir(run)
+    specs = [load_env(run, d["domain_id"]) for d in runs.read_summary(runs.envs_summary)["domains"]]
+    return [t for seed in range(seeds) for spec in specs for t in domain_tasks(spec, TaskConfig(seed=seed))[0]]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--run", required=True, help="Run directory with tasks.parquet.")
     parser.add_argument("--json", action="store_true", help="One JSON object instead of a table.")
+    parser.add_argument("--seeds", type=int, default=0, help="Sample tasks again with seeds 0..N-1 and pool them.")
     args = parser.parse_args()
-    found = figures(RunDir(args.run).read_tasks())
+    found = figures(resampled(args.run, args.seeds) if args.seeds else RunDir(args.run).read_tasks())
     if args.json:
         print(json.dumps(found))
         return

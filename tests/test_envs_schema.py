@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import random
 import sqlite3
+from collections import Counter
 
 import pytest
 import sqlglot
 from envs_helpers import bfcl_groups, call, i, s, shop_tools, tool, toolbench_groups
 
 from agentscaler.envs import DomainSimulator, build_domain, classify, infer_schema, render_ddl
+from agentscaler.tasks.plan import PlanError, sample_plan
 
 
 def test_shop_domain_has_users_and_orders_with_a_foreign_key():
@@ -201,3 +205,25 @@ def test_a_patch_keeps_the_task_in_its_list_and_an_insert_gets_a_key_from_the_se
     answer, error = call(sim, "tasks_insert", tasklist=task["list_id"], id="mine", title="Call mum")
     created = answer["created"][0]
     assert not error and created["task_id"] not in (None, "mine") and created["list_id"] == task["list_id"]
+
+
+def test_no_plan_makes_one_call_three_times():
+    """Lookups of several tasks of one list find them with one listing, not a third identical one (the filters
+    would reject the teacher's trajectory as a loop)."""
+    fields = {"tasklist": s(), "task": s(), "title": s(), "notes": s(), "due": s()}
+    updates = [tool(name, fields, ["tasklist", "task"], "Updates the specified task.", http_method=method,
+                    http_path="/lists/{tasklist}/tasks/{task}") for name, method in (("tasks_update", "PUT"),
+                                                                                    ("tasks_retitle", "PATCH"))]
+    spec = build_domain(0, google_tasks_tools() + updates, rows=5)
+    sim, rng = DomainSimulator(spec), random.Random(0)
+    tools = [t for t in spec.tools if t.executable]
+    plans = 0
+    for n in range(60):
+        try:
+            plan = sample_plan(sim, n % 3, rng.choice(tools), rng, goals=4, tools=tools, read_before_write=1.0)
+        except PlanError:
+            continue
+        plans += 1
+        counts = Counter(json.dumps(s.call, sort_keys=True) for s in plan.steps)
+        assert max(counts.values()) <= 2, counts.most_common(1)
+    assert plans >= 30

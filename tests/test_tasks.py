@@ -14,11 +14,11 @@ from typer.testing import CliRunner
 
 from agentscaler.cli import app
 from agentscaler.contracts import Task
-from agentscaler.envs import DomainSimulator, build_domain, build_envs, load_env, spoken
+from agentscaler.envs import Column, DomainSimulator, Table, build_domain, build_envs, load_env, spoken
 from agentscaler.failures import CODES
 from agentscaler.tasks import TaskConfig, build_tasks, check_task
 from agentscaler.tasks.check import missing_values
-from agentscaler.tasks.intent import _noun, goal_phrase, said_values
+from agentscaler.tasks.intent import _noun, field_words, goal_phrase, said_values
 from agentscaler.tasks.plan import Goal, Plan, PlanError, Step, sample_plan
 
 
@@ -299,6 +299,20 @@ def test_intents_say_run_together_api_words_as_words():
         "normalize city", "tournament all events", "accept language", "otts", "adjustment"]
     assert _noun("finance_inflation_adjustment") == "finance inflation adjustment"  # not "finance inflation ment"
     assert _noun("getcustomer") == "customer"
+
+
+def test_a_moment_or_a_flag_named_by_a_participle_is_said_as_a_date_or_a_flag():
+    """Google's task fields: "change the updated date and deleted flag of my task", not "the updated and deleted"."""
+    columns = [Column(name="task_id", type="TEXT", json_type="string"),
+               Column(name="updated", type="TEXT", json_type="string", format="date-time"),
+               Column(name="deleted", type="INTEGER", json_type="boolean"),
+               Column(name="created_at", type="TEXT", json_type="string", format="date-time"),
+               Column(name="startdate", type="TEXT", json_type="string", format="date"),
+               Column(name="is_active", type="INTEGER", json_type="boolean"),
+               Column(name="status", type="TEXT", json_type="string")]
+    table = Table(name="tasks", entity="task", columns=columns, primary_key="task_id")
+    assert [field_words(table, c.name) for c in columns[1:]] == [
+        "updated date", "deleted flag", "created at", "start date", "is active", "status"]
 
 
 def test_a_computation_is_asked_for_as_a_person_asks_not_by_its_tool_name():

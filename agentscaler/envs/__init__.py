@@ -12,10 +12,11 @@ from agentscaler.envs.simulator import CallError, DomainSimulator, Observation, 
 from agentscaler.envs.spec import (Assignment, Binding, Column, CompiledTool, ComputeOutput, ComputeSpec, EnvSpec,
                                    ForeignKey, Operation, Policy, Rule, Table)
 from agentscaler.envs.synth import as_argument, sample_arguments
+from agentscaler.envs.values import meaning
 
 __all__ = ["CALCULATORS", "COMPUTE_FIELDS", "FLAG_VERBS", "STATUS_VERBS", "VERBS", "Assignment", "Binding",
            "CallError", "Column", "CompiledTool", "ComputeError", "ComputeOutput", "ComputeSpec", "compute_arguments", "computes",
            "DomainSimulator", "EnvConfig", "EnvSpec", "ForeignKey", "Observation", "Operation", "Policy", "Replay",
            "Rule", "Table", "as_argument", "asks_confirmation", "build_domain", "build_envs", "build_envs_command",
-           "classify", "derive_policy", "infer_schema", "load_env", "process_violations", "refused_rule",
+           "classify", "derive_policy", "infer_schema", "load_env", "meaning", "process_violations", "refused_rule",
            "render_ddl", "sample_arguments", "says_yes", "singular", "spoken", "tokens"]

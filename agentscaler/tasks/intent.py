@@ -21,7 +21,7 @@ from typing import Any
 
 from agentscaler.contracts import Task
 from agentscaler.envs import (CALCULATORS, COMPUTE_FIELDS, FLAG_VERBS, STATUS_VERBS, VERBS, Binding, CompiledTool,
-                              EnvSpec, singular, spoken, tokens)
+                              EnvSpec, Table, meaning, singular, spoken, tokens)
 from agentscaler.tasks.check import check_text
 from agentscaler.tasks.plan import PAGING_ROLES, Goal, Plan, Step
 
@@ -87,7 +87,7 @@ def _base(spec: EnvSpec, step: Step, column: str) -> str:
     """A value's name as a person says it: the entity's word and the column's (``order quantity``); a
     reference by its own words (``user id``, not ``order user id``)."""
     table = spec.table(step.tool.table)
-    entity, said = words(table.entity), words(column)
+    entity, said = words(table.entity), field_words(table, column)
     if said.startswith(entity) or entity in said.split() or any(fk.column == column for fk in table.foreign_keys):
         return said
     return f"{entity} {said}"
@@ -178,6 +178,21 @@ def _verb(tool: CompiledTool) -> str:
     return found or _DEFAULT_VERB[tool.kind]
 
 
+_WHEN = ("date", "time", "day", " at", " on", "stamp", "year", "month")
+
+
+def field_words(table: Table, column: str) -> str:
+    """A column as a person names what it holds: a moment named by a participle is its date ("the updated date",
+    not "the updated"), a boolean its flag ("the deleted flag")."""
+    said = words(column)
+    found = next((c for c in table.columns if c.name == column), None)
+    if found is None or said.endswith(_WHEN) or said.split()[0] in ("is", "has", "can"):
+        return said
+    if found.json_type == "boolean":
+        return f"{said} flag"
+    return f"{said} date" if meaning(found, table.entity).kind == "moment" else said
+
+
 def goal_phrase(plan: Plan, spec: EnvSpec, goal: Goal, previous: Goal | None) -> str:
     """One sub-goal as a verb phrase, in the first person, naming what it acts on by how it relates to the
     sub-goal before it and never by a value ("cancel one of its orders", "change the quantity of my order")."""
@@ -203,12 +218,13 @@ def goal_phrase(plan: Plan, spec: EnvSpec, goal: Goal, previous: Goal | None) ->
     ref = refs.get(goal.relation) or (f"my {entity}" if found_mine or tool.kind != "read" else
                                       f"the {entity}" if tool.operation.single_row else many)
     if tool.kind == "read":
-        said = [words(b.column or b.param) for b in _bindings(step).values()
+        said = [field_words(table, b.column) if b.column else words(b.param) for b in _bindings(step).values()
                 if b.param in step.arguments and b.param not in step.found and b.role in ("eq", "like", "ge", "le")]
         if said and goal.relation == "first" and not found_mine:
             return f"{verb} {ref} by {_and(list(dict.fromkeys(said))[:3])}"
         return f"{verb} {ref}"
-    changed = [words(b.column) for b in tool.operation.bindings if b.role == "value" and b.param in step.arguments]
+    changed = [field_words(table, b.column) for b in tool.operation.bindings
+               if b.role == "value" and b.param in step.arguments]
     if tool.kind == "update" and changed and verb not in STATUS_VERBS and verb not in FLAG_VERBS:
         return f"{verb} the {_and(list(dict.fromkeys(changed))[:3])} of {ref}"
     return f"{verb} {ref}"

@@ -31,6 +31,8 @@ from agentscaler.envs import (CompiledTool, DomainSimulator, EnvSpec, Table, as_
 FILTER_ROLES = ("eq", "like", "ge", "le")
 PAGING_ROLES = ("limit", "offset", "page")
 LOOKUP_DEPTH = 2  # a lookup may need one more lookup for its own key (email -> user id -> order id)
+MAX_REPEATS = 2  # the same call at most twice in a plan (a read, then the check before a write): the filters
+# reject a trajectory that makes one call more often as a loop (``FilterConfig.max_call_repeats``)
 IDENTIFIERS = {"id", "ids", "uuid", "guid", "slug", "key", "code", "sku", "handle", "hash", "token"}
 """Last words of a column that holds an identifier a system made up: a user names the row otherwise."""
 QUALIFIERS = {"initial", "final", "start", "end", "total", "new", "old", "value", "result", "number", "num", "of", "in"}
@@ -187,8 +189,14 @@ class Walk:
             fk.column for t in self.spec.tables for fk in t.foreign_keys if fk.table == table.name
             and fk.ref_column == column}
 
+    def repeats(self, step: Step) -> bool:
+        """Whether the plan already makes this very call as often as it may."""
+        return sum(s.call == step.call for s in self.steps) >= MAX_REPEATS
+
     def run(self, step: Step) -> None:
         """Execute the step and keep it; PlanError (Refused for a rule) when it fails."""
+        if self.repeats(step):
+            raise PlanError(f"{step.tool.name} would be called with these arguments a third time")
         obs = self.sim.step(step.call)
         if obs.error:
             answer = json.loads(obs.observation)
@@ -328,6 +336,8 @@ class Walk:
             arg = as_argument(key, binding.json_type)
             index = self.source(arg, owner_columns)
             step = Step(tool, {param: arg}, "lookup", len(self.goals), {param: index} if index is not None else {})
+            if self.repeats(step):
+                continue
             obs = self.sim.step(step.call)
             if not obs.error:
                 step.observation = obs.observation
@@ -353,6 +363,8 @@ class Walk:
             found = {b.param: write.found[filters[b.column][0]] for b in bindings
                      if b.param in args and filters[b.column][0] in write.found}
             step = Step(read, args, "check", len(self.goals), found)
+            if self.repeats(step):
+                continue
             obs = self.sim.step(step.call)
             if not obs.error and json.loads(obs.observation) not in ([], {}):
                 step.observation = obs.observation
@@ -374,7 +386,7 @@ class Walk:
         for tool in candidates:
             mark = len(self.steps)
             step = self._lookup_step(tool, source, column, keys, depth, sought | scalars(value))
-            if step is not None:
+            if step is not None and not self.repeats(step):
                 obs = self.sim.step(step.call)
                 found = [] if obs.error else json.loads(obs.observation)
                 rows = [r for r in (found if isinstance(found, list) else [found]) if isinstance(r, dict)]
