@@ -6,11 +6,12 @@ import json
 
 import pytest
 import ray
-from envs_helpers import make_run, shop_tools
+from envs_helpers import make_run, s, shop_tools, tool
 from typer.testing import CliRunner
 
 from agentscaler.cli import app
-from agentscaler.envs import build_envs, load_env
+from agentscaler.contracts import Task
+from agentscaler.envs import build_domain, build_envs, load_env
 from agentscaler.llm import Completion
 from agentscaler.rollouts import STOP, RolloutConfig, TeacherAgent, TemplateUser, run_rollouts
 from agentscaler.tasks import TaskConfig, build_tasks
@@ -261,3 +262,30 @@ def test_the_teacher_asks_for_three_missing_values_at_a_time():
     assert TeacherAgent._ask(labels) == ("Could you tell me the new task due for the second request, new task etag "
                                          "for the second request and new task kind for the second request?")
     assert TeacherAgent._ask(labels[3:]) == "Could you tell me the new task notes for the second request?"
+
+
+def test_the_teacher_asks_which_row_before_it_takes_its_key_and_narrates_in_words():
+    """After listing the user's lists it asks for the title the user knows (never picks a row the user did not
+    name), then says what it does ("look up the list"), not the tool's name."""
+    spec = build_domain(0, [
+        tool("tasklists_list", {}, [], "Lists the tasklists.", http_method="GET", http_path="/users/@me/lists"),
+        tool("tasklists_get", {"tasklist": s()}, ["tasklist"], "Returns a tasklist.", http_method="GET",
+             http_path="/users/@me/lists/{tasklist}"),
+    ], rows=3)
+    lists = [{"list_id": "L1", "title": "Groceries"}, {"list_id": "L2", "title": "Work"}]
+    gold = [{"name": "tasklists_list", "arguments": {}}, {"name": "tasklists_get", "arguments": {"tasklist": "L2"}}]
+    task = Task(task_id="t", domain_id=0, state_index=0, intent="Could you look up my list?",
+                gold_calls=json.dumps(gold), gold_observations="[]", gold_hash="", initial_hash="", writes=False,
+                tools="[]", intent_source="template", source=None, seed=0, split="train",
+                scenario=json.dumps({"known": {"list title": "Work"}, "unknown": ["list id"]}))
+    teacher = TeacherAgent(task, spec)
+    messages = [{"role": "system", "content": ""}, {"role": "user", "content": task.intent}]
+    first = teacher.next_message(messages)
+    assert first["content"] == "I'll list the lists." and first["tool_calls"][0]["function"]["name"] == "tasklists_list"
+    messages += [first, {"role": "tool", "tool_call_id": "call_0", "content": json.dumps(lists)}]
+    question = teacher.next_message(messages)
+    assert question == {"role": "assistant", "content": "Could you tell me the list title?"}
+    messages += [question, {"role": "user", "content": "The list title is Work."}]
+    second = teacher.next_message(messages)
+    assert second["content"] == "I'll look up the list (task list L2)."
+    assert json.loads(second["tool_calls"][0]["function"]["arguments"]) == {"tasklist": "L2"}

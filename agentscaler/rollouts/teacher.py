@@ -30,7 +30,8 @@ from agentscaler.contracts import Task
 from agentscaler.envs import CompiledTool, EnvSpec, asks_confirmation, says_yes, spoken
 from agentscaler.llm import Completion
 from agentscaler.rollouts.protocol import STOP
-from agentscaler.rollouts.scenario import said, uses, words
+from agentscaler.rollouts.scenario import leaves, said, uses, words
+from agentscaler.tasks import action
 
 NO_TOOL = "I'm sorry, but none of the tools I have can do that, so I can't help with this request."
 DECLINED = "Understood, I have not made that change."
@@ -49,6 +50,19 @@ def _said_by(messages: list[dict], role: str, value: Any) -> bool:
 
 def _label(name: str) -> str:
     return spoken(name)
+
+
+def _rows(m: dict) -> list[dict]:
+    """The rows a tool message answered (a list's, a single row, or those a write reports)."""
+    obs = json.loads(m["content"])
+    if isinstance(obs, dict) and len(obs) == 1 and isinstance(next(iter(obs.values())), list):
+        obs = next(iter(obs.values()))  # {"updated": [...]}
+    return [r for r in (obs if isinstance(obs, list) else [obs]) if isinstance(r, dict)]
+
+
+def _telling(v: Any) -> bool:
+    """A value that names one row rather than a shared setting: not a flag, not a small number."""
+    return isinstance(v, str) and len(v) >= 2 or isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) > 9
 
 
 def _error(m: dict) -> str | None:
@@ -113,20 +127,29 @@ class TeacherAgent:
         return {"role": "assistant", "content": text}
 
     def _describe(self, call: dict) -> str:
-        """The call in words: its action and its arguments."""
-        action = spoken(call["name"])
+        """The call in words: what it does ("list the tasks", never the tool's name) and its arguments."""
+        tool = self.tools.get(call["name"])
+        what = action(tool, self.spec) if tool and tool.operation else spoken(call["name"])
         shown = ", ".join(f"{_label(k)} {words(v)}" for k, v in call["arguments"].items() if v is not None)
-        return f"{action} ({shown})" if shown else action
+        return f"{what} ({shown})" if shown else what
 
     def _missing(self, call: dict, messages: list[dict]) -> list[str]:
         """Labels of the scenario's values the call uses that the user has not said yet: withheld values and the
         out-of-date value a ``recover`` user gives first must come from the user; a known value a tool showed
-        is not missing."""
+        is not missing, unless it is what tells the user's row from the others a lookup answered (their list's
+        title): the agent asks for it before it takes that row's key, never picks a row the user did not name."""
         scenario = self.task.user_scenario
         needed = [(key, label, value) for key in ("withheld", "first_attempt", "known")
                   for label, value in (scenario.get(key) or {}).items() if uses(call["arguments"], value)]
-        return list(dict.fromkeys(label for key, label, value in needed if not _said_by(messages, "user", value)
-                                  and (key != "known" or not _said_by(messages, "tool", value))))
+        missing = [label for key, label, value in needed if not _said_by(messages, "user", value)
+                   and (key != "known" or not _said_by(messages, "tool", value))]
+        rows = [row for m in messages if m["role"] == "tool" for row in _rows(m)]
+        missing += [label for label, value in (scenario.get("known") or {}).items()
+                    if not any(uses(c["arguments"], value) for c in self.gold)
+                    and not _said_by(messages, "user", value)
+                    and any(uses(row, value) and any(uses(row, v) for v in leaves(call["arguments"]) if _telling(v))
+                            for row in rows)]
+        return list(dict.fromkeys(missing))
 
     @staticmethod
     def _ask(labels: list[str]) -> str:

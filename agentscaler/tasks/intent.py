@@ -164,7 +164,7 @@ def unknown_labels(plan: Plan, spec: EnvSpec) -> list[str]:
 
 # --- the request in words -----------------------------------------------------------------------
 
-def _verb(tool: CompiledTool) -> str:
+def action_verb(tool: CompiledTool) -> str:
     """The tool's own verb where it has one (``cancel`` the order, whether cancelling deletes it or changes
     its status), else a plain verb for its kind."""
     def fits(word: str) -> bool:
@@ -211,7 +211,7 @@ def goal_phrase(plan: Plan, spec: EnvSpec, goal: Goal, previous: Goal | None) ->
     if tool.compute is not None:
         phrase = _computation(tool, entity)
         return f"{phrase} with that result" if goal.relation == "result" else phrase
-    verb = _verb(tool)
+    verb = action_verb(tool)
     if tool.kind == "create":
         ref = refs["new child"] if goal.relation == "new child" else f"a new {entity}"
         return f"{verb} {ref}"
@@ -233,6 +233,19 @@ def goal_phrase(plan: Plan, spec: EnvSpec, goal: Goal, previous: Goal | None) ->
 _COMPUTING = {"calculate": "calculate", "calc": "calculate", "compute": "calculate", "convert": "convert",
               "estimate": "estimate", "solve": "solve", "measure": "measure", "evaluate": "evaluate"}
 _SUBJECTS = {"finance", "corporate", "thermo"}  # a computation's field, as names open with it (finance_loan_...)
+
+
+def action(tool: CompiledTool, spec: EnvSpec) -> str:
+    """What a call of ``tool`` does, as an agent says it ("list the tasks", "move the task", "work out the gcd")."""
+    table = spec.table(tool.table) if tool.table else None
+    entity = words(table.entity) if table else "record"
+    if tool.compute is not None:
+        return _computation(tool, entity)
+    verb = action_verb(tool)
+    if tool.kind == "create":
+        return f"{verb} a new {entity}"
+    many = tool.kind == "read" and not tool.operation.single_row and table is not None
+    return f"{verb} the {words(table.name) if many else entity}"
 
 
 def _computation(tool: CompiledTool, entity: str) -> str:
