@@ -151,3 +151,17 @@ def test_a_key_a_later_tool_takes_as_a_string_is_still_the_one_an_earlier_call_r
                 assert isinstance(step.arguments["teamid"], str) and step.found.get("teamid") == 0
                 chained += 1
     assert chained >= 3
+
+
+def test_a_unique_or_external_id_is_a_column_of_its_own_row_not_a_reference():
+    """traccar's ``uniqueId`` (a device's IMEI) and an ``external_id`` name no table: as references to "uniques"
+    their values repeated across devices, drawn from a parent table's ten keys."""
+    spec = build_domain(0, [
+        tool("get_devices", {"uniqueId": s(), "external_id": s(), "name": s()}, [], "Fetch devices."),
+        tool("update_device", {"id": {"type": "integer"}, "uniqueId": s()}, ["id"], "Update a device."),
+    ])
+    assert [t.name for t in spec.tables] == ["devices"] and not spec.table("devices").foreign_keys
+    columns = [c.name for c in spec.table("devices").columns]
+    for state in spec.states:
+        values = [row[columns.index("unique_id")] for row in state["devices"]]
+        assert len(set(values)) == len(values)

@@ -111,6 +111,15 @@ def test_writes_that_cannot_be_taken_back_need_a_confirmation():
     assert policy.tools_of("confirmation") == {"send_message"}
 
 
+def test_a_booking_commits_the_user_so_it_needs_a_confirmation_and_adding_a_book_does_not():
+    tools = [tool("Hotels_4_ReserveHotel", {"hotel_name": s(), "check_in_date": s(), "stay_length": i()},
+                  ["hotel_name"], "Reserve rooms at a selected hotel."),
+             tool("book_flight", {"origin": s(), "destination": s()}, ["origin", "destination"], "Book a flight."),
+             tool("create_book", {"title": s(), "author": s()}, ["title"], "Add a book to the catalogue.")]
+    policy = build_domain(0, tools, rows=3).policy
+    assert policy.tools_of("confirmation") == {"Hotels_4_ReserveHotel", "book_flight"}
+
+
 def test_a_domain_without_writes_has_no_policy():
     reads = [t for t in shop_tools() if t.name in ("get_user", "list_orders", "search_users")]
     assert build_domain(0, reads, rows=3).policy is None

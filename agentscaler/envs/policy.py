@@ -7,8 +7,8 @@ derived from its schema, compiled tools and synthesized states, never drawn at r
   account...: its own rows, or rows holding its key) need that owner identified first by a lookup the
   domain offers (a read of the owner's table, or a read filtered by the owner's key);
 - *confirmation*: deletes, status changes to a final status (cancelled, closed, refunded...) and writes
-  whose name says they cannot be taken back (``IRREVERSIBLE``: reset, revoke, send, pay...) need the
-  user's explicit yes;
+  whose name says they cannot be taken back (``IRREVERSIBLE``: reset, revoke, send, pay...) or commit the
+  user (``COMMITMENTS``: book, reserve, rent...) need the user's explicit yes;
 - *transition*: a status verb (``envs.semantics.STATUS_VERBS``) cannot set a row to the status it has
   already, nor move it out of a final status (except the verbs that exist for that: reopen, return,
   refund, archive...); ``cancel`` also not once the row has shipped; other updates leave rows at a final
@@ -44,7 +44,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from agentscaler.envs.naming import tokens
+from agentscaler.envs.kinds import VERBS
+from agentscaler.envs.naming import action_words, tokens
 from agentscaler.envs.semantics import STATUS_COLUMN
 from agentscaler.envs.spec import STATE_RULES, CompiledTool, EnvSpec, Policy, Rule, Table
 from agentscaler.failures import Failure
@@ -76,6 +77,9 @@ IRREVERSIBLE = {
     "purchase", "buy", "withdraw", "refund", "publish",
 }  # fmt: skip
 """Words in a write's name that say it cannot be taken back (it loses data or access, or money or messages leave)."""
+COMMITMENTS = {"book", "reserve", "rent", "checkout", "donate", "hire", "enroll", "register"}
+"""First words of a write that commits the user (a booking charges them, tau2's "obtain explicit confirmation before
+booking"); only as the verb: ``create_book`` adds a book to a catalogue."""
 NOT_AFTER = {"cancelled": {"shipped", "in_transit", "dispatched", "delivered"}}
 """Statuses past which a change is too late (an order cannot be cancelled once shipped)."""
 QUANTITY_WORDS = {"quantity", "qty", "count", "seats", "guests", "passengers", "adults", "nights", "tickets",
@@ -202,9 +206,16 @@ def _status_change(tool: CompiledTool) -> Any:
                 None)
 
 
+def _verb_of(tool: CompiledTool) -> str | None:
+    """The first word of what a write's name says it does (``Hotels_4_ReserveHotel``: reserve; ToolBench's
+    provider suffix and an API's category prefix left out)."""
+    words = [w for w in action_words(tool.name) if w.isalpha()]
+    return next((w for w in words if w in VERBS or w in COMMITMENTS), None)
+
+
 def _confirmation(writes: list[CompiledTool]) -> list[Rule]:
     destructive = [t for t in writes if t.kind == "delete" or str(_status_change(t)).lower() in FINAL
-                   or not IRREVERSIBLE.isdisjoint(tokens(t.name))]
+                   or not IRREVERSIBLE.isdisjoint(tokens(t.name)) or _verb_of(t) in COMMITMENTS]
     if not destructive:
         return []
     return [Rule(id="", kind="confirmation", tools=[t.name for t in destructive],

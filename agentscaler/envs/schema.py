@@ -186,9 +186,17 @@ def _link_glued_keys(tools: list[ToolSpec], params: list[list[Param]]) -> None:
                 p.column = f"{stem}_id"
 
 
+QUALIFIED_IDS = {"unique", "external", "internal", "global", "local", "public", "private", "primary", "secondary",
+                 "remote", "native", "original", "custom", "alternate", "alternative", "universal", "correlation",
+                 "idempotency", "trace", "tracking", "serial", "reference", "ref"}
+"""First words of an ``<x>_id`` that say what kind of identifier it is, not which entity it points at
+(traccar's ``uniqueId`` is a device's IMEI: as a reference to a table of "uniques" it repeated across devices)."""
+
+
 def key_entity(column: str) -> str | None:
     """``user_id`` → ``user``: the entity a key-like column refers to."""
-    if column.endswith("_id") and len(column) > 3 and column[:-3].replace("_", "").isalpha():
+    if column.endswith("_id") and len(column) > 3 and column[:-3].replace("_", "").isalpha() and (
+            column[:-3] not in QUALIFIED_IDS):
         return singular(column[:-3])
     return None
 
