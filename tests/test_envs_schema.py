@@ -227,3 +227,12 @@ def test_no_plan_makes_one_call_three_times():
         counts = Counter(json.dumps(s.call, sort_keys=True) for s in plan.steps)
         assert max(counts.values()) <= 2, counts.most_common(1)
     assert plans >= 30
+
+
+def test_a_bare_max_is_how_many_rows_come_back_not_a_column():
+    """rbaskets' ``GET /baskets/{name}/requests?max=20``: no request has a "max"; the read returns at most that many."""
+    spec = build_domain(0, [tool("get_requests", {"max": i(), "method": s()}, [], "Fetch requests.")], rows=5)
+    assert "max" not in [c.name for c in spec.table("requests").columns]
+    assert {b.param: b.role for b in spec.tool("get_requests").operation.bindings}["max"] == "limit"
+    answer, error = call(DomainSimulator(spec), "get_requests", max=2)
+    assert not error and len(answer) == 2

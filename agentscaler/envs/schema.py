@@ -50,7 +50,7 @@ from agentscaler.toolspec import ToolSpec
 
 PAGINATION = {
     **dict.fromkeys(("limit", "page_size", "pagesize", "per_page", "max_results", "num_results",
-                     "results_per_page"), "limit"),
+                     "results_per_page", "max"), "limit"),  # a bare ``max`` bounds no column: how many come back
     **dict.fromkeys(("offset", "skip", "start_index"), "offset"),
     **dict.fromkeys(("page", "page_number", "page_no", "pagenum"), "page"),
 }
