@@ -165,3 +165,18 @@ def test_a_unique_or_external_id_is_a_column_of_its_own_row_not_a_reference():
     for state in spec.states:
         values = [row[columns.index("unique_id")] for row in state["devices"]]
         assert len(set(values)) == len(values)
+
+
+def test_a_bare_id_of_an_owner_subject_name_is_the_owners_key():
+    """``teamnextevents(id)`` takes a team's id and lists that team's events, as ``/teams/{id}/events`` would;
+    ``eventdetails(id)`` takes the event's own; an adjective (``unique``) is no owner."""
+    number = {"type": "number"}
+    _, drafts = infer_schema([
+        tool("teamdetails_for_mmaapi", {"id": number}, ["id"], "A team's details."),
+        tool("teamnextevents_for_mmaapi", {"id": number, "page": number}, ["id"], "A team's next events."),
+        tool("eventdetails_for_mmaapi", {"id": number}, ["id"], "An event's details."),
+        tool("uniqueeventstatistics_for_mmaapi", {"id": number}, ["id"], "An event's statistics."),
+    ])
+    bound = {d.tool.name.split("_for_")[0]: next(b.column for b in d.bindings if b.param == "id") for d in drafts}
+    assert bound == {"teamdetails": "team_id", "teamnextevents": "team_id", "eventdetails": "event_id",
+                     "uniqueeventstatistics": "event_id"}

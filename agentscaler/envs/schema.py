@@ -8,7 +8,8 @@ The rules, in order of strength:
   so a tournament's details, events and image are rows of tables its key links);
 - a parameter ``<x>_id`` names an entity ``x`` with key column ``<x>_id``: the primary key of x's
   table, and a foreign key everywhere else (``orders.user_id`` → ``users.user_id``); a bare ``id`` is
-  the subject's own key;
+  the subject's own key, or, in a name ``<owner> ... <subject>`` with no path, the owner's where the domain
+  knows the owner (ToolBench's ``teamnextevents(id)``: a team's id);
 - a glued ``<x>id`` (ToolBench's ``customerid``, ``userid``), and an ``<x>_key``, ``<x>_slug`` or
   ``<x>_uuid`` (``projectKey``, ``chain_slug``), is the same key ``<x>_id`` where the domain
   talks about ``x`` (a tool's name says it, or two tools pass the parameter): left as a plain column,
@@ -191,6 +192,21 @@ QUALIFIED_IDS = {"unique", "external", "internal", "global", "local", "public", 
                  "idempotency", "trace", "tracking", "serial", "reference", "ref"}
 """First words of an ``<x>_id`` that say what kind of identifier it is, not which entity it points at
 (traccar's ``uniqueId`` is a device's IMEI: as a reference to a table of "uniques" it repeated across devices)."""
+
+
+def _own_bare_ids(drafts: list[Draft], entity_of) -> None:
+    """A bare ``id`` of a tool named ``<owner> ... <subject>`` without a path is the owner's key where the domain
+    knows the owner as an entity: ToolBench's ``teamnextevents(id)`` takes a team's id, ``eventstatistics(id)``
+    an event's, ``categorytournaments(id)`` a category's (REST's ``/teams/{id}/events``), not the events' own."""
+    known = {d.entity for d in drafts} | {key_entity(p.column) for d in drafts for p in d.params}
+    for d in drafts:
+        bare = next((p for p in d.params if p.column == "id"), None)
+        if bare is None or d.tool.http_path:
+            continue
+        words = nouns("_".join(action_words(d.tool.name)))
+        owner = next((w for w in words[:-1] if w != d.entity and entity_of(w) in known), None)
+        if owner and f"{entity_of(owner)}_id" not in {p.column for p in d.params}:
+            bare.column = f"{entity_of(owner)}_id"
 
 
 def key_entity(column: str) -> str | None:
@@ -434,6 +450,7 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
         entity = path_subject(t.http_path) or subject(t.name, t.toolkit or "")  # the path names the resource
         drafts.append(Draft(optional(t), kind, entity_of(entity), _params(t), verb))  # plumbing: optional
     _link_glued_keys(tools, [d.params for d in drafts])
+    _own_bare_ids(drafts, entity_of)
     _apply_semantics(drafts, entity_of)
     for draft in drafts:
         _bind(draft)
