@@ -66,17 +66,23 @@ def test_synthesized_child_rows_reference_existing_customers():
             assert values and values <= customers
 
 
-def test_a_walk_goes_from_an_order_to_the_same_customers_invoices():
-    """The second sub-goal takes the customer id the first call returned: the user never says it."""
-    spec = build_domain(0, crm_tools())
+def walks(tools: list, first: str, draws: int = 20):
+    """The plans of ``draws`` two-goal walks from ``first`` on a domain of these tools (a draw that fails is
+    skipped)."""
+    spec = build_domain(0, tools)
     sim, rng = DomainSimulator(spec), random.Random(0)
-    tools = [t for t in spec.tools if t.executable]
-    chained = 0
-    for _ in range(20):
+    executable = [t for t in spec.tools if t.executable]
+    for _ in range(draws):
         try:
-            plan = sample_plan(sim, 0, spec.tool("listorders"), rng, goals=2, tools=tools)
+            yield sample_plan(sim, 0, spec.tool(first), rng, goals=2, tools=executable)
         except PlanError:
             continue
+
+
+def test_a_walk_goes_from_an_order_to_the_same_customers_invoices():
+    """The second sub-goal takes the customer id the first call returned: the user never says it."""
+    chained = 0
+    for plan in walks(crm_tools(), "listorders"):
         if len(plan.goals) < 2:
             continue
         second = plan.steps[plan.goals[1].step]
@@ -115,15 +121,8 @@ def test_a_glued_endpoint_name_is_read_as_words_so_its_rows_are_the_entity_it_na
 def test_a_walk_goes_from_a_categorys_tournaments_to_one_tournaments_events_by_the_key_it_returned():
     """The tournament is singled out by its name; no lookup calls a category's tournaments with the very category
     id it is looking for."""
-    spec = build_domain(0, mma_tools())
-    sim, rng = DomainSimulator(spec), random.Random(0)
-    tools = [t for t in spec.tools if t.executable]
     chained = 0
-    for _ in range(20):
-        try:
-            plan = sample_plan(sim, 0, spec.tool("categorytournaments_for_mmaapi"), rng, goals=2, tools=tools)
-        except PlanError:
-            continue
+    for plan in walks(mma_tools(), "categorytournaments_for_mmaapi"):
         steps = [s for s in plan.steps if s.tool.name.startswith("tournamentnextmainevents")]
         for step in steps:
             if "tournamentid" in step.found:
@@ -135,17 +134,10 @@ def test_a_walk_goes_from_a_categorys_tournaments_to_one_tournaments_events_by_t
 def test_a_key_a_later_tool_takes_as_a_string_is_still_the_one_an_earlier_call_returned():
     """NHL's ``getteam`` takes the team's id as a number and ``getschedule`` as a string: "3" is team 3, found by
     the earlier call, not a value the user must know."""
-    spec = build_domain(0, [
-        tool("getteam_for_nhl", {"id": {"type": "number"}}, ["id"], "Get a team."),
-        tool("getschedule_for_nhl", {"teamid": s(), "date": s()}, ["teamid"], "A team's schedule."),
-    ])
-    sim, rng = DomainSimulator(spec), random.Random(0)
+    nhl = [tool("getteam_for_nhl", {"id": {"type": "number"}}, ["id"], "Get a team."),
+           tool("getschedule_for_nhl", {"teamid": s(), "date": s()}, ["teamid"], "A team's schedule.")]
     chained = 0
-    for _ in range(10):
-        try:
-            plan = sample_plan(sim, 0, spec.tool("getteam_for_nhl"), rng, goals=2, tools=list(spec.tools))
-        except PlanError:
-            continue
+    for plan in walks(nhl, "getteam_for_nhl", draws=10):
         for step in plan.steps[1:]:
             if step.tool.name == "getschedule_for_nhl":
                 assert isinstance(step.arguments["teamid"], str) and step.found.get("teamid") == 0
