@@ -236,3 +236,22 @@ def test_a_bare_max_is_how_many_rows_come_back_not_a_column():
     assert {b.param: b.role for b in spec.tool("get_requests").operation.bindings}["max"] == "limit"
     answer, error = call(DomainSimulator(spec), "get_requests", max=2)
     assert not error and len(answer) == 2
+
+
+def test_a_delete_removes_the_row_its_url_names_not_every_row_of_its_parent():
+    """LaunchDarkly's ``DELETE /flags/{projectKey}/{featureFlagKey}``: the flag's key is a filter, not a value the
+    delete ignores (it removed the project's flags whatever key the agent gave)."""
+    tools = [tool("getFeatureFlags", {"projectKey": s()}, ["projectKey"], "Get all flags of a project.",
+                  http_method="GET", http_path="/flags/{projectKey}"),
+             tool("deleteFeatureFlag", {"projectKey": s(), "featureFlagKey": s()}, ["projectKey", "featureFlagKey"],
+                  "Delete a feature flag.", http_method="DELETE", http_path="/flags/{projectKey}/{featureFlagKey}")]
+    spec = build_domain(0, tools, rows=6)
+    roles = {b.param: b.role for b in spec.tool("deleteFeatureFlag").operation.bindings}
+    assert roles == {"projectKey": "eq", "featureFlagKey": "eq"}
+    sim = DomainSimulator(spec)
+    flag = sim.rows("flags")[0]
+    siblings = [r for r in sim.rows("flags") if r["project_id"] == flag["project_id"]]
+    answer, error = call(sim, "deleteFeatureFlag", projectKey=flag["project_id"],
+                         featureFlagKey=flag["feature_flag_key"])
+    assert not error and answer["deleted"] == [flag]
+    assert [r for r in sim.rows("flags") if r["project_id"] == flag["project_id"]] == siblings[1:]

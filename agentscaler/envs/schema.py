@@ -331,9 +331,10 @@ def _bind(draft: Draft) -> None:
             named = set(nouns(draft.tool.name))
             ids += [b for b in current if b not in ids and b.column and key_entity(b.column)
                     and not set(tokens(key_entity(b.column))) <= named]
-        if draft.kind == "update":  # the URL names the row: a patch never moves it (a delete's parent in the URL
-            # stays a value, so the policy's ownership rule can refuse a delete under another parent)
-            ids += [b for b in current if b not in ids and "{%s}" % b.param in (draft.tool.http_path or "")]
+        # the URL names the row: a patch never moves it, a delete removes the flag its URL names (a delete's
+        # parent in the URL stays a value, so the policy's ownership rule can refuse it under another parent)
+        ids += [b for b in current if b not in ids and "{%s}" % b.param in (draft.tool.http_path or "") and (
+            draft.kind == "update" or key_entity(b.column or "") in (None, draft.entity))]
         where = ids or ([] if draft.kind == "update" else draft.bindings)
         for b in draft.bindings:
             b.role = "eq" if b in where else "value"
