@@ -31,7 +31,7 @@ from agentscaler.envs import CompiledTool, EnvSpec, asks_confirmation, says_yes,
 from agentscaler.llm import Completion
 from agentscaler.rollouts.protocol import STOP
 from agentscaler.rollouts.scenario import leaves, said, uses, words
-from agentscaler.tasks import action
+from agentscaler.tasks import action, observed_rows
 
 NO_TOOL = "I'm sorry, but none of the tools I have can do that, so I can't help with this request."
 DECLINED = "Understood, I have not made that change."
@@ -50,14 +50,6 @@ def _said_by(messages: list[dict], role: str, value: Any) -> bool:
 
 def _label(name: str) -> str:
     return spoken(name)
-
-
-def _rows(m: dict) -> list[dict]:
-    """The rows a tool message answered (a list's, a single row, or those a write reports)."""
-    obs = json.loads(m["content"])
-    if isinstance(obs, dict) and len(obs) == 1 and isinstance(next(iter(obs.values())), list):
-        obs = next(iter(obs.values()))  # {"updated": [...]}
-    return [r for r in (obs if isinstance(obs, list) else [obs]) if isinstance(r, dict)]
 
 
 def _telling(v: Any) -> bool:
@@ -143,7 +135,7 @@ class TeacherAgent:
                   for label, value in (scenario.get(key) or {}).items() if uses(call["arguments"], value)]
         missing = [label for key, label, value in needed if not _said_by(messages, "user", value)
                    and (key != "known" or not _said_by(messages, "tool", value))]
-        rows = [row for m in messages if m["role"] == "tool" for row in _rows(m)]
+        rows = [row for m in messages if m["role"] == "tool" for row in observed_rows(m["content"])]
         missing += [label for label, value in (scenario.get("known") or {}).items()
                     if not any(uses(c["arguments"], value) for c in self.gold)
                     and not _said_by(messages, "user", value)

@@ -233,7 +233,7 @@ class Walk:
             if tool.kind != "read" and self.sim.state_hash() == before:
                 raise PlanError(f"{tool.name} changes nothing here")
             if any(not any(identifies(s, rule, r.get(rule.targets[tool.name])) for s in self.steps)
-                   for rule in rules_of(self.spec, "identity", tool) for r in _written(step.observation)
+                   for rule in rules_of(self.spec, "identity", tool) for r in observed_rows(step.observation)
                    if r.get(rule.targets[tool.name]) is not None):
                 raise PlanError(f"{tool.name} touched a row of an owner no lookup identified")  # its filters matched
                 # another row than the one sampled
@@ -428,7 +428,7 @@ class Walk:
     # --- the walk -----------------------------------------------------------------------------------
     def _focus(self, step: Step, table: Table, row: dict[str, Any] | None) -> dict[str, Any] | None:
         """The row the sub-goal acted on, as its observation shows it."""
-        rows = [r for r in _written(step.observation) if table.primary_key in r]
+        rows = [r for r in observed_rows(step.observation) if table.primary_key in r]
         pk = table.primary_key
         return next((r for r in rows if row and r.get(pk) == row.get(pk)), rows[0] if rows else None)
 
@@ -535,7 +535,7 @@ class Walk:
         return out
 
 
-def _written(observation: str) -> list[dict[str, Any]]:
+def observed_rows(observation: str) -> list[dict[str, Any]]:
     """The rows an observation shows: a write's (``{"created" | "updated" | "deleted": [...]}``) or a read's."""
     answer = json.loads(observation)
     if isinstance(answer, dict) and len(answer) == 1 and isinstance(next(iter(answer.values())), list):
