@@ -18,6 +18,7 @@ from agentscaler.envs import build_envs
 from agentscaler.evaluate import EvalConfig, evaluate
 from agentscaler.filters import FilterConfig, run_filters
 from agentscaler.rollouts import RolloutConfig, run_rollouts
+from agentscaler.sim import SimulatorPool
 from agentscaler.tasks import TaskConfig, build_tasks
 
 pytestmark = pytest.mark.slow
@@ -92,9 +93,17 @@ def lose_a_node_when(cluster, appears: Path, pattern: str, stage) -> tuple[objec
 def test_a_node_lost_mid_rollouts_loses_and_repeats_no_episode(cluster, stages, tmp_path):
     run, _ = stages
     tasks = run.read_tasks("train")
-    config = ROLLOUTS.model_copy(update={"samples": 8, "flush_every": 2, "actors": 2})  # one a node, both busy
-    summary, lost = lose_a_node_when(cluster, tmp_path, "part-*.parquet",
-                                     lambda: run_rollouts(run, config, out_dir=tmp_path))
+    config = ROLLOUTS.model_copy(update={"samples": 8, "flush_every": 2})
+    # Both actors (one a node) are up before the episodes start: a node lost while an actor was still being
+    # created on it loses nothing the pool sees (Ray places the actor again), and the loss went unnoticed
+    # (one CI run).
+    pool = SimulatorPool(run.path, num_actors=2)
+    try:
+        assert len(pool.nodes(timeout=120)) == 2
+        summary, lost = lose_a_node_when(cluster, tmp_path, "part-*.parquet",
+                                         lambda: run_rollouts(run, config, out_dir=tmp_path, pool=pool))
+    finally:
+        pool.shutdown()
     ids = [r["rollout_id"] for r in read_shards(tmp_path, ["rollout_id"])]
     assert sorted(ids) == sorted(f"{t.task_id}-r{k}" for t in tasks for k in range(8))  # each once
     assert summary["sim_actors_replaced"] >= 1 and summary["failed_after_retries"] == 0
