@@ -190,3 +190,26 @@ def test_a_computation_goes_on_from_the_number_the_last_one_returned():
     assert plan.steps[1].arguments["number"] == json.loads(plan.steps[0].observation)["gcd"]
     assert plan.steps[1].found == {"number": 0}
     assert _quantity("final_speed") & _quantity("initial_velocity")
+
+
+def test_transforms_of_a_text_are_computations_that_answer_text():
+    """ToolBench POSTs that summarize, encrypt or convert (no method: the learned kind model read them as creates
+    of a row of summaries) compute: a read answering text, the same for the same arguments, other for others."""
+    transforms = [
+        tool("summarizer_for_linguakit", {"text": s(), "lang_input": s()}, ["text", "lang_input"],
+             "Create a summary or abstract from a text."),
+        tool("encrypt_with_aes_for_securityapi", {"text": s(), "key": s()}, ["text"], "Encrypt a text with AES."),
+        tool("html_to_pdf_for_html_to_pdf", {"html": s()}, ["html"], "Turn a web page into a document."),
+        tool("sentiment_analysis", {"text": s()}, ["text"], "Tell how positive a text is."),
+    ]
+    spec = build_domain(0, transforms, rows=5)
+    sim = DomainSimulator(spec)
+    for t in transforms:
+        compiled = spec.tool(t.name)
+        assert computes(t) and compiled.kind == "read" and compiled.compute is not None, t.name
+        args = {p: "Ships leave at dawn." for p in t.parameters["required"]}
+        first, error = call(sim, t.name, **args)
+        assert not error and isinstance(first["result"], str) and first["result"] not in args.values(), t.name
+        assert call(sim.fork(), t.name, **args)[0] == first
+        assert call(sim, t.name, **{p: "Rain by noon." for p in args})[0] != first
+    assert decide("test_for_test_api", "test")[0] == "read" and decide("random_pixel_for_maskmaker")[0] == "read"

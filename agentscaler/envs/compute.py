@@ -5,8 +5,9 @@ conversions, route and time estimates, validators and string transforms. Its sig
 that takes no entity key (``id``, ``user_id``: a record lives in the database) and addresses no
 resource path (``/instances/{id}/resize``): a computing verb first in the name (``calculate_...``,
 ``convert_...``, ``solve_...``) or last (``entropy_change_calculate``) after no create or delete; a
-name without verbs from a computing field (``math_hypot``, ``physics_...``) or naming a calculator
-(``currency_converter``); a name without verbs, or one that only gets, finds, checks or predicts,
+name without verbs from a computing field (``math_hypot``, ``physics_...``), naming a calculator
+(``currency_converter``) or what transforms or analyses a text (``summarizer``, ``sentiment_analysis``), or
+going from one thing to another (``html_to_pdf``); a transform's verb (``encrypt_with_aes``); a name without verbs, or one that only gets, finds, checks or predicts,
 whose description opens with a computing verb ("Calculates the shortest driving distance..."); or a
 formula of ``envs.formulas`` that the name's words select and the parameters fill (``add(a, b)``,
 ``is_prime(n)``, ``check_palindrome(text)``). Such a tool is a read whatever its verbs
@@ -16,7 +17,7 @@ formula of ``envs.formulas`` that the name's words select and the parameters fil
 
 Its answer (``answer``) is an object whose properties are the ``returns`` schema's where the spec has
 one, else the formula's outputs (``{"hypotenuse": 5.0}``), else ``{"result": ..., "unit": ...}`` (or
-``{"valid": ...}`` for a validator). A formula computes what it can; everything else is drawn from a
+``{"valid": ...}`` for a validator, a text ``result`` for a transform or a conversion). A formula computes what it can; everything else is drawn from a
 stable hash (BLAKE2b, never Python's ``hash``) of the tool and its canonical arguments, in a range
 its name makes plausible (a time estimate in minutes, a price, a probability in 0..1), so equal
 arguments give equal answers in every episode, replay and process.
@@ -41,12 +42,24 @@ from agentscaler.toolspec import ToolSpec, canonical_json
 
 __all__ = ["ComputeError", "answer", "compile_compute", "compute_arguments", "computes"]
 
-COMPUTE_VERBS = frozenset("calculate calc compute convert estimate solve evaluate validate".split())
+TRANSFORM_VERBS = frozenset("encrypt decrypt encode decode hash summarize summarise translate transliterate tokenize "
+                            "diacritize".split())
+"""Verbs that turn a text into another: their answer is text."""
+COMPUTE_VERBS = frozenset("calculate calc compute convert estimate solve evaluate validate".split()) | TRANSFORM_VERBS
 COMPUTE_FIELDS = frozenset(singular(w) for w in (
     "math maths mathematics arithmetic algebra geometry trigonometry calculus physics kinematics thermodynamics "
     "mechanics electromagnetism optics").split())  # not statistics: sports APIs' team statistics are data
+TRANSFORMERS = frozenset(
+    "summarizer summariser summarization encryptor encryption decryptor decryption encoder decoder translator "
+    "transliterator transliteration diacritizator diacritizer diacritization tokenizer tokenization hasher formatter "
+    "beautifier minifier shortener".split())
+"""Nouns naming what transforms a text (``summarizer_for_linguakit``): a name with one computes, and answers text."""
+ANALYSES = frozenset("analysis analyzer analyser detector detection classifier classification recognition "
+                     "recognizer".split())
+"""Nouns naming what tells something about a text or an image (``sentiment_analysis``): it answers a label."""
 CALCULATORS = frozenset("calculator converter conversion estimator solver validator validation calculation "
-                        "computation".split())
+                        "computation".split()) | TRANSFORMERS | ANALYSES
+TEXT_RESULTS = TRANSFORM_VERBS | TRANSFORMERS | ANALYSES
 LOOKUP_VERBS = frozenset([None, "get", "find", "check", "predict"])
 """A name with no verb or one of these may still compute: its description's opening says ("Calculates...")."""
 VALIDATION = frozenset("valid validate validator validation verify verification verifier check checker is".split())
@@ -89,6 +102,8 @@ def computes(tool: ToolSpec) -> bool:
         return True
     if first is None and not (COMPUTE_FIELDS.isdisjoint(words) and CALCULATORS.isdisjoint(words)):
         return True
+    if first is None and _conversion(words):
+        return True
     summary = [singular(w) for w in tokens(opening(tool.description))[:8]]
     if first in LOOKUP_VERBS and first_verb(summary) in COMPUTE_VERBS:
         return True
@@ -97,6 +112,11 @@ def computes(tool: ToolSpec) -> bool:
         return False
     named = {w for ws in found[0].words for w in ws} | {"valid"}
     return first_kind in (None, "read") or set(words) <= named | _FILLER
+
+
+def _conversion(words: list[str]) -> bool:
+    """A verbless name from one thing to another (``html_to_pdf``, ``text_to_speech``) converts."""
+    return "to" in words[1:-1]
 
 
 def _required(tool: ToolSpec) -> set[str]:
@@ -240,8 +260,11 @@ def _outputs(tool: ToolSpec, f: Formula | None, params: list[str]) -> list[Compu
         return [ComputeOutput(name=o, kind=_output_kind(o), of=o) for o in f.outputs]
     if "valid" in _words(tool.name):
         return [ComputeOutput(name="valid", kind="boolean")]
-    nouns = [singular(w) for w in action_words(tool.name) if w not in COMPUTE_VERBS]
+    words = [singular(w) for w in action_words(tool.name)]
+    nouns = [w for w in words if w not in COMPUTE_VERBS]
     kind = kind_of(nouns)
+    if kind == "number" and (_conversion(words) or not TEXT_RESULTS.isdisjoint(words)):
+        return [ComputeOutput(name="result", kind="text")]
     if kind == "number":  # "Estimate the travel time for...": what the description's opening phrase names
         phrase = [singular(w) for w in tokens(opening(tool.description))[:12]]
         kind = kind_of(phrase[:next((i for i, w in enumerate(phrase) if w in _PREPOSITIONS), len(phrase))])

@@ -7,7 +7,8 @@ the corpora are lookups, and a read cannot corrupt state). Ambiguous verbs, deci
 ``unsubscribe``/``revoke``/``remove`` delete the record; ``cancel``/``close``/``suspend``/``renew``/
 ``refund``/``block``... move it to another status, so update (``envs.semantics`` says which status);
 ``set``/``toggle``/``assign``/``mark`` update; ``send``/``post``/``book``/``upload``/``save`` create
-a record; ``generate``/``convert``/``translate``/``check``/``verify`` compute or look up, so read.
+a record; ``generate``/``convert``/``translate``/``check``/``verify``/``test`` and the transforms of a text (``encrypt``,
+``summarize``...) compute or look up, so read; so does ``random`` (``random_quote``: draw one).
 A verb followed by a noun it forms a compound with is no verb (``close_price``, ``open_interest``).
 
 Where the API has no HTTP method, a model learned from the operations that have one decides, with
@@ -34,7 +35,9 @@ VERBS: dict[str, Kind] = {
     **dict.fromkeys(
         "get gets list search find fetch check calculate compute retrieve lookup look query show view read "
         "count browse recommend suggest validate verify generate convert translate estimate predict "
-        "analyze analyse detect extract compare download describe".split(), "read"),
+        "analyze analyse detect extract compare download describe test random randomize scrape parse classify "
+        "encrypt decrypt encode decode hash summarize summarise transliterate tokenize diacritize".split(),
+        "read"),
     **dict.fromkeys(
         "create add book register post submit insert make send upload save store schedule reserve "
         "subscribe follow like enroll signup purchase buy open invite pay".split(), "create"),
