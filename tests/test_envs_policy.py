@@ -50,7 +50,7 @@ def rule(sim: DomainSimulator, kind: str, **fields):
                 if r.kind == kind and all(getattr(r, k) == v for k, v in fields.items()))
 
 
-def call(sim: DomainSimulator, name: str, **arguments):
+def call(sim: DomainSimulator, name: str, /, **arguments):
     obs = sim.step({"name": name, "arguments": arguments})
     return json.loads(obs.observation), obs.error
 
@@ -59,7 +59,7 @@ def contents(sim: DomainSimulator) -> dict:
     return {t.name: sim.rows(t.name) for t in sim.spec.tables}
 
 
-def assert_refused(sim: DomainSimulator, expected_rule, name: str, **arguments) -> dict:
+def assert_refused(sim: DomainSimulator, expected_rule, name: str, /, **arguments) -> dict:
     """The call is refused naming the rule, and the state is exactly as it was."""
     h, before = sim.state_hash(), contents(sim)
     result, error = call(sim, name, **arguments)
@@ -289,3 +289,55 @@ def test_the_policy_is_stored_with_the_environment_and_round_trips(tmp_path):
 @pytest.mark.parametrize("kind", ["transition", "ownership", "limit", "identity", "confirmation"])
 def test_the_store_has_a_rule_of_every_kind(kind):
     assert any(r.kind == kind for r in store().spec.policy.rules)
+
+
+def accounts() -> DomainSimulator:
+    """Members with an email and a username, projects nothing owns, settings with a flag."""
+    spec = build_domain(0, [
+        tool("get_member", {"member_id": s()}, ["member_id"], "Get a member."),
+        tool("create_member", {"name": s(), "email": s(), "username": s()}, ["name", "email", "username"],
+             "Create a member."),
+        tool("update_member_email", {"member_id": s(), "email": s()}, ["member_id", "email"], "Change an email."),
+        tool("create_project", {"name": s(), "budget": {"type": "number"}}, ["name"], "Create a project."),
+        tool("list_projects", {}, [], "List the projects."),
+        tool("enable_autopay", {}, [], "Turn on automatic payments."),
+        tool("disable_autopay", {}, [], "Turn off automatic payments."),
+    ], rows=6)
+    return DomainSimulator(spec)
+
+
+def test_a_natural_key_or_a_projects_name_another_row_holds_is_refused():
+    sim = accounts()
+    email, username = rule(sim, "unique", column="email"), rule(sim, "unique", column="username")
+    assert set(email.tools) == {"create_member", "update_member_email"} and username.tools == ["create_member"]
+    assert not any(r.kind == "unique" and r.table == "members" and r.column == "name" for r in sim.spec.policy.rules)
+    first, second = sim.rows("members")[:2]
+    assert_refused(sim, email, "create_member", name="Ann Lee", email=first["email"].upper(), username="annlee")
+    assert_refused(sim, username, "create_member", name="Ann Lee", email="ann@example.org",
+                   username=first["username"])
+    assert_refused(sim, email, "update_member_email", member_id=first["member_id"], email=second["email"])
+    assert not call(sim, "create_member", name=first["name"], email="ann@example.org", username="annlee")[1]
+    assert not call(sim, "update_member_email", member_id=first["member_id"], email="new@example.org")[1]
+    project = rule(sim, "unique", table="projects", column="name")  # a project nothing owns: its name is unique
+    assert_refused(sim, project, "create_project", name=sim.rows("projects")[0]["name"])
+
+
+def test_the_account_holds_at_most_so_many_of_its_own_rows():
+    sim = accounts()
+    cap = rule(sim, "limit", table="projects", column=None)
+    assert cap.maximum == 20 and cap.owner is None and "at most 20 projects" in cap.text  # twice 6 rows, + 1
+    for n in range(20 - len(sim.rows("projects"))):
+        assert not call(sim, "create_project", name=f"Project {n}")[1]
+    assert_refused(sim, cap, "create_project", name="One too many")
+
+
+def test_turning_on_a_flag_that_is_on_is_refused():
+    sim = accounts()
+    same = rule(sim, "transition", column=None)
+    assert {"enable_autopay", "disable_autopay"} <= set(same.tools)
+    column = next(a.column for a in sim.spec.tool("enable_autopay").operation.assign)
+    on = bool(sim.rows(sim.spec.tool("enable_autopay").table)[0][column])
+    assert_refused(sim, same, "enable_autopay" if on else "disable_autopay")
+    result, error = call(sim, "disable_autopay" if on else "enable_autopay")
+    assert not error and result["updated"][0][column] == (not on)
+    assert_refused(sim, same, "disable_autopay" if on else "enable_autopay")

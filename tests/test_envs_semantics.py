@@ -94,9 +94,11 @@ def test_an_update_is_addressed_by_the_owning_entitys_key():
 
 def test_a_setter_without_identifier_writes_the_settings_row():
     spec, sim = _domain(tool("set_volume", {"level": i()}, ["level"]), tool("get_volume"),
-                        tool("enable_dark_mode"))
+                        tool("enable_dark_mode"), tool("disable_dark_mode"))
     assert spec.table("settings").singleton and len(sim.rows("settings")) == 1
     _call(sim, "set_volume", level=7)
+    if sim.rows("settings")[0]["dark_mode_enabled"]:  # enabling what is on is refused (envs.policy)
+        _call(sim, "disable_dark_mode")
     _call(sim, "enable_dark_mode")
     assert _call(sim, "get_volume") == [{"setting_id": 1, "volume": 7, "dark_mode_enabled": 1}]
 
@@ -136,7 +138,7 @@ def test_add_to_and_remove_from_a_collection_use_a_link_table(container, member,
 def test_without_a_named_owner_the_most_specific_key_owns_the_flag():
     spec, sim = _domain(tool("enable_roaming", {"customer_id": s(), "line_id": s()}, ["customer_id", "line_id"]))
     assert spec.tool("enable_roaming").table == "lines"
-    line = sim.rows("lines")[1]
+    line = next(r for r in sim.rows("lines") if not r["roaming_enabled"])  # enabling what is on is refused
     _call(sim, "enable_roaming", customer_id=line["customer_id"], line_id=line["line_id"])
     assert _row(sim, "lines", "line_id", line["line_id"]) == {**line, "roaming_enabled": 1}
     other = next(c["customer_id"] for c in sim.rows("customers") if c["customer_id"] != line["customer_id"])

@@ -7,10 +7,10 @@ import json
 import random
 
 import pytest
-from envs_helpers import make_run, shop_tools
+from envs_helpers import make_run, s, shop_tools, tool
 
 from agentscaler.contracts import OUTCOMES
-from agentscaler.envs import DomainSimulator, build_envs, load_env
+from agentscaler.envs import DomainSimulator, build_domain, build_envs, load_env
 from agentscaler.tasks import TaskConfig, build_tasks, check_task
 from agentscaler.tasks.check import said
 from agentscaler.tasks.plan import sample_refusal
@@ -107,3 +107,16 @@ def test_outcome_shares_are_configured(tmp_path):
     assert summary["outcomes"]["complete"] == summary["tasks"] == 12
     with pytest.raises(ValueError, match="outcomes"):
         TaskConfig(outcomes={"complete": 1, "dance": 1})
+
+
+def test_a_refusal_can_ask_for_a_value_another_row_holds():
+    sim = DomainSimulator(build_domain(0, [
+        tool("get_member", {"member_id": s()}, ["member_id"], "Get a member."),
+        tool("create_member", {"name": s(), "email": s()}, ["name", "email"], "Create a member."),
+    ], rows=6))
+    create = sim.spec.tool("create_member")
+    plan = sample_refusal(sim, 0, random.Random(1), [create])
+    taken = plan.refused.call["arguments"]["email"]
+    assert sim.spec.policy.rule(plan.rule).kind == "unique" and taken in {m["email"] for m in sim.rows("members")}
+    answer = json.loads(sim.step(plan.refused.call).observation)
+    assert answer["rule"] == plan.rule and "already that of" in answer["error"]

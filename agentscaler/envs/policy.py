@@ -14,15 +14,21 @@ derived from its schema, compiled tools and synthesized states, never drawn at r
   refund, archive...); ``cancel`` also not once the row has shipped; other updates leave rows at a final
   status alone; and an update that would leave its row exactly as it is is refused (tau2's "the new
   item must differ from the old one");
+- *unique*: a create or update cannot give a row the natural key another row holds (a SKU, a slug: what
+  ``envs.synth.unique`` keeps apart; a username or an email only on a person's or account's rows) nor,
+  for a table nothing else owns and that is not about people, the name another has (a second project
+  called "Atlas"); only where every state's rows already differ in it;
 - *ownership*: an update or delete that names a row by its key and its parent (an order and its
   user) must name the parent the row holds;
 - *limit*: written quantities (1..N), money (more than 0, at most a cap), percentages, ratings and the
   bounds a tool's JSON Schema declares; and, on create, at most K rows of a child per parent (its
-  person or account, else the parent the create names). N and the cap are ten times the largest value
-  the states hold, K one more than the most children any parent holds, each rounded up to 1, 2 or 5
-  times a power of ten: far enough out that synthesized values pass, near enough to be a real rule.
+  person or account, else the parent the create names), or of the account's own rows where it names none.
+  N and the cap are ten times the largest value the states hold, K one more than the most children any
+  parent holds (one more than twice the most rows of a state, for the account's own), each rounded up
+  to 1, 2 or 5 times a power of ten: far enough out that synthesized values pass, near enough to be a
+  real rule.
 
-The state rules (transition, ownership, limit) are enforced by the simulator (``guards``: one ``Guard``
+The state rules (transition, unique, ownership, limit) are enforced by the simulator (``guards``: one ``Guard``
 per tool with rules, so domains and tools without pay nothing). The process rules are judged from a
 conversation by ``process_violations``, with these definitions (simple, deterministic):
 
@@ -48,6 +54,8 @@ from agentscaler.envs.kinds import VERBS
 from agentscaler.envs.naming import action_words, tokens
 from agentscaler.envs.semantics import STATUS_COLUMN
 from agentscaler.envs.spec import STATE_RULES, CompiledTool, EnvSpec, Policy, Rule, Table
+from agentscaler.envs.synth import unique
+from agentscaler.envs.values import meaning
 from agentscaler.failures import Failure
 
 OWNER_WORDS = {
@@ -57,6 +65,8 @@ OWNER_WORDS = {
     "organization", "company", "team", "workspace", "household",
 }  # fmt: skip
 """The last word of an entity whose rows (and whose children's rows) belong to someone to identify."""
+ORGANIZATIONS = {"account", "organization", "company", "team", "workspace", "household", "merchant"}
+"""Owners that are not people: their names are unique, a person's are not."""
 FINAL = {
     "cancelled", "canceled", "closed", "completed", "complete", "refunded", "returned", "delivered", "fulfilled",
     "rejected", "declined", "voided", "expired", "terminated", "retired", "deleted", "dismissed", "resolved",
@@ -106,7 +116,8 @@ def derive_policy(spec: EnvSpec) -> Policy | None:
     tables = {t.name: t for t in spec.tables}
     values = _state_values(spec)
     rules = [*_identity(spec, writes, tables), *_confirmation(writes), *_transitions(writes, tables, values),
-             *_unchanged(writes, tables), *_ownership(writes, tables), *_limits(writes, tables, values),
+             *_unchanged(writes, tables), *_unique(spec, writes, tables), *_ownership(writes, tables),
+             *_limits(writes, tables, values),
              *_quotas(spec, writes, tables)]
     for n, rule in enumerate(rules, 1):
         rule.id = f"R{n}"
@@ -160,6 +171,11 @@ def _nice(x: float) -> float:
         return 1
     power = 10 ** math.floor(math.log10(x))
     return next(m * power for m in (1, 2, 5, 10) if m * power >= x)
+
+
+def _is_person(table: Table) -> bool:
+    words = tokens(table.entity)
+    return bool(words) and words[-1] in OWNER_WORDS - ORGANIZATIONS
 
 
 def _is_owner(table: Table) -> bool:
@@ -264,15 +280,52 @@ def _transitions(writes: list[CompiledTool], tables: dict[str, Table], values) -
 
 
 def _unchanged(writes: list[CompiledTool], tables: dict[str, Table]) -> list[Rule]:
-    """Updates that set values (not a status or flag: their own rules say when those change): one that would leave
-    its row exactly as it is changes nothing the user wants, so it is refused and the agent says so."""
-    tools = [t.name for t in writes if t.kind == "update" and not t.operation.assign and any(
-        b.role == "value" and b.column != tables[t.table].primary_key for b in t.operation.bindings)]
+    """Updates that set values or turn a flag on or off (not a status: its own rules say when that changes): one
+    that would leave its row exactly as it is changes nothing the user wants (enabling what is enabled), so it
+    is refused and the agent says so."""
+    tools = [t.name for t in writes if t.kind == "update" and (_sets_flags(t) if t.operation.assign else any(
+        b.role == "value" and b.column != tables[t.table].primary_key for b in t.operation.bindings))]
     if not tools:
         return []
     return [Rule(id="", kind="transition", tools=tools,
                  text=f"A change that would leave a record exactly as it is (every value it sets is already the "
                       f"stored one) is refused: tell the user it is already so ({_either(tools)}).")]
+
+
+def _sets_flags(tool: CompiledTool) -> bool:
+    """Whether every column the write sets by itself is a flag it sets to a constant (``enable_autopay``)."""
+    return all(a.column != STATUS_COLUMN and not a.toggle and isinstance(a.value, bool) for a in tool.operation.assign)
+
+
+def _unique(spec: EnvSpec, writes: list[CompiledTool], tables: dict[str, Table]) -> list[Rule]:
+    """Columns no two rows may share, one rule each, for the creates and updates that set them."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for tool in writes:
+        table = tables[tool.table]
+        for b in tool.operation.bindings if tool.kind != "delete" else []:
+            if b.role == "value" and b.column != table.primary_key and _is_unique(spec, table, b.column):
+                found.setdefault((table.name, b.column), []).append(tool.name)
+    rules = []
+    for (name, column), tools in sorted(found.items()):
+        plural, words = name.replace("_", " "), column.replace("_", " ")
+        rules.append(Rule(id="", kind="unique", table=name, tools=tools, column=column,
+                          text=f"No two {plural} may share {_a(words)}: a change that gives one the {words} another "
+                               f"already has is refused ({_either(tools)})."))
+    return rules
+
+
+def _is_unique(spec: EnvSpec, table: Table, column: str) -> bool:
+    """A natural key, or the name of a table nothing owns and that is not about people, in which the rows of
+    every state differ (case aside: a state where two rows share it says the API allows that)."""
+    c = table.column(column)
+    named = column == "name" and not table.foreign_keys and not table.singleton and not _is_person(table)
+    if not (named or unique(c, meaning(c, table.entity, frozenset(x.name for x in table.columns)))):
+        return False
+    if tokens(column)[-1:] in (["email"], ["username"], ["login"], ["handle"], ["address"]) and not _is_owner(table):
+        return False  # a server's login or a company's contact email names no one
+    at = [x.name for x in table.columns].index(column)
+    held = [[str(r[at]).lower() for r in state.get(table.name) or [] if r[at] is not None] for state in spec.states]
+    return sum(map(len, held)) >= 2 and all(len(h) == len(set(h)) for h in held)
 
 
 def _ownership(writes: list[CompiledTool], tables: dict[str, Table]) -> list[Rule]:
@@ -377,18 +430,25 @@ def _range(low: float | None, high: float | None, strict: bool, whole: bool) -> 
 
 def _quotas(spec: EnvSpec, writes: list[CompiledTool], tables: dict[str, Table]) -> list[Rule]:
     """At most K rows of a child per parent (its person or account, else the first parent it names), for the
-    creates that name the parent. K clears every parent of the states by at least one row."""
-    found: dict[tuple[str, str], list[str]] = {}
+    creates that name the parent; K clears every parent of the states by at least one row. A create that
+    names no parent adds to the account's own rows: at most K of them (a plan's limit on projects), K at
+    least twice the most any state holds."""
+    found: dict[tuple[str, str | None], list[str]] = {}
     for tool in writes:
         table = tables[tool.table]
         named = {b.column for b in tool.operation.bindings if b.role == "value"}
         parents = [fk for fk in table.foreign_keys if fk.column in named and fk.table in tables]
         fk = next((fk for fk in parents if _is_owner(tables[fk.table])), parents[0] if parents else None)
-        if tool.kind == "create" and fk is not None:
-            found.setdefault((table.name, fk.column), []).append(tool.name)
+        if tool.kind == "create" and not table.singleton:
+            found.setdefault((table.name, fk and fk.column), []).append(tool.name)
     rules = []
-    for (name, column), tools in sorted(found.items()):
+    for (name, column), tools in sorted(found.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
         table = tables[name]
+        if column is None:
+            k = _nice(2 * max((len(state.get(name) or []) for state in spec.states), default=0) + 1)
+            rules.append(Rule(id="", kind="limit", table=name, tools=tools, maximum=k,
+                              text=f"There can be at most {k:g} {name.replace('_', ' ')} ({_either(tools)})."))
+            continue
         at = [c.name for c in table.columns].index(column)
         parent = next(fk.table for fk in table.foreign_keys if fk.column == column)
         busiest = max((_busiest(state.get(name) or [], at) for state in spec.states), default=0)
@@ -417,7 +477,10 @@ class Guard:
     owners: list[tuple[int, str, Rule]] = field(default_factory=list)  # (row position, placeholder, ownership)
     statuses: list[tuple[int, frozenset[str], Rule]] = field(default_factory=list)  # (position, refused, transition)
     quotas: list[tuple[str, str, Rule]] = field(default_factory=list)  # (placeholder, COUNT statement, limit)
+    uniques: list[tuple[str, str, Rule]] = field(default_factory=list)  # (placeholder, SELECT of holders, unique)
+    capacity: tuple[str, Rule] | None = None  # (COUNT statement, limit) of the rows a create adds to
     unchanged: list[tuple[int, str]] = field(default_factory=list)  # (row position, placeholder) of set values
+    flags: list[tuple[int, Any]] = field(default_factory=list)  # (row position, constant) of flags it sets
     unchanged_rule: Rule | None = None
 
     def check(self, db, params: dict[str, Any], before: list[tuple]) -> tuple[str, str] | None:
@@ -438,7 +501,14 @@ class Guard:
                 if str(row[at]).lower() in refused:
                     return self._refuse(rule, f"{self.entity} {_short(row[self.key])} has {rule.column} "
                                               f"{_short(row[at])}")
-        given = [(at, params[ph]) for at, ph in self.unchanged if ph in params]
+        mine = {row[self.key] for row in before}  # an update may keep its own row's value
+        for ph, holders, rule in self.uniques:
+            if params.get(ph) is not None:
+                other = next((k for (k,) in db.execute(holders, (str(params[ph]),)) if k not in mine), None)
+                if other is not None:
+                    return self._refuse(rule, f"{rule.column} {_short(params[ph])} is already that of "
+                                              f"{self.entity} {_short(other)}")
+        given = [(at, params[ph]) for at, ph in self.unchanged if ph in params] + self.flags
         if given and before and all(_same(row[at], v) for row in before for at, v in given):
             return self._refuse(self.unchanged_rule, f"{self.entity} {_short(before[0][self.key])} already holds "
                                                      f"every value given")
@@ -446,6 +516,9 @@ class Guard:
             if ph in params and db.execute(count, (params[ph],)).fetchone()[0] >= rule.maximum:
                 return self._refuse(rule, f"{rule.column} {_short(params[ph])} already has {rule.maximum:g} "
                                           f"{rule.table.replace('_', ' ')}")
+        if self.capacity and db.execute(self.capacity[0]).fetchone()[0] >= self.capacity[1].maximum:
+            rule = self.capacity[1]
+            return self._refuse(rule, f"there are {rule.maximum:g} {rule.table.replace('_', ' ')} already")
         return None
 
     def _refuse(self, rule: Rule, why: str) -> tuple[str, str]:
@@ -470,11 +543,18 @@ def guards(spec: EnvSpec) -> dict[str, Guard]:
                 guard.unchanged_rule = rule
                 guard.unchanged = [(columns.index(b.column), f"p{i}") for i, b in enumerate(tool.operation.bindings)
                                    if b.role == "value" and b.column != table.primary_key]
+                guard.flags = [(columns.index(a.column), a.value) for a in tool.operation.assign]
             elif rule.kind == "transition":
                 guard.statuses.append((columns.index(rule.column), frozenset(v.lower() for v in rule.refused_from),
                                        rule))
             elif rule.kind == "ownership":
                 guard.owners += [(columns.index(rule.column), ph, rule) for ph, _ in slots]
+            elif rule.kind == "unique":
+                holders = (f'SELECT "{table.primary_key}" FROM "{table.name}" '
+                           f'WHERE lower(CAST("{rule.column}" AS TEXT)) = lower(?)')
+                guard.uniques += [(ph, holders, rule) for ph, _ in slots]
+            elif rule.column is None:
+                guard.capacity = (f'SELECT COUNT(*) FROM "{table.name}"', rule)
             elif rule.owner is None:
                 guard.values += [(ph, param, rule) for ph, param in slots]
             else:

@@ -126,8 +126,8 @@ class CompiledTool(BaseModel):
         default=None, description="Set on a computing read: it answers from its arguments, never the database.")
 
 
-RuleKind = Literal["identity", "confirmation", "transition", "ownership", "limit"]
-STATE_RULES = ("transition", "ownership", "limit")
+RuleKind = Literal["identity", "confirmation", "transition", "unique", "ownership", "limit"]
+STATE_RULES = ("transition", "unique", "ownership", "limit")
 """Kinds the simulator enforces on each write; the others are process rules, judged from a conversation."""
 
 
@@ -137,11 +137,13 @@ class Rule(BaseModel):
     - transition: a write of ``tools`` on a row of ``table`` whose ``column`` (a status) is one of
       ``refused_from`` is refused; ``value`` is the status those tools set (None: they change other columns);
       without a ``column``, an update of ``tools`` that would leave its row as it is is refused;
+    - unique: a write of ``tools`` cannot give a row of ``table`` the ``column`` value another row holds;
     - ownership: ``tools`` name a row of ``table`` and, in ``column``, its ``owner``: they must name the owner
       the row holds;
     - limit: the ``column`` a write of ``tools`` sets stays within ``minimum``..``maximum`` (above, not at,
       ``minimum`` when ``exclusive_minimum``); with ``owner`` set, ``maximum`` counts instead the rows of
-      ``table`` whose ``column`` names one ``owner`` row, and a create past it is refused;
+      ``table`` whose ``column`` names one ``owner`` row, and a create past it is refused; without a
+      ``column``, it counts every row of ``table``;
     - identity: before a write of ``tools`` on an ``owner`` row's rows, that row must have been identified by
       a successful read in ``lookups``; ``targets`` names, per tool, the column of the written rows that holds
       the owner's key ``owner_key``; ``lookups`` names, per read, the parameter that takes that key (None:

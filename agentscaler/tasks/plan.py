@@ -648,17 +648,20 @@ def sample_plan(sim: DomainSimulator, state: int, first: CompiledTool, rng: rand
 
 
 def refusal_rules(spec: EnvSpec, tools: list[CompiledTool]) -> list:
-    """The policy's state rules a request for one of ``tools`` can break: status transitions, a row named with
-    an owner it does not have, and limits on a value (not the per-owner quotas, which take many creates)."""
+    """The policy's state rules a request for one of ``tools`` can break: status transitions, a value another
+    row already holds, a row named with an owner it does not have, and limits on a value (not the per-owner
+    quotas, which take many creates)."""
     names = {t.name for t in tools}
-    return [r for r in (spec.policy.rules if spec.policy else []) if set(r.tools) & names and (r.kind in ("transition",
-            "ownership") or (r.kind == "limit" and not r.owner and (r.maximum is not None or r.minimum is not None)))]
+    return [r for r in (spec.policy.rules if spec.policy else []) if set(r.tools) & names and (r.kind in (
+            "transition", "unique", "ownership") or (r.kind == "limit" and r.column and not r.owner
+            and (r.maximum is not None or r.minimum is not None)))]
 
 
 def sample_refusal(sim: DomainSimulator, state: int, rng: random.Random, tools: list[CompiledTool]) -> Plan:
     """A single sub-goal a state rule of the domain's policy refuses: a status change the row's status forbids
-    (a transition rule), or a value past a limit; its lookups and the read of the row come first (they are
-    the gold calls: the read shows why the request breaks the rule). PlanError when none can be drawn."""
+    (a transition rule), a value another row holds, or a value past a limit; its lookups and the read of the
+    row come first (they are the gold calls: the read shows why the request breaks the rule). PlanError when
+    none can be drawn."""
     rules = refusal_rules(sim.spec, tools)
     if not rules:
         raise PlanError("no state rule of the policy governs a write here")
@@ -672,6 +675,13 @@ def sample_refusal(sim: DomainSimulator, state: int, rng: random.Random, tools: 
             raise PlanError(f"no {table.entity} is in a status that {rule.id} refuses")
         row = rng.choice(rows)
         walk.act(tool, row, "first", {table.primary_key: row[table.primary_key]}, refuse=True)
+    elif rule.kind == "unique":  # the user asks for a value another row holds (a taken username)
+        rows = [r for r in sim.rows(table.name) if r.get(rule.column) is not None]
+        if len(rows) < 2:
+            raise PlanError(f"no {table.entity} holds a {rule.column} to take")
+        row, other = rng.sample(rows, 2)
+        fixed = {table.primary_key: row[table.primary_key]} if tool.kind == "update" else None
+        walk.act(tool, row if fixed else None, "first", fixed, refuse=True, values={rule.column: other[rule.column]})
     elif rule.kind == "ownership":  # the user names a row, and an owner that is not its own
         row = rng.choice(sim.rows(table.name) or [{}])
         others = [r[ref] for r in sim.rows(rule.owner) for ref in (_referenced(table, rule.column),)
