@@ -24,6 +24,7 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -138,7 +139,8 @@ def tree_cpu_seconds() -> float:
 def cpu_rate(run: RunDir, batch_size: int = 512) -> float:
     """Trajectories per CPU-second of the filters' own work, in this process (no Ray): what one core
     does when it is not shared; the pipeline's wall-clock rate on a loaded machine is below it."""
-    table = pq.read_table(run.require(run.rollouts))
+    shards = sorted(run.require(run.rollouts).glob("part-*.parquet"))  # not the directory: it holds tasks.sha256
+    table = pa.concat_tables([pq.read_table(shard) for shard in shards])
     stages = (Validity(), *judges(run.path), DedupKeys())
     started = time.process_time()
     for offset in range(0, table.num_rows, batch_size):
