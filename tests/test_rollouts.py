@@ -289,3 +289,23 @@ def test_the_teacher_asks_which_row_before_it_takes_its_key_and_narrates_in_word
     second = teacher.next_message(messages)
     assert second["content"] == "I'll look up the list (task list L2)."
     assert json.loads(second["tool_calls"][0]["function"]["arguments"]) == {"tasklist": "L2"}
+
+
+def test_the_teachers_summary_names_a_row_by_its_name_and_says_only_what_the_call_set():
+    spec = build_domain(0, [
+        tool("tasklists_get", {"tasklist": s()}, ["tasklist"], "Returns a tasklist.", http_method="GET",
+             http_path="/users/@me/lists/{tasklist}"),
+        tool("tasklists_patch", {"tasklist": s(), "title": s(), "color": s()}, ["tasklist"], "Updates a tasklist.",
+             http_method="PATCH", http_path="/users/@me/lists/{tasklist}"),
+    ], rows=3)
+    gold = [{"name": "tasklists_patch", "arguments": {"tasklist": "L2", "color": "teal"}}]
+    task = Task(task_id="t", domain_id=0, state_index=0, intent="Could you make my Work list teal?",
+                gold_calls=json.dumps(gold), gold_observations="[]", gold_hash="", initial_hash="", writes=True,
+                tools="[]", intent_source="template", source=None, seed=0, split="train", scenario="{}")
+    teacher = TeacherAgent(task, spec)
+    messages = [{"role": "system", "content": ""}, {"role": "user", "content": task.intent}]
+    messages.append(teacher.next_message(messages))
+    row = {"list_id": "L2", "title": "Work", "color": "teal", "updated": "2025-05-27T01:57:55Z"}
+    messages.append({"role": "tool", "tool_call_id": messages[-1]["tool_calls"][0]["id"],
+                     "content": json.dumps({"updated": [row]})})
+    assert teacher.next_message(messages)["content"] == 'All done. The list "Work" now has color teal.'

@@ -15,10 +15,11 @@ from typer.testing import CliRunner
 from agentscaler.cli import app
 from agentscaler.contracts import Task
 from agentscaler.envs import Column, DomainSimulator, Table, build_domain, build_envs, load_env, spoken
+from agentscaler.envs.naming import unglue
 from agentscaler.failures import CODES
 from agentscaler.tasks import TaskConfig, build_tasks, check_task
 from agentscaler.tasks.check import missing_values
-from agentscaler.tasks.intent import _noun, field_words, goal_phrase, said_values
+from agentscaler.tasks.intent import _located, _noun, field_words, goal_phrase, said_values
 from agentscaler.tasks.plan import Goal, Plan, PlanError, Step, sample_plan
 
 
@@ -309,10 +310,18 @@ def test_a_moment_or_a_flag_named_by_a_participle_is_said_as_a_date_or_a_flag():
                Column(name="created_at", type="TEXT", json_type="string", format="date-time"),
                Column(name="startdate", type="TEXT", json_type="string", format="date"),
                Column(name="is_active", type="INTEGER", json_type="boolean"),
-               Column(name="status", type="TEXT", json_type="string")]
+               Column(name="status", type="TEXT", json_type="string"),
+               Column(name="flag_enabled", type="INTEGER", json_type="boolean")]
     table = Table(name="tasks", entity="task", columns=columns, primary_key="task_id")
     assert [field_words(table, c.name) for c in columns[1:]] == [
-        "updated date", "deleted flag", "created at", "start date", "is active", "status"]
+        "updated date", "deleted flag", "created at", "start date", "is active", "status", "flag enabled"]
+
+
+def test_a_latitude_and_a_longitude_are_said_as_one_location():
+    assert _located(["language", "lat", "lon"]) == ["language", "location"]
+    assert _located(["name", "latitude", "city", "longitude"]) == ["name", "location", "city"]
+    assert _located(["lat", "name"]) == ["lat", "name"]  # half a position is said as it is
+    assert unglue("minutelies") == ["minutelies"] and unglue("tournamentallevents") == ["tournament", "all", "events"]
 
 
 def test_a_computation_is_asked_for_as_a_person_asks_not_by_its_tool_name():

@@ -22,12 +22,14 @@ _SHORT_WORDS = {"id", "by", "of", "to", "in", "on", "at", "up", "my", "ip", "tv"
 @cache
 def unglue(token: str) -> list[str]:
     """A lower-case run of words as its words (``tournamentallevents`` → tournament all events), by English word
-    frequencies; a word or a split into fragments (``otts`` → ott s) stays whole."""
+    frequencies; a word, the plural of one, or a split into fragments (``otts`` → ott s) stays whole."""
     if len(token) < 7 or not token.isalpha():
         return [token]
     import wordninja  # here, not at the top: loading its word list costs every process that imports envs ~1 s
 
     parts = wordninja.split(token)
+    if len(parts) > 1 and len(wordninja.split(singular(token))) == 1:
+        return [token]  # the plural of one word (``minutelies``, not minute lies)
     return parts if len(parts) > 1 and all(len(p) >= 3 or p in _SHORT_WORDS for p in parts) else [token]
 
 

@@ -28,10 +28,12 @@ from typing import Any
 
 from agentscaler.contracts import Task
 from agentscaler.envs import CompiledTool, EnvSpec, asks_confirmation, says_yes, spoken
+from agentscaler.envs.naming import tokens
 from agentscaler.llm import Completion
 from agentscaler.rollouts.protocol import STOP
 from agentscaler.rollouts.scenario import leaves, said, uses, words
 from agentscaler.tasks import action, observed_rows
+from agentscaler.tasks.plan import NAMES
 
 NO_TOOL = "I'm sorry, but none of the tools I have can do that, so I can't help with this request."
 DECLINED = "Understood, I have not made that change."
@@ -61,6 +63,16 @@ def _error(m: dict) -> str | None:
     """The error a tool message reports, or None."""
     obs = json.loads(m["content"])
     return obs["error"] if isinstance(obs, dict) and "error" in obs else None
+
+
+def _arguments(function: dict) -> dict:
+    """A call's arguments as a dict (they travel as JSON text)."""
+    args = function.get("arguments") or {}
+    try:
+        args = json.loads(args) if isinstance(args, str) else args
+    except ValueError:
+        return {}
+    return args if isinstance(args, dict) else {}
 
 
 def _asked(since: list[dict], question: str) -> int | None:
@@ -165,15 +177,16 @@ class TeacherAgent:
 
     def _summary(self, messages: list[dict]) -> str:
         """What the successful calls did, in words: every write, then the last read if it came after them."""
-        calls = {c["id"]: c["function"]["name"] for m in messages if m["role"] == "assistant"
+        calls = {c["id"]: c["function"] for m in messages if m["role"] == "assistant"
                  for c in m.get("tool_calls") or []}
-        results = [(self.tools.get(calls.get(m["tool_call_id"])), json.loads(m["content"]))
-                   for m in messages if m["role"] == "tool" and _error(m) is None]
-        results = [(tool, obs) for tool, obs in results if tool]
+        results = [(self.tools.get(calls[m["tool_call_id"]]["name"]), json.loads(m["content"]),
+                    _arguments(calls[m["tool_call_id"]])) for m in messages
+                   if m["role"] == "tool" and _error(m) is None and m.get("tool_call_id") in calls]
+        results = [(tool, obs, args) for tool, obs, args in results if tool]
         if not results:
             return "I could not find anything for that request."
-        writes = [self._write_words(tool, obs) for tool, obs in results if tool.kind != "read"]
-        last = [self._read_words(*results[-1])] if results[-1][0].kind == "read" else []
+        writes = [self._write_words(tool, obs, args) for tool, obs, args in results if tool.kind != "read"]
+        last = [self._read_words(*results[-1][:2])] if results[-1][0].kind == "read" else []
         return " ".join((["All done."] if writes else []) + writes + last)
 
     def _row_words(self, tool: CompiledTool, row: dict) -> tuple[str, str]:
@@ -181,18 +194,20 @@ class TeacherAgent:
         table = self.spec.table(tool.table) if tool.table else None
         key = table.primary_key if table and table.primary_key in row else next(iter(row), None)
         entity = spoken(table.entity) if table else "record"
-        fields = ", ".join(f"{_label(k)} {words(v)}" for k, v in row.items() if k != key and v is not None)
-        head = f"{entity} {words(row[key])}" if key is not None else entity
+        name = next((c for c in row if c != key and (tokens(c) or [""])[-1] in NAMES and isinstance(row[c], str)
+                     and row[c].strip()), None)  # a person names a row by its name, not its key
+        fields = ", ".join(f"{_label(k)} {words(v)}" for k, v in row.items() if k not in (key, name) and v is not None)
+        head = (f'{entity} "{row[name]}"' if name else f"{entity} {words(row[key])}") if key is not None else entity
         short = ", ".join(fields.split(", ")[:_SHOWN_FIELDS])
         return head, short
 
-    def _write_words(self, tool: CompiledTool, obs: dict) -> str:
+    def _write_words(self, tool: CompiledTool, obs: dict, args: dict) -> str:
         label, rows = next(iter(obs.items()))
         parts = []
         for row in rows:
             head, fields = self._row_words(tool, row)
-            if label == "updated":
-                changed = {b.column for b in tool.operation.bindings if b.role == "value"} | {
+            if label == "updated":  # what the call set, not every column it could have
+                changed = {b.column for b in tool.operation.bindings if b.role == "value" and b.param in args} | {
                     a.column for a in tool.operation.assign}
                 fields = ", ".join(f"{_label(c)} {words(row[c])}" for c in row if c in changed)
                 parts.append(f"The {head} now has {fields}." if fields else f"The {head} is updated.")

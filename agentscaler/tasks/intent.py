@@ -189,8 +189,21 @@ def field_words(table: Table, column: str) -> str:
     if found is None or said.endswith(_WHEN) or said.split()[0] in ("is", "has", "can"):
         return said
     if found.json_type == "boolean":
-        return f"{said} flag"
+        return said if "flag" in said.split() else f"{said} flag"
     return f"{said} date" if meaning(found, table.entity).kind == "moment" else said
+
+
+_LATITUDES, _LONGITUDES = {"lat", "latitude"}, {"lon", "lng", "long", "longitude"}
+
+
+def _located(said: list[str]) -> list[str]:
+    """Filters as a person says them: a latitude and a longitude are one location ("by language and location",
+    not "by language, lat and lon")."""
+    if _LATITUDES.isdisjoint(said) or _LONGITUDES.isdisjoint(said):
+        return said
+    at = min(i for i, w in enumerate(said) if w in _LATITUDES | _LONGITUDES)
+    rest = [w for w in said if w not in _LATITUDES | _LONGITUDES]
+    return [*rest[:at], "location", *rest[at:]]
 
 
 def goal_phrase(plan: Plan, spec: EnvSpec, goal: Goal, previous: Goal | None) -> str:
@@ -221,7 +234,7 @@ def goal_phrase(plan: Plan, spec: EnvSpec, goal: Goal, previous: Goal | None) ->
         said = [field_words(table, b.column) if b.column else words(b.param) for b in _bindings(step).values()
                 if b.param in step.arguments and b.param not in step.found and b.role in ("eq", "like", "ge", "le")]
         if said and goal.relation == "first" and not found_mine:
-            return f"{verb} {ref} by {_and(list(dict.fromkeys(said))[:3])}"
+            return f"{verb} {ref} by {_and(_located(list(dict.fromkeys(said)))[:3])}"
         return f"{verb} {ref}"
     changed = [field_words(table, b.column) for b in tool.operation.bindings
                if b.role == "value" and b.param in step.arguments]
