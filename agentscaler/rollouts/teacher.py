@@ -27,13 +27,11 @@ import re
 from typing import Any
 
 from agentscaler.contracts import Task
-from agentscaler.envs import CompiledTool, EnvSpec, asks_confirmation, says_yes, spoken
-from agentscaler.envs.naming import tokens
+from agentscaler.envs import CompiledTool, EnvSpec, asks_confirmation, says_yes, spoken, tokens
 from agentscaler.llm import Completion
 from agentscaler.rollouts.protocol import STOP
 from agentscaler.rollouts.scenario import leaves, said, uses, words
-from agentscaler.tasks import action, observed_rows
-from agentscaler.tasks.plan import NAMES
+from agentscaler.tasks import NAMES, action, observed_rows
 
 NO_TOOL = "I'm sorry, but none of the tools I have can do that, so I can't help with this request."
 DECLINED = "Understood, I have not made that change."
