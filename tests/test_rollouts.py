@@ -266,7 +266,7 @@ def test_the_teacher_asks_for_three_missing_values_at_a_time():
 
 def test_the_teacher_asks_which_row_before_it_takes_its_key_and_narrates_in_words():
     """After listing the user's lists it asks for the title the user knows (never picks a row the user did not
-    name), then says what it does ("look up the list"), not the tool's name."""
+    name), then says what it does ("look up the list"), not the tool's name, and names the row as the user does."""
     spec = build_domain(0, [
         tool("tasklists_list", {}, [], "Lists the tasklists.", http_method="GET", http_path="/users/@me/lists"),
         tool("tasklists_get", {"tasklist": s()}, ["tasklist"], "Returns a tasklist.", http_method="GET",
@@ -287,7 +287,7 @@ def test_the_teacher_asks_which_row_before_it_takes_its_key_and_narrates_in_word
     assert question == {"role": "assistant", "content": "Could you tell me the list title?"}
     messages += [question, {"role": "user", "content": "The list title is Work."}]
     second = teacher.next_message(messages)
-    assert second["content"] == "I'll look up the list (task list L2)."
+    assert second["content"] == 'I\'ll look up the list (list "Work").'  # the key said as the row's name
     assert json.loads(second["tool_calls"][0]["function"]["arguments"]) == {"tasklist": "L2"}
 
 

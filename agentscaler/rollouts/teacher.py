@@ -63,6 +63,17 @@ def _error(m: dict) -> str | None:
     return obs["error"] if isinstance(obs, dict) and "error" in obs else None
 
 
+def _name_column(row: dict, key: str | None) -> str | None:
+    """The column a person names the row by (its title, name, email...), if it has one."""
+    return next((c for c in row if c != key and (tokens(c) or [""])[-1] in NAMES and isinstance(row[c], str)
+                 and row[c].strip()), None)
+
+
+def _key(v: Any) -> str:
+    """A key as text, whichever JSON type carried it (3 and "3" alike)."""
+    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+
+
 def _arguments(function: dict) -> dict:
     """A call's arguments as a dict (they travel as JSON text)."""
     args = function.get("arguments") or {}
@@ -112,14 +123,14 @@ class TeacherAgent:
         if missing and _asked(since, self._ask(missing)) is None:
             return self._say(lead + self._ask(missing))
         if call["name"] in self.confirm:
-            question = self._confirmation(call)
+            question = self._confirmation(call, messages)
             asked = _asked(since, question)
             if asked is None:
                 return self._say(lead + question)
             answer = next((_text(m) for m in since[asked + 1:] if m["role"] == "user"), "")
             if not says_yes(answer):
                 return self._say(DECLINED)
-        return {"role": "assistant", "content": f"{lead}I'll {self._describe(call)}.", "tool_calls": [{
+        return {"role": "assistant", "content": f"{lead}I'll {self._describe(call, messages)}.", "tool_calls": [{
             "id": f"call_{made}", "type": "function",
             "function": {"name": call["name"], "arguments": json.dumps(call["arguments"], ensure_ascii=False)}}]}
 
@@ -128,12 +139,45 @@ class TeacherAgent:
     def _say(text: str) -> dict:
         return {"role": "assistant", "content": text}
 
-    def _describe(self, call: dict) -> str:
-        """The call in words: what it does ("list the tasks", never the tool's name) and its arguments."""
+    def _describe(self, call: dict, messages: list[dict]) -> str:
+        """The call in words: what it does ("list the tasks", never the tool's name) and its arguments, a key
+        said as the name of its row where a tool showed that row (the list "Work", not ed013e69-…)."""
         tool = self.tools.get(call["name"])
         what = action(tool, self.spec) if tool and tool.operation else spoken(call["name"])
-        shown = ", ".join(f"{_label(k)} {words(v)}" for k, v in call["arguments"].items() if v is not None)
-        return f"{what} ({shown})" if shown else what
+        refers = self._references(tool) if tool and tool.operation else {}
+        names = self._row_names(messages)
+        shown = []
+        for param, v in call["arguments"].items():
+            entity = refers.get(param)
+            name = names.get((entity, _key(v))) if entity else None
+            part = f'{spoken(entity)} "{name}"' if name else f"{_label(param)} {words(v)}" if v is not None else None
+            if part and part not in shown:
+                shown.append(part)
+        return f"{what} ({', '.join(shown)})" if shown else what
+
+    def _references(self, tool: CompiledTool) -> dict[str, str]:
+        """Parameter -> the entity whose key it takes (its table's own, or a parent's)."""
+        table = self.spec.table(tool.table)
+        entities = {t.name: t.entity for t in self.spec.tables}
+        parents = {fk.column: entities[fk.table] for fk in table.foreign_keys if fk.table in entities}
+        return {b.param: table.entity if b.column == table.primary_key else parents[b.column]
+                for b in tool.operation.bindings if b.column == table.primary_key or b.column in parents}
+
+    def _row_names(self, messages: list[dict]) -> dict[tuple[str, str], str]:
+        """(entity, key) -> the name of each row a successful call showed."""
+        calls = {c["id"]: c["function"]["name"] for m in messages if m["role"] == "assistant"
+                 for c in m.get("tool_calls") or []}
+        names = {}
+        for m in messages:
+            tool = self.tools.get(calls.get(m.get("tool_call_id"))) if m["role"] == "tool" else None
+            if tool is None or not tool.table or _error(m) is not None:
+                continue
+            table = self.spec.table(tool.table)
+            for row in observed_rows(m["content"]):
+                name = _name_column(row, table.primary_key)
+                if name and row.get(table.primary_key) is not None:
+                    names[(table.entity, _key(row[table.primary_key]))] = row[name]
+        return names
 
     def _missing(self, call: dict, messages: list[dict]) -> list[str]:
         """Labels of the scenario's values the call uses that the user has not said yet: withheld values and the
@@ -160,8 +204,8 @@ class TeacherAgent:
         wanted = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + f" and {labels[-1]}"
         return f"Could you tell me the {wanted}?"
 
-    def _confirmation(self, call: dict) -> str:
-        return f"Before I change anything: I am about to {self._describe(call)}. Shall I go ahead?"
+    def _confirmation(self, call: dict, messages: list[dict]) -> str:
+        return f"Before I change anything: I am about to {self._describe(call, messages)}. Shall I go ahead?"
 
     def _final_answer(self, messages: list[dict]) -> str:
         outcome = self.task.outcome
@@ -192,8 +236,7 @@ class TeacherAgent:
         table = self.spec.table(tool.table) if tool.table else None
         key = table.primary_key if table and table.primary_key in row else next(iter(row), None)
         entity = spoken(table.entity) if table else "record"
-        name = next((c for c in row if c != key and (tokens(c) or [""])[-1] in NAMES and isinstance(row[c], str)
-                     and row[c].strip()), None)  # a person names a row by its name, not its key
+        name = _name_column(row, key)  # a person names a row by its name, not its key
         fields = ", ".join(f"{_label(k)} {words(v)}" for k, v in row.items() if k not in (key, name) and v is not None)
         head = (f'{entity} "{row[name]}"' if name else f"{entity} {words(row[key])}") if key is not None else entity
         short = ", ".join(fields.split(", ")[:_SHOWN_FIELDS])
