@@ -7,8 +7,9 @@ the corpora are lookups, and a read cannot corrupt state). Ambiguous verbs, deci
 ``unsubscribe``/``revoke``/``remove`` delete the record; ``cancel``/``close``/``suspend``/``renew``/
 ``refund``/``block``... move it to another status, so update (``envs.semantics`` says which status);
 ``set``/``toggle``/``assign``/``mark`` update; ``send``/``post``/``book``/``upload``/``save`` create
-a record; ``generate``/``convert``/``translate``/``check``/``verify``/``test`` and the transforms of a text (``encrypt``,
-``summarize``...) compute or look up, so read; so does ``random`` (``random_quote``: draw one).
+a record; ``generate``/``convert``/``translate``/``check``/``verify``/``test`` and the transforms of a
+text (``encrypt``, ``summarize``...) compute or look up, so read; so does ``random`` (``random_quote``:
+draw one).
 A verb followed by a noun it forms a compound with is no verb (``close_price``, ``open_interest``).
 
 Where the API has no HTTP method, a model learned from the operations that have one decides, with

@@ -28,8 +28,8 @@ derived from its schema, compiled tools and synthesized states, never drawn at r
   to 1, 2 or 5 times a power of ten: far enough out that synthesized values pass, near enough to be a
   real rule.
 
-The state rules (transition, unique, ownership, limit) are enforced by the simulator (``guards``: one ``Guard``
-per tool with rules, so domains and tools without pay nothing). The process rules are judged from a
+The state rules (transition, unique, ownership, limit) are enforced by the simulator (``guards``: one
+``Guard`` per tool with rules, so domains and tools without pay nothing). The process rules are judged from a
 conversation by ``process_violations``, with these definitions (simple, deterministic):
 
 - a lookup *identifies* an owner when it succeeds and either it reads the owner's table and answers
@@ -300,13 +300,14 @@ def _sets_flags(tool: CompiledTool) -> bool:
 def _unique(spec: EnvSpec, writes: list[CompiledTool], tables: dict[str, Table]) -> list[Rule]:
     """Columns no two rows may share, one rule each, for the creates and updates that set them."""
     found: dict[tuple[str, str], list[str]] = {}
-    for tool in writes:
-        table = tables[tool.table]
-        for b in tool.operation.bindings if tool.kind != "delete" else []:
-            if b.role == "value" and b.column != table.primary_key and _is_unique(spec, table, b.column):
-                found.setdefault((table.name, b.column), []).append(tool.name)
+    for tool in (t for t in writes if t.kind != "delete"):
+        for b in tool.operation.bindings:
+            if b.role == "value" and b.column != tables[tool.table].primary_key:
+                found.setdefault((tool.table, b.column), []).append(tool.name)
     rules = []
     for (name, column), tools in sorted(found.items()):
+        if not _is_unique(spec, tables[name], column):
+            continue
         plural, words = name.replace("_", " "), column.replace("_", " ")
         rules.append(Rule(id="", kind="unique", table=name, tools=tools, column=column,
                           text=f"No two {plural} may share {_a(words)}: a change that gives one the {words} another "
@@ -501,7 +502,7 @@ class Guard:
                 if str(row[at]).lower() in refused:
                     return self._refuse(rule, f"{self.entity} {_short(row[self.key])} has {rule.column} "
                                               f"{_short(row[at])}")
-        mine = {row[self.key] for row in before}  # an update may keep its own row's value
+        mine = {row[self.key] for row in before} if self.uniques else set()  # an update may keep its own value
         for ph, holders, rule in self.uniques:
             if params.get(ph) is not None:
                 other = next((k for (k,) in db.execute(holders, (str(params[ph]),)) if k not in mine), None)
@@ -574,10 +575,10 @@ def _out_of_bounds(v: float, rule: Rule) -> str | None:
 
 
 def _same(stored: Any, given: Any) -> bool:
-    return stored == given or (stored is not None and _key(stored) == _key(given))
+    return stored == given or (stored is not None and key_text(stored) == key_text(given))
 
 
-def _key(v: Any) -> str:
+def key_text(v: Any) -> str:
     """A key as text, whichever JSON type carried it (``3``, ``3.0`` and ``"3"`` alike)."""
     return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
 
@@ -686,8 +687,9 @@ def _identifies(rule: Rule, tool: str, args: dict, result: Any) -> set[str]:
     if param is None:
         rows = result if isinstance(result, list) else [result]
         row = rows[0] if len(rows) == 1 else None
-        return {_key(row[rule.owner_key])} if isinstance(row, dict) and row.get(rule.owner_key) is not None else set()
-    return {_key(args[param])} if args.get(param) is not None and result else set()
+        found = isinstance(row, dict) and row.get(rule.owner_key) is not None
+        return {key_text(row[rule.owner_key])} if found else set()
+    return {key_text(args[param])} if args.get(param) is not None and result else set()
 
 
 def _owners(rule: Rule, tool: str, result: Any) -> set[str]:
@@ -696,4 +698,4 @@ def _owners(rule: Rule, tool: str, result: Any) -> set[str]:
     if column is None or not isinstance(result, dict):
         return set()
     rows = next((result[k] for k in _WRITTEN if isinstance(result.get(k), list)), [])
-    return {_key(r[column]) for r in rows if isinstance(r, dict) and r.get(column) is not None}
+    return {key_text(r[column]) for r in rows if isinstance(r, dict) and r.get(column) is not None}

@@ -27,7 +27,7 @@ import re
 from typing import Any
 
 from agentscaler.contracts import Task
-from agentscaler.envs import CompiledTool, EnvSpec, asks_confirmation, says_yes, spoken, tokens
+from agentscaler.envs import CompiledTool, EnvSpec, asks_confirmation, key_text, says_yes, spoken, tokens
 from agentscaler.llm import Completion
 from agentscaler.rollouts.protocol import STOP
 from agentscaler.rollouts.scenario import leaves, said, uses, words
@@ -69,11 +69,6 @@ def _name_column(row: dict, key: str | None) -> str | None:
                  and row[c].strip()), None)
 
 
-def _key(v: Any) -> str:
-    """A key as text, whichever JSON type carried it (3 and "3" alike)."""
-    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
-
-
 def _arguments(function: dict) -> dict:
     """A call's arguments as a dict (they travel as JSON text)."""
     args = function.get("arguments") or {}
@@ -82,6 +77,11 @@ def _arguments(function: dict) -> dict:
     except ValueError:
         return {}
     return args if isinstance(args, dict) else {}
+
+
+def _calls(messages: list[dict]) -> dict[str, dict]:
+    """Each call's function (name and arguments) by its call id."""
+    return {c["id"]: c["function"] for m in messages if m["role"] == "assistant" for c in m.get("tool_calls") or []}
 
 
 def _asked(since: list[dict], question: str) -> int | None:
@@ -149,7 +149,7 @@ class TeacherAgent:
         shown = []
         for param, v in call["arguments"].items():
             entity = refers.get(param)
-            name = names.get((entity, _key(v))) if entity else None
+            name = names.get((entity, key_text(v))) if entity else None
             part = f'{spoken(entity)} "{name}"' if name else f"{_label(param)} {words(v)}" if v is not None else None
             if part and part not in shown:
                 shown.append(part)
@@ -165,18 +165,18 @@ class TeacherAgent:
 
     def _row_names(self, messages: list[dict]) -> dict[tuple[str, str], str]:
         """(entity, key) -> the name of each row a successful call showed."""
-        calls = {c["id"]: c["function"]["name"] for m in messages if m["role"] == "assistant"
-                 for c in m.get("tool_calls") or []}
+        calls = _calls(messages)
         names = {}
         for m in messages:
-            tool = self.tools.get(calls.get(m.get("tool_call_id"))) if m["role"] == "tool" else None
+            call = calls.get(m.get("tool_call_id")) if m["role"] == "tool" else None
+            tool = self.tools.get(call["name"]) if call else None
             if tool is None or not tool.table or _error(m) is not None:
                 continue
             table = self.spec.table(tool.table)
             for row in observed_rows(m["content"]):
                 name = _name_column(row, table.primary_key)
                 if name and row.get(table.primary_key) is not None:
-                    names[(table.entity, _key(row[table.primary_key]))] = row[name]
+                    names[(table.entity, key_text(row[table.primary_key]))] = row[name]
         return names
 
     def _missing(self, call: dict, messages: list[dict]) -> list[str]:
@@ -219,8 +219,7 @@ class TeacherAgent:
 
     def _summary(self, messages: list[dict]) -> str:
         """What the successful calls did, in words: every write, then the last read if it came after them."""
-        calls = {c["id"]: c["function"] for m in messages if m["role"] == "assistant"
-                 for c in m.get("tool_calls") or []}
+        calls = _calls(messages)
         results = [(self.tools.get(calls[m["tool_call_id"]]["name"]), json.loads(m["content"]),
                     _arguments(calls[m["tool_call_id"]])) for m in messages
                    if m["role"] == "tool" and _error(m) is None and m.get("tool_call_id") in calls]
