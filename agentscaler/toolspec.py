@@ -34,6 +34,18 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+def integral(value: Any) -> Any:
+    """3.0 as 3: JSON and SQLite may carry an integer as a float and an integer parameter accepts either, so every
+    comparison, key and sentence takes them as one value."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def value_text(value: Any) -> str:
+    """A value as a sentence writes it: a string as itself, 3.0 as 3, anything else as JSON text."""
+    value = integral(value)
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
 class ToolSpec(BaseModel):
     """One API, normalized. ``tool_id`` is derived from content, so identical APIs share it."""
 

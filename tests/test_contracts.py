@@ -61,3 +61,20 @@ def test_typed_rows_read_back(run):
     assert contracts.Task.from_row(task.row()) == task and task.calls
     spec = load_env(run, task.domain_id)
     assert spec.state_hashes[task.state_index] == task.initial_hash
+
+
+def test_a_whole_float_is_its_integer_in_every_stage():
+    """3.0 and 3 are one value wherever values are compared, keyed or said: the task checker, the policy's keys,
+    the filters' canonical calls and the plan's scalars all go through ``toolspec.integral``."""
+    from agentscaler.envs import key_text
+    from agentscaler.filters.trajectory import normalize
+    from agentscaler.tasks import said
+    from agentscaler.tasks.plan import scalars
+    from agentscaler.toolspec import integral, value_text
+
+    assert integral(3.0) == 3 and type(integral(3.0)) is int and integral(3.5) == 3.5 and integral(True) is True
+    assert value_text(3.0) == "3" and value_text("3.0") == "3.0" and value_text(True) == "true"
+    assert said("order 3 please", 3.0) and not said("order 3.5 please", 3.0) and not said("order 33", 3)
+    assert key_text(7.0) == key_text(7) == key_text("7") == "7"
+    assert normalize({"n": 2.0, "m": [4.0, " x "]}) == {"n": 2, "m": [4, "x"]}
+    assert scalars(9.0) == scalars(9) == scalars("9") == {"9"}

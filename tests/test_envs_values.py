@@ -123,6 +123,22 @@ def test_natural_keys_stay_unique_and_a_new_one_names_no_row():
     assert args["username"] not in taken and _letters(args["email"].split("@")[0]) == _letters(args["username"])
 
 
+def test_a_new_value_to_write_is_not_the_one_the_row_holds():
+    """"Change my tier" sets another tier: a flag is flipped and a two-value enum takes the other value, for
+    every row (free draws would repeat the stored value half the time)."""
+    tier = {"type": "string", "enum": ["basic", "gold"]}
+    tools = [tool("get_member", {"member_id": s()}, ["member_id"]),
+             tool("update_member", {"member_id": s(), "active": {"type": "boolean"}, "tier": tier}, ["member_id"])]
+    spec = build_domain(0, tools, rows=30, states=1)
+    table, rows = spec.table("members"), spec.states[0]["members"]
+    at = {c.name: n for n, c in enumerate(table.columns)}
+    bindings = spec.tool("update_member").operation.bindings
+    for n, row in enumerate(rows):
+        args = sample_arguments(bindings, table, spec.states[0], n, random.Random(n))
+        assert args["member_id"] == row[at["member_id"]]
+        assert args["active"] is not bool(row[at["active"]]) and args["tier"] != row[at["tier"]]
+
+
 def test_states_reproduce_for_a_seed_whatever_ran_before():
     tools = [tool("create_customer", CUSTOMER, ["name"])]
     first = build_domain(4, tools, rows=8, states=2, seed=7).states

@@ -240,7 +240,7 @@ def test_the_teacher_asks_for_the_withheld_value_before_the_call(played, data):
     messages, calls = dialogue(played[1]["clarify"])
     question = made(messages, "create_order") - 2
     assert made(messages, "get_user") < question and "item" in messages[question]["content"]
-    assert messages[question + 1] == {"role": "user", "content": f"The item is {data['item']}."}
+    assert messages[question + 1] == {"role": "user", "content": f'The item is "{data["item"]}".'}
     assert data["item"] not in messages[1]["content"] and calls[1][1]["item"] == data["item"]
     assert "user id" not in messages[question]["content"]  # the intent said it
 
@@ -282,7 +282,7 @@ def test_terse_and_chatty_users_say_known_values_when_asked_or_at_once(played, d
     assert terse[2]["content"] == "Could you tell me the user id?" and not terse[2].get("tool_calls")
     assert terse[3]["content"] == f"The user id is {data['user']['user_id']}."
     assert terse[4]["tool_calls"] and terse[6]["content"] == "Could you tell me the item?"
-    assert terse[7]["content"] == f"The item is {data['item']}."
+    assert terse[7]["content"] == f'The item is "{data["item"]}".'
     chatty, _ = dialogue(played[1]["chatty"])
     assert data["order"]["order_id"] in chatty[1]["content"] and data["user"]["user_id"] in chatty[1]["content"]
     assert chatty[2].get("tool_calls") and chatty[-1]["content"].endswith("now has quantity 8.")

@@ -292,20 +292,25 @@ def test_the_teacher_asks_which_row_before_it_takes_its_key_and_narrates_in_word
 
 
 def test_the_teachers_summary_names_a_row_by_its_name_and_says_only_what_the_call_set():
+    """The call is narrated as the row it names, then what it sets (several words in quotes); the summary names
+    the row by its name and says what the call set, not every column."""
     spec = build_domain(0, [
         tool("tasklists_get", {"tasklist": s()}, ["tasklist"], "Returns a tasklist.", http_method="GET",
              http_path="/users/@me/lists/{tasklist}"),
-        tool("tasklists_patch", {"tasklist": s(), "title": s(), "color": s()}, ["tasklist"], "Updates a tasklist.",
-             http_method="PATCH", http_path="/users/@me/lists/{tasklist}"),
+        tool("tasklists_patch", {"tasklist": s(), "title": s(), "color": s(), "notes": s()}, ["tasklist"],
+             "Updates a tasklist.", http_method="PATCH", http_path="/users/@me/lists/{tasklist}"),
     ], rows=3)
-    gold = [{"name": "tasklists_patch", "arguments": {"tasklist": "L2", "color": "teal"}}]
+    gold = [{"name": "tasklists_patch", "arguments": {"tasklist": "L2", "color": "teal", "notes": "For the office"}}]
     task = Task(task_id="t", domain_id=0, state_index=0, intent="Could you make my Work list teal?",
                 gold_calls=json.dumps(gold), gold_observations="[]", gold_hash="", initial_hash="", writes=True,
                 tools="[]", intent_source="template", source=None, seed=0, split="train", scenario="{}")
     teacher = TeacherAgent(task, spec)
     messages = [{"role": "system", "content": ""}, {"role": "user", "content": task.intent}]
     messages.append(teacher.next_message(messages))
-    row = {"list_id": "L2", "title": "Work", "color": "teal", "updated": "2025-05-27T01:57:55Z"}
+    narration = 'I\'ll change the list (task list L2), setting color to teal and notes to "For the office".'
+    assert messages[-1]["content"] == narration
+    row = {"list_id": "L2", "title": "Work", "color": "teal", "notes": "For the office", "updated": "2025-05-27"}
     messages.append({"role": "tool", "tool_call_id": messages[-1]["tool_calls"][0]["id"],
                      "content": json.dumps({"updated": [row]})})
-    assert teacher.next_message(messages)["content"] == 'All done. The list "Work" now has color teal.'
+    assert teacher.next_message(messages)["content"] == ('All done. The list "Work" now has color teal and notes '
+                                                         '"For the office".')

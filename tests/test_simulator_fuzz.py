@@ -101,12 +101,13 @@ def contents(sim: DomainSimulator) -> dict[str, list[dict]]:
     return {t.name: sim.rows(t.name) for t in sim.spec.tables}
 
 
-def as_stored(v, column_type: str):
-    """What a faithful store of an argument reads back as, in a column of its own type."""
-    if isinstance(v, bool):
-        return int(v)
+def as_shown(v, column_type: str):
+    """What a faithful store of an argument reads back as in an observation, in a column of its own type: the
+    same JSON value (a boolean as a boolean, an array or object as itself), a number in a REAL column a float."""
     if isinstance(v, (list, dict)):
-        return json.dumps(v, sort_keys=True, separators=(",", ":"))
+        return json.loads(json.dumps(v))  # JSON's own: object keys are text
+    if isinstance(v, bool):
+        return v
     return float(v) if column_type == "REAL" else v
 
 
@@ -130,7 +131,7 @@ def assert_survives(sim: DomainSimulator, t: CompiledTool, call, state: int) -> 
         for b in t.operation.bindings:
             column = table.column(b.column) if b.role == "value" else None
             if column is not None and args.get(b.param) is not None and column.json_type == b.json_type != "any":
-                assert row[b.column] == as_stored(args[b.param], column.type), b.param
+                assert row[b.column] == as_shown(args[b.param], column.type), b.param
     return obs
 
 
@@ -392,3 +393,20 @@ def test_a_batch_of_careless_calls_leaves_every_episode_consistent(tmp_path):
     assert len({h for _, _, h in results[:len(NOT_CALLS)]}) == 1 != len({results[0][2], results[len(NOT_CALLS)][2]})
     hosted = host._hosted[1]
     assert hosted.sim.state_hash() == hosted.sim.recompute_hash() == results[-1][2]
+
+
+def test_reads_show_booleans_arrays_and_objects_as_json_values_not_as_stored(catalog):
+    """SQLite keeps a boolean as 0/1 and an array or object as JSON text; an agent reads true/false, a list, an
+    object, whether a read, a create or an update returned the row."""
+    catalog.reset(0)
+    lamp = {"name": "lamp", "price": 9.5, "in_stock": True, "tags": ["a", "b"], "attributes": {"w": 2}}
+    obs = catalog.step({"name": "create_product", "arguments": lamp})
+    assert not obs.error
+    (row,) = json.loads(obs.observation)["created"]
+    assert row["in_stock"] is True and row["tags"] == ["a", "b"] and row["attributes"] == {"w": 2}
+    stored = next(r for r in catalog.rows("products") if r["product_id"] == row["product_id"])
+    assert stored["in_stock"] == 1 and stored["tags"] == '["a","b"]'  # as kept: the hash reads these
+    read = json.loads(catalog.step({"name": "get_product", "arguments": {"product_id": row["product_id"]}}).observation)
+    assert read == row
+    listed = json.loads(catalog.step({"name": "list_products", "arguments": {"in_stock": False}}).observation)
+    assert listed and all(r["in_stock"] is False and isinstance(r["tags"], (list, type(None))) for r in listed)

@@ -38,7 +38,7 @@ from agentscaler.envs.kind_model import opening
 from agentscaler.envs.kinds import VERBS, first_verb
 from agentscaler.envs.naming import action_words, singular, snake, tokens
 from agentscaler.envs.spec import CompiledTool, ComputeOutput, ComputeSpec
-from agentscaler.toolspec import ToolSpec, canonical_json
+from agentscaler.toolspec import ToolSpec, canonical_json, integral
 
 __all__ = ["ComputeError", "answer", "compile_compute", "compute_arguments", "computes"]
 
@@ -305,13 +305,11 @@ def compile_compute(tool: ToolSpec, params: list[str]) -> ComputeSpec:
 # --- answering -----------------------------------------------------------------------------------
 def _canonical(v: Any) -> Any:
     """Equal arguments, equal text: 3.0 is 3 (an integer parameter accepts either)."""
-    if isinstance(v, float) and v.is_integer():
-        return int(v)
     if isinstance(v, list):
         return [_canonical(x) for x in v]
     if isinstance(v, dict):
         return {k: _canonical(x) for k, x in v.items()}
-    return v
+    return integral(v)
 
 
 def _digest(*parts: Any) -> int:

@@ -57,6 +57,7 @@ from agentscaler.envs.spec import STATE_RULES, CompiledTool, EnvSpec, Policy, Ru
 from agentscaler.envs.synth import unique
 from agentscaler.envs.values import meaning
 from agentscaler.failures import Failure
+from agentscaler.toolspec import integral
 
 OWNER_WORDS = {
     "user", "customer", "account", "member", "client", "patient", "passenger", "guest", "employee", "student",
@@ -580,7 +581,7 @@ def _same(stored: Any, given: Any) -> bool:
 
 def key_text(v: Any) -> str:
     """A key as text, whichever JSON type carried it (``3``, ``3.0`` and ``"3"`` alike)."""
-    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+    return str(integral(v))
 
 
 def _short(v: Any) -> str:

@@ -157,6 +157,17 @@ def _store(v: Any, param: str) -> Any:
     return v
 
 
+def _stored_json(v: Any) -> Any:
+    """An array or object column's stored text as its value (a state's text that is not JSON stays text)."""
+    try:
+        return json.loads(v) if isinstance(v, str) else v
+    except ValueError:
+        return v
+
+
+_DECODE: dict[str, Callable[[Any], Any]] = {"boolean": bool, "array": _stored_json, "object": _stored_json}
+
+
 def _count(v: Any, param: str) -> int:
     """A limit, offset or page as SQLite takes it: a whole number, clamped to 0..2**63-1 (huge means "all")."""
     try:
@@ -168,12 +179,14 @@ def _count(v: Any, param: str) -> int:
 class _Tool:
     """One compiled tool, ready to validate, bind and run calls."""
 
-    __slots__ = ("spec", "kind", "op", "table", "columns", "slots", "names", "ignored", "sql", "where_mask",
+    __slots__ = ("spec", "kind", "op", "table", "columns", "decoders", "slots", "names", "ignored", "sql", "where_mask",
                  "set_mask")
 
     def __init__(self, spec: CompiledTool, table: Table | None):
         self.spec, self.kind, self.op, self.table = spec, spec.kind, spec.operation, table
         self.columns = [c.name for c in table.columns] if table else []
+        self.decoders = [(c.name, _DECODE[c.json_type]) for c in (table.columns if table else [])
+                         if c.json_type in _DECODE]
         bindings = self.op.bindings if self.op else []
         self.slots = [(b.param, f"p{i}", _checker(b), b.required, b.role) for i, b in enumerate(bindings)]
         self.names = {b.param for b in bindings}
@@ -218,6 +231,15 @@ class _Tool:
                          self.op.max_rows)
             params[page[0]] = min((page[1] - 1) * limit, _INT64_MAX)
         return mask, params
+
+    def shown(self, row: tuple) -> dict[str, Any]:
+        """A stored row as the API shows it: a boolean as true/false and an array or object as itself, where
+        SQLite keeps 0/1 and JSON text."""
+        out = dict(zip(self.columns, row))
+        for name, decode in self.decoders:
+            if out[name] is not None:
+                out[name] = decode(out[name])
+        return out
 
     def statements(self, mask: int) -> tuple[str, str | None]:
         sql = self.sql.get(mask)
@@ -362,14 +384,13 @@ class DomainSimulator:
     def _run(self, tool: _Tool, mask: int, params: dict) -> Observation:
         op, kind, db = tool.op, tool.kind, self._db
         sql, before_sql = tool.statements(mask)
-        columns = tool.columns
         if kind == "read":
             rows = db.execute(sql, params).fetchall()
             if op.single_row:
                 if not rows:
                     raise CallError(f"no {tool.table.entity} matches {_shown(tool, params)}")
-                return Observation(json.dumps(dict(zip(columns, rows[0]))), False)
-            return Observation(json.dumps([dict(zip(columns, r)) for r in rows]), False)
+                return Observation(json.dumps(tool.shown(rows[0])), False)
+            return Observation(json.dumps([tool.shown(r) for r in rows]), False)
         table = tool.table.name
         if kind == "update" and not mask & tool.set_mask and not op.assign:
             raise CallError(f"{tool.spec.name} needs a value to change, one of {_names(tool, tool.set_mask)}")
@@ -396,7 +417,7 @@ class DomainSimulator:
             for row in after:
                 h += row_digest(table, row)
             label = {"create": "created", "update": "updated", "delete": "deleted"}[kind]
-            observation = json.dumps({label: [dict(zip(columns, r)) for r in (after or before)]})
+            observation = json.dumps({label: [tool.shown(r) for r in (after or before)]})
         except BaseException:
             if db.in_transaction:  # SQLite rolls back by itself after some errors
                 db.execute("ROLLBACK")

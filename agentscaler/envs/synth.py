@@ -118,8 +118,8 @@ def as_argument(v: Any, kind: JsonType) -> Any:
 
 def sample_arguments(bindings: list[Binding], table: Table, state: Rows, row: int, rng: random.Random) -> dict:
     """Arguments for one call, filters taken from an existing row so they match it; used to check tools and
-    to sample tasks. Fresh values are drawn as one record (a new user's name and email agree), and a new
-    natural key names no existing row."""
+    to sample tasks. Fresh values are drawn as one record (a new user's name and email agree), a new
+    natural key names no existing row, and a new value differs from the row's own where it can."""
     existing = state.get(table.name) or []
     target = dict(zip([c.name for c in table.columns], existing[row % len(existing)])) if existing else {}
     names = {c.name: c for c in table.columns}
@@ -154,6 +154,11 @@ def sample_arguments(bindings: list[Binding], table: Table, state: Rows, row: in
             args[b.param] = as_argument(rng.choice(parents[b.column])[0], b.json_type)
         elif b.role == "value" or b.column not in target:
             args[b.param] = fresh(b)
+            held = as_argument(target[b.column], b.json_type) if b.role == "value" and b.column in target else None
+            for _ in range(UNIQUE_TRIES if held is not None else 0):  # a new value is not the one the row holds
+                if args[b.param] != held:
+                    break
+                args[b.param] = fresh(b)
         elif b.role == "like":  # a word of the row's value, as a person searches
             args[b.param] = next(iter(str(target[b.column] or "").split()), "")
         else:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from agentscaler.toolspec import integral
+
 ROLES = frozenset({"system", "user", "assistant", "tool"})
 UNPARSABLE = object()  # the arguments of a call whose argument text is not JSON
 
@@ -88,8 +90,8 @@ def normalize(value: Any) -> Any:
     """The canonical form of a JSON value (see the module docstring)."""
     if isinstance(value, bool) or value is None:
         return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
+    if isinstance(value, float):
+        return integral(value)
     if isinstance(value, str):
         return value.strip()
     if isinstance(value, dict):

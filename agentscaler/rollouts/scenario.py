@@ -4,8 +4,8 @@ One definition for the three parties that need it: the teacher asks for a value 
 call that uses it unless the user said it already, the template user says it when asked, and the
 filters check that a ``clarify`` task's withheld values were said before the call that uses them.
 
-- A value is *said* in a text when its words (``words(value)``: the string itself, a number without
-  a trailing ``.0``) appear in it as a whole (not inside a longer word or number), case aside: the task
+- A value is *said* in a text when its words (``toolspec.value_text``: the string itself, a number
+  without a trailing ``.0``) appear in it as a whole (not inside a longer word or number), case aside: the task
   checker's own ``tasks.said``, so a task and the episodes played on it agree.
 - A call *uses* a value when one of its argument values (at any depth) is that value: numbers by
   value, strings stripped and case aside. A value buried in a longer string does not count.
@@ -13,19 +13,11 @@ filters check that a ``clarify`` task's withheld values were said before the cal
 
 from __future__ import annotations
 
-import json
 from typing import Any, Iterator
 
 from agentscaler.tasks import said
 
-__all__ = ["leaves", "said", "uses", "words"]
-
-
-def words(value: Any) -> str:
-    """How the value is written in a sentence."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+__all__ = ["leaves", "said", "uses"]
 
 
 def leaves(value: Any) -> Iterator[Any]:

@@ -30,8 +30,9 @@ from agentscaler.contracts import Task
 from agentscaler.envs import CompiledTool, EnvSpec, asks_confirmation, key_text, says_yes, spoken, tokens
 from agentscaler.llm import Completion
 from agentscaler.rollouts.protocol import STOP
-from agentscaler.rollouts.scenario import leaves, said, uses, words
+from agentscaler.rollouts.scenario import leaves, said, uses
 from agentscaler.tasks import NAMES, action, observed_rows
+from agentscaler.toolspec import value_text
 
 NO_TOOL = "I'm sorry, but none of the tools I have can do that, so I can't help with this request."
 DECLINED = "Understood, I have not made that change."
@@ -50,6 +51,17 @@ def _said_by(messages: list[dict], role: str, value: Any) -> bool:
 
 def _label(name: str) -> str:
     return spoken(name)
+
+
+def _quoted(v: Any) -> str:
+    """A value in a sentence: text of several words in quotes, so that where it ends is plain; else as is."""
+    text = value_text(v)
+    return f'"{text}"' if isinstance(v, str) and " " in text.strip() else text
+
+
+def _listed(parts: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
 
 
 def _telling(v: Any) -> bool:
@@ -140,20 +152,33 @@ class TeacherAgent:
         return {"role": "assistant", "content": text}
 
     def _describe(self, call: dict, messages: list[dict]) -> str:
-        """The call in words: what it does ("list the tasks", never the tool's name) and its arguments, a key
-        said as the name of its row where a tool showed that row (the list "Work", not ed013e69-…)."""
+        """The call in words: what it does ("list the tasks", never the tool's name), the rows it names, a key
+        said as the name of its row where a tool showed that row (the list "Work", not ed013e69-…), then what a
+        create or update sets ("setting title to "Buy milk"")."""
         tool = self.tools.get(call["name"])
-        what = action(tool, self.spec) if tool and tool.operation else spoken(call["name"])
-        refers = self._references(tool) if tool and tool.operation else {}
+        operation = tool.operation if tool else None
+        what = action(tool, self.spec) if operation else spoken(call["name"])
+        refers = self._references(tool) if operation else {}
+        sets = {b.param: b.column for b in operation.bindings if b.role == "value" and b.param not in refers} if (
+            operation and tool.kind in ("create", "update")) else {}
         names = self._row_names(messages)
-        shown = []
+        shown, setting = [], []
         for param, v in call["arguments"].items():
-            entity = refers.get(param)
+            entity, column = refers.get(param), sets.get(param)
             name = names.get((entity, key_text(v))) if entity else None
-            part = f'{spoken(entity)} "{name}"' if name else f"{_label(param)} {words(v)}" if v is not None else None
-            if part and part not in shown:
+            if v is None:
+                continue
+            if column is not None:
+                setting.append(f"{_label(column)} to {_quoted(v)}" if tool.kind == "update"
+                               else f"{_label(column)} {_quoted(v)}")
+                continue
+            part = f'{spoken(entity)} "{name}"' if name else f"{_label(param)} {_quoted(v)}"
+            if part not in shown:
                 shown.append(part)
-        return f"{what} ({', '.join(shown)})" if shown else what
+        text = f"{what} ({', '.join(shown)})" if shown else what
+        if setting:
+            text += (", setting " if tool.kind == "update" else " with ") + _listed(setting)
+        return text
 
     def _references(self, tool: CompiledTool) -> dict[str, str]:
         """Parameter -> the entity whose key it takes (its table's own, or a parent's)."""
@@ -226,46 +251,45 @@ class TeacherAgent:
         results = [(tool, obs, args) for tool, obs, args in results if tool]
         if not results:
             return "I could not find anything for that request."
-        writes = [self._write_words(tool, obs, args) for tool, obs, args in results if tool.kind != "read"]
-        last = [self._read_words(*results[-1][:2])] if results[-1][0].kind == "read" else []
+        writes = [self._write_value_text(tool, obs, args) for tool, obs, args in results if tool.kind != "read"]
+        last = [self._read_value_text(*results[-1][:2])] if results[-1][0].kind == "read" else []
         return " ".join((["All done."] if writes else []) + writes + last)
 
-    def _row_words(self, tool: CompiledTool, row: dict) -> tuple[str, str]:
+    def _row_value_text(self, tool: CompiledTool, row: dict) -> tuple[str, str]:
         """(entity and key, its other fields in words) of a row the tool returned."""
         table = self.spec.table(tool.table) if tool.table else None
         key = table.primary_key if table and table.primary_key in row else next(iter(row), None)
         entity = spoken(table.entity) if table else "record"
         name = _name_column(row, key)  # a person names a row by its name, not its key
-        fields = ", ".join(f"{_label(k)} {words(v)}" for k, v in row.items() if k not in (key, name) and v is not None)
-        head = (f'{entity} "{row[name]}"' if name else f"{entity} {words(row[key])}") if key is not None else entity
-        short = ", ".join(fields.split(", ")[:_SHOWN_FIELDS])
-        return head, short
+        fields = [f"{_label(k)} {_quoted(v)}" for k, v in row.items() if k not in (key, name) and v is not None]
+        head = entity if key is None else f'{entity} "{row[name]}"' if name else f"{entity} {value_text(row[key])}"
+        return head, ", ".join(fields[:_SHOWN_FIELDS])
 
-    def _write_words(self, tool: CompiledTool, obs: dict, args: dict) -> str:
+    def _write_value_text(self, tool: CompiledTool, obs: dict, args: dict) -> str:
         label, rows = next(iter(obs.items()))
         parts = []
         for row in rows:
-            head, fields = self._row_words(tool, row)
+            head, fields = self._row_value_text(tool, row)
             if label == "updated":  # what the call set, not every column it could have
                 changed = {b.column for b in tool.operation.bindings if b.role == "value" and b.param in args} | {
                     a.column for a in tool.operation.assign}
-                fields = ", ".join(f"{_label(c)} {words(row[c])}" for c in row if c in changed)
-                parts.append(f"The {head} now has {fields}." if fields else f"The {head} is updated.")
+                fields = [f"{_label(c)} {_quoted(row[c])}" for c in row if c in changed]
+                parts.append(f"The {head} now has {_listed(fields)}." if fields else f"The {head} is updated.")
             else:
                 parts.append(f"The {head} is {label}" + (f" ({fields})." if fields and label == "created" else "."))
         return " ".join(parts) or f"Nothing matched, so nothing was {label}."
 
-    def _read_words(self, tool: CompiledTool, obs: Any) -> str:
+    def _read_value_text(self, tool: CompiledTool, obs: Any) -> str:
         if isinstance(obs, list):
             if not obs:
                 return "I looked, and nothing matches that."
-            heads = [self._row_words(tool, row)[0] for row in obs if isinstance(row, dict)]
+            heads = [self._row_value_text(tool, row)[0] for row in obs if isinstance(row, dict)]
             more = f", and {len(heads) - 5} more" if len(heads) > 5 else ""
             return f"I found {len(obs)}: " + "; ".join(heads[:5]) + more + "."
         if isinstance(obs, dict):
-            head, fields = self._row_words(tool, obs)
+            head, fields = self._row_value_text(tool, obs)
             return f"Here is the {head}: {fields}." if fields else f"Here is the {head}."
-        return f"The result is {words(obs)}."
+        return f"The result is {value_text(obs)}."
 
 
 class TemplateUser:
@@ -274,8 +298,9 @@ class TemplateUser:
     - opens with the intent; a ``chatty`` persona adds every known value the intent does not say
       (everyone else says a known value when asked for it);
     - a question (a sentence of the agent's last turn that ends with ``?``) naming the label of a known or
-      withheld value, without any value the scenario gives that label, gets ``The <label> is <value>.``: for a ``recover`` task's ``first_attempt`` label, the out-of-date
-      value the first time, the right one after; for a label in ``changes`` (a user who changes their
+      withheld value, without any value the scenario gives that label, gets ``The <label> is <value>.`` (text
+      of several words in quotes): for a ``recover`` task's ``first_attempt`` label, the out-of-date value the
+      first time, the right one after; for a label in ``changes`` (a user who changes their
       mind), first the other value, then the right one, in the same turn;
     - any other question asking to confirm (``envs.asks_confirmation``) gets an explicit yes; one naming
       an unknown gets ``Sorry, I don't know the <label>.``;
@@ -295,7 +320,7 @@ class TemplateUser:
                   *(scenario.get("first_attempt") or {})]
         if not users:
             first = {label: _value(scenario, label, users) for label in scenario.get("known") or {}}
-            extra = [f"my {label} is {words(v)}" for label, v in first.items() if not said(task.intent, v)]
+            extra = [f"my {label} is {_quoted(v)}" for label, v in first.items() if not said(task.intent, v)]
             chatty = scenario.get("persona") == "chatty" and extra
             return f"{task.intent} In case it helps, {', '.join(extra)}." if chatty else task.intent
         last = next((_text(m) for m in reversed(messages) if m["role"] == "assistant"), "")
@@ -335,8 +360,8 @@ def _say_value(scenario: dict, label: str, users: list[dict]) -> str | None:
         return None
     first = (scenario.get("changes") or {}).get(label)
     if first is not None and not _said_by(users, "user", first):
-        return f"The {label} is {words(first)}. Sorry, I changed my mind: the {label} is {words(value)}."
-    return f"The {label} is {words(value)}."
+        return f"The {label} is {_quoted(first)}. Sorry, I changed my mind: the {label} is {_quoted(value)}."
+    return f"The {label} is {_quoted(value)}."
 
 
 def _named(text: str, labels: list[str]) -> list[str]:

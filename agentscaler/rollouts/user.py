@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from agentscaler.contracts import Task
 from agentscaler.llm import ChatBackend, Completion
 from agentscaler.rollouts.protocol import STOP
-from agentscaler.rollouts.scenario import words
+from agentscaler.toolspec import value_text
 
 USER_SYSTEM = """You are a customer talking to a support agent. Your goal:
 
@@ -30,7 +30,7 @@ with {stop} alone."""
 def scenario_prompt(scenario: dict) -> str:
     """The scenario's parts as lines of the user's system prompt ("" for a task without one)."""
     def values(items: dict) -> str:
-        return "; ".join(f"{label}: {words(v)}" for label, v in items.items())
+        return "; ".join(f"{label}: {value_text(v)}" for label, v in items.items())
 
     lines = [
         f"Why you get in touch: {scenario['reason']}" if scenario.get("reason") else "",

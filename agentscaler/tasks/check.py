@@ -24,6 +24,7 @@ from agentscaler.contracts import Task
 from agentscaler.envs import DomainSimulator
 from agentscaler.failures import Failure
 from agentscaler.tasks.plan import scalars
+from agentscaler.toolspec import value_text
 
 _TEXT_FIELDS = ("reason", "behaviour")
 AGENT_PHRASES = re.compile(
@@ -83,13 +84,11 @@ def missing_values(intent: str, calls: list[dict], observations: list[str], tool
 
 
 def said(text: str | None, value: Any) -> bool:
-    """Whether ``value`` appears in ``text`` as a whole word or number, case aside (the task checker, the
-    teacher, the template user and the outcome filter all ask it this way)."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    shown = value if isinstance(value, str) else show(value)
-    return isinstance(text, str) and re.search(rf"(?<!\w){re.escape(shown.strip())}(?!\w)", text,
-                                               re.IGNORECASE) is not None
+    """Whether ``value`` appears in ``text`` as a whole word or number (3 is not said by 33 or 3.5), case aside
+    (the task checker, the teacher, the template user and the outcome filter all ask it this way)."""
+    shown = re.escape(value_text(value).strip())
+    found = isinstance(text, str) and re.search(rf"(?<!\w)(?<!\d\.){shown}(?!\w)(?!\.\d)", text, re.IGNORECASE)
+    return bool(found)
 
 
 def check_text(task: Task) -> list[Failure]:

@@ -27,6 +27,7 @@ from typing import Any
 
 from agentscaler.envs import (CompiledTool, DomainSimulator, EnvSpec, Table, as_argument, compute_arguments,
                               sample_arguments, tokens)
+from agentscaler.toolspec import integral
 
 FILTER_ROLES = ("eq", "like", "ge", "le")
 PAGING_ROLES = ("limit", "offset", "page")
@@ -110,8 +111,7 @@ def scalars(value: Any) -> set[str]:
         return set().union(*map(scalars, value.values())) if value else set()
     if isinstance(value, list):
         return set().union(*map(scalars, value)) if value else set()
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
+    value = integral(value)
     if isinstance(value, str) and _INTEGER.fullmatch(value):
         value = int(value)
     return {json.dumps(value)}
