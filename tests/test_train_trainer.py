@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
+import psutil
 import pytest
 import torch
 import yaml
@@ -78,6 +81,33 @@ def test_a_stopped_run_resumes_with_the_same_losses(ray_session, tmp_path, fsdp)
     whole, resumed = losses(tmp_path / "whole" / "metrics.jsonl"), losses(tmp_path / "resumed" / "metrics.jsonl")
     assert len(stopped) == preset.checkpoint_every + 1 and len(resumed) == len(whole) > len(stopped)
     assert resumed == pytest.approx(whole, rel=1e-5)
+
+
+@pytest.mark.slow
+def test_a_worker_lost_mid_run_is_restarted_from_the_last_checkpoint(ray_session, tmp_path):
+    """A training worker killed mid-run: Ray Train restarts the workers from the latest checkpoint (the preset's
+    ``max_failures``), and the run ends with every step logged once rather than with an error."""
+    model = build_tiny_model(tmp_path / "tiny")
+    preset = load_preset("tiny")
+    stage = preset.stages["general"].model_copy(update={"seq_len": 512})  # short rows: many steps to kill one in
+    metrics, killed = tmp_path / "run" / "metrics.jsonl", []
+
+    def kill_a_worker_after_a_checkpoint():
+        while not killed:
+            if metrics.exists() and len(metrics.read_text().splitlines()) > preset.checkpoint_every:
+                worker = next((p for p in psutil.process_iter(["cmdline"])
+                               if "RayTrainWorker" in " ".join(p.info["cmdline"] or [])), None)
+                if worker is not None:
+                    killed.append(len(metrics.read_text().splitlines()))
+                    worker.kill()
+            time.sleep(0.05)
+
+    threading.Thread(target=kill_a_worker_after_a_checkpoint, daemon=True).start()
+    train_stage(rows("general", 48), model, tmp_path / "run", preset, stage)
+    steps = [json.loads(line)["step"] for line in metrics.read_text().splitlines()]
+    total = json.loads((tmp_path / "run" / "packing.json").read_text())["steps_per_epoch"] * stage.epochs
+    assert killed and killed[0] < total, "the run ended before a worker was killed: give it more steps"
+    assert steps == list(range(1, total + 1))
 
 
 @pytest.mark.slow

@@ -46,6 +46,9 @@ class TrainPreset(BaseModel):
     gradient_checkpointing: bool = Field(False, description="Recompute activations in the backward pass.")
     bf16: bool = Field(False, description="bf16 compute (FSDP2 mixed precision, or autocast under DDP); GPU only.")
     checkpoint_every: int = Field(ge=1, description="Optimizer steps between Ray Train checkpoints.")
+    max_failures: int = Field(3, ge=0, description="Times a run whose workers fail (a worker or node lost, a "
+                                                   "preemption) restarts them from the latest checkpoint before "
+                                                   "it gives up.")
     seed: int = Field(0, description="Seed for packing order and model-side randomness.")
     stages: dict[str, StageConfig] = Field(description="Hyperparameters of the general and vertical stages.")
 

@@ -7,7 +7,10 @@ schedule with warm-up, optional gradient checkpointing. Every ``checkpoint_every
 state is reported to Ray Train as a directory ``from_pretrained`` loads (weights, config,
 tokenizer) plus ``trainer_state.pt`` (optimizer, scheduler, step). A rerun with the same output
 directory resumes from the latest one (Ray Train v2 restores a run by name and storage path), and
-the step fixes the data position, so the next losses are the ones the killed run would have had.
+the step fixes the data position, so the next losses are the ones the killed run would have had. A
+run whose workers fail (a worker or node lost, or Ray's placement-group cleaner taking a slow State
+API answer for a dead controller, ray-project/ray#65447) restarts them from that checkpoint, up to
+the preset's ``max_failures`` times.
 
 Why a loop of our own and not TRL's ``SFTTrainer`` inside Ray Train: what this stage must get
 exactly right is what the HF Trainer would have to be bent around. Labels come pre-masked (TRL's
@@ -37,7 +40,7 @@ import pyarrow as pa
 import ray
 import torch
 import torch.distributed as dist
-from ray.train import Checkpoint, CheckpointConfig, DataConfig, RunConfig, ScalingConfig
+from ray.train import Checkpoint, CheckpointConfig, DataConfig, FailureConfig, RunConfig, ScalingConfig
 from ray.train.torch import TorchTrainer
 
 from agentscaler import metrics
@@ -277,7 +280,8 @@ def train_stage(rows: list[dict], model_path: Path, out: Path, preset: TrainPres
                            "metrics_path": str(out / "metrics.jsonl"), "name": out.name},
         scaling_config=ScalingConfig(num_workers=preset.workers, use_gpu=preset.use_gpu),
         run_config=RunConfig(name="run", storage_path=str(out / "ray"),
-                             checkpoint_config=CheckpointConfig(num_to_keep=2)),
+                             checkpoint_config=CheckpointConfig(num_to_keep=2),
+                             failure_config=FailureConfig(max_failures=preset.max_failures)),
         datasets={"train": dataset},
         # Each worker reads the whole ordered set and slices it by rank (see _step_batches).
         dataset_config=DataConfig(datasets_to_split=[]),
