@@ -19,7 +19,7 @@ from agentscaler.envs.naming import unglue
 from agentscaler.failures import CODES
 from agentscaler.tasks import TaskConfig, build_tasks, check_task
 from agentscaler.tasks.check import missing_values
-from agentscaler.tasks.intent import _located, _noun, field_words, goal_phrase, said_values
+from agentscaler.tasks.intent import _located, _noun, field_words, goal_phrase, request_noun, said_values
 from agentscaler.tasks.plan import Goal, Plan, PlanError, Step, sample_plan
 
 
@@ -300,6 +300,16 @@ def test_intents_say_run_together_api_words_as_words():
         "normalize city", "tournament all events", "accept language", "otts", "adjustment"]
     assert _noun("finance_inflation_adjustment") == "finance inflation adjustment"  # not "finance inflation ment"
     assert _noun("getcustomer") == "customer"
+
+
+def test_an_irrelevant_request_borrows_only_everyday_words_from_another_domains_tool():
+    """"Check the quarterly earnings for me", never "look up the that phone", "check the ovo" or "the whois": two or
+    three everyday English words, none a function word, a coinage or a repeat."""
+    assert request_noun("get_quarterly_earnings") == "quarterly earnings"
+    assert request_noun("getVeganRestaurantNearby") == "vegan restaurant nearby"
+    for name in ("get_that_phone", "get_ovo_status", "whois_lookup", "imtired_check", "get_anchors_anchor", "echo",
+                 "get_json_schema"):
+        assert request_noun(name) is None, name
 
 
 def test_a_moment_or_a_flag_named_by_a_participle_is_said_as_a_date_or_a_flag():

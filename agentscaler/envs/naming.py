@@ -33,6 +33,34 @@ def unglue(token: str) -> list[str]:
     return parts if len(parts) > 1 and all(len(p) >= 3 or p in _SHORT_WORDS for p in parts) else [token]
 
 
+@cache
+def _word_ranks() -> dict[str, int]:
+    """English words by frequency rank (0: "the"), from the list wordninja ships (Wikipedia counts)."""
+    import gzip
+    from pathlib import Path
+
+    import wordninja
+
+    with gzip.open(Path(wordninja.__file__).parent / "wordninja" / "wordninja_words.txt.gz", "rt") as lines:
+        return {word.strip(): rank for rank, word in enumerate(lines)}
+
+
+EVERYDAY_RANK = 35_000  # the rarer words of the list are names, coinages and code words (whois 39,613, json 41,333)
+_FUNCTION_WORDS = frozenset(
+    "a an the this that these those it its he she his her they them their we our you your my me i of in on at by for "
+    "to from with about into than then so if or and but not no all any some each both more most other same own only "
+    "just very can will would may is are was were be been has have had do does what which who how where when".split())
+
+
+def everyday(word: str) -> bool:
+    """An everyday English word a person would say (``forecast``, ``billionaires``): among the most frequent of
+    the list and not a function word (``that``); not an API coinage (``whois``, ``ovo``) or a glued run
+    (``imtired``). A plural counts as its singular."""
+    ranks = _word_ranks()
+    rank = min(ranks.get(word, EVERYDAY_RANK), ranks.get(singular(word), EVERYDAY_RANK))
+    return rank < EVERYDAY_RANK and word not in _FUNCTION_WORDS
+
+
 def spoken(identifier: str) -> str:
     """An identifier as a person says it: its words, run-together ones split (``normalizecity`` → normalize
     city)."""

@@ -30,14 +30,14 @@ from agentscaler import contracts, metrics
 from agentscaler.artifacts import RunDir, as_table, write_json, write_table
 from agentscaler.configs import StrictConfig
 from agentscaler.contracts import Task
-from agentscaler.envs import DomainSimulator, EnvSpec, load_env
+from agentscaler.envs import DomainSimulator, EnvSpec, load_env, singular, spoken
 from agentscaler.failures import code_of
 from agentscaler.llm import ChatBackend, make_backend
 from agentscaler.options import config_command
 from agentscaler.seeding import rng_for
 from agentscaler.tasks.check import check_task
 from agentscaler.tasks.intent import (FAMILIES, PERSONAS, llm_intent, off_domain_request, reason, request,
-                                      said_values, scenario, template_intent, unknown_labels)
+                                      request_noun, said_values, scenario, template_intent, unknown_labels)
 from agentscaler.tasks.outcomes import change_of_mind, with_failed_attempt, withheld_label
 from agentscaler.tasks.plan import Plan, PlanError, is_compute, refusal_rules, sample_plan, sample_refusal
 from agentscaler.workers import map_jobs, node_ids
@@ -228,9 +228,19 @@ def _sources(run: RunDir) -> dict[int, dict[str, str]]:
 
 
 def _foreign_tools(run: RunDir, domains: list[int], seed: int) -> dict[int, list[tuple[str, str]]]:
-    """Per domain, up to ``FOREIGN_TOOLS`` (name, kind) of executable tools of other domains, drawn by seed."""
+    """Per domain, up to ``FOREIGN_TOOLS`` (name, kind) of executable tools of other domains, drawn by seed: tools
+    whose name is about something particular (``quarterly earnings``), not about what many domains have (a
+    word in the tool names of more than 2% of them, at least 3: ``user``, ``account``, ``item``), which
+    another domain's tools might well serve."""
     table = pq.read_table(run.require(run.env_tools), columns=["name", "domain_id", "kind", "executable"]).to_pylist()
-    tools = [(r["name"], r["kind"], r["domain_id"]) for r in table if r["executable"]]
+    owners: dict[str, set[int]] = {}
+    for r in table:
+        for word in spoken(r["name"]).split():
+            owners.setdefault(singular(word), set()).add(r["domain_id"])
+    common = {w for w, held in owners.items() if len(held) > max(2, len({r["domain_id"] for r in table}) // 50)}
+    nouns = {r["name"]: request_noun(r["name"]) for r in table if r["executable"]}
+    tools = [(r["name"], r["kind"], r["domain_id"]) for r in table
+             if nouns.get(r["name"]) and not common & {singular(w) for w in nouns[r["name"]].split()}]
     out = {}
     for d in domains:
         rng = rng_for(seed, "foreign", d)

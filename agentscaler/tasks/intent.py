@@ -21,9 +21,10 @@ from typing import Any
 
 from agentscaler.contracts import Task
 from agentscaler.envs import (CALCULATORS, COMPUTE_FIELDS, FLAG_VERBS, STATUS_VERBS, VERBS, Binding, CompiledTool,
-                              EnvSpec, Table, meaning, singular, spoken, tokens)
+                              EnvSpec, Table, everyday, meaning, singular, spoken, tokens)
 from agentscaler.tasks.check import check_text
 from agentscaler.tasks.plan import PAGING_ROLES, Goal, Plan, Step
+from agentscaler.toolspec import value_text
 
 _DEFAULT_VERB = {"create": "create", "update": "change", "delete": "remove", "read": "look up"}
 _READ_VERBS = {"get": "look up", "fetch": "look up", "retrieve": "look up", "read": "look up", "query": "look up",
@@ -323,11 +324,11 @@ def scenario(reason_text: str, persona: str, family: str, said: list[Said], unkn
     if withheld:
         behaviour.append(f"You do not mention the {_and(sorted(withheld))} until the agent asks for it.")
     for label, value in (first_attempt or {}).items():
-        behaviour.append(f"At first you give the {label} you remember, {_shown(value)}, which is out of date; "
+        behaviour.append(f"At first you give the {label} you remember, {value_text(value)}, which is out of date; "
                          f"when the agent says it does not work, you give " +
                          ("the right one." if label in {s.label for s in said} else "what else you know."))
     for label, value in (changes or {}).items():
-        behaviour.append(f"You first ask for {_shown(value)} as the {label}, then change your mind.")
+        behaviour.append(f"You first ask for {value_text(value)} as the {label}, then change your mind.")
     if rule:
         behaviour.append("If the agent explains why it cannot do what you ask, you accept that.")
     stated = {s.label for s in said} | set(first_attempt or {})  # what they say is not what they do not know
@@ -345,12 +346,6 @@ def scenario(reason_text: str, persona: str, family: str, said: list[Said], unkn
     }
 
 
-def _shown(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
 # --- a request no tool serves -------------------------------------------------------------------
 
 _OFF_DOMAIN = [("read", "weather forecast"), ("create", "restaurant reservation"), ("read", "train timetable"),
@@ -359,7 +354,7 @@ _OFF_DOMAIN = [("read", "weather forecast"), ("create", "restaurant reservation"
                ("create", "pizza delivery"), ("read", "football scores"), ("update", "flight seat")]
 """Everyday requests, for a domain whose run offers no other domain's tools to borrow one from."""
 _OFF_PHRASES = {"read": ["find out the {noun} for me", "look up the {noun}", "check the {noun} for me"],
-                "create": ["set up a new {noun}", "book a {noun} for me", "arrange a {noun}"],
+                "create": ["set up a new {noun}", "book {a} {noun} for me", "arrange {a} {noun}"],
                 "update": ["change my {noun}", "update my {noun}"],
                 "delete": ["cancel my {noun}", "get rid of my {noun}"]}
 
@@ -383,17 +378,26 @@ def _noun(name: str) -> str | None:
     return " ".join(nouns)
 
 
+def request_noun(name: str) -> str | None:
+    """What another domain's tool is about, as a request a user could bring here: two or three everyday words
+    (``quarterly earnings``; not ``that phone``, ``ovo`` or ``whois``), none repeated, else None. One word alone
+    is too often a bare field or an API's jargon (``echo``, ``input``, ``float``)."""
+    words = (_noun(name) or "").split()
+    plain = 2 <= len({singular(w) for w in words}) == len(words) <= 3 and all(everyday(w) for w in words)
+    return " ".join(words) if plain else None
+
+
 def off_domain_request(spec: EnvSpec, foreign: list[tuple[str, str]], rng: random.Random) -> str | None:
     """A verb phrase asking for something none of the domain's tools does: about another domain's tool
     (``foreign``: (name, kind) pairs) or, failing that, an everyday errand, sharing no word with the
     domain's names. None when every candidate shares one."""
     vocabulary = _vocabulary(spec)
-    borrowed = [(kind, noun) for name, kind in foreign if (noun := _noun(name))]
+    borrowed = [(kind, noun) for name, kind in foreign if (noun := request_noun(name))]
     for candidates in (borrowed, list(_OFF_DOMAIN)):
         rng.shuffle(candidates)
         for kind, noun in candidates:
             if not any(w in vocabulary or w.rstrip("s") in vocabulary for w in noun.split()):
-                return rng.choice(_OFF_PHRASES[kind]).format(noun=noun)
+                return rng.choice(_OFF_PHRASES[kind]).format(noun=noun, a="an" if noun[0] in "aeiou" else "a")
     return None
 
 
