@@ -16,6 +16,12 @@ def tokens(text: str) -> list[str]:
     return [t.lower() for t in _NON_WORD.split(_CAMEL.sub(" ", text or "")) if t]
 
 
+NAME_WORDS = frozenset({"name", "title", "label", "email", "username", "login", "symbol", "ticker"})
+"""Last words of a column whose value names its row as a person says it (the list "Work", the user jo@x.io)."""
+CODE_WORDS = frozenset({"handle", "code", "slug"})
+"""Last words of a column whose value picks its row out as a code does: a person may look a row up by it, but
+does not call the row by it."""
+
 _SHORT_WORDS = {"id", "by", "of", "to", "in", "on", "at", "up", "my", "ip", "tv", "no"}
 
 

@@ -43,7 +43,7 @@ from agentscaler.envs import semantics
 from agentscaler.envs.compute import computes
 from agentscaler.envs.keys import key_shape
 from agentscaler.envs.kinds import VERBS, decide
-from agentscaler.envs.naming import action_words, plural, singular, snake, tokens, unglue
+from agentscaler.envs.naming import CODE_WORDS, NAME_WORDS, action_words, plural, singular, snake, tokens, unglue
 from agentscaler.envs.plumbing import is_plumbing, optional, switches
 from agentscaler.envs.spec import Assignment, Binding, Column, ForeignKey, JsonType, Kind, SqlType, Table
 from agentscaler.ingest import MODEL
@@ -531,8 +531,8 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
     return tables, drafts
 
 
-NAMING = {"name", "title", "label", "email", "username", "login", "handle", "symbol", "ticker", "code", "slug"}
-"""Last words of a column whose value a person names a row by."""
+NAMING = NAME_WORDS | CODE_WORDS
+"""Last words of a column whose value a person names or finds a row by."""
 
 
 def _name_parents(columns: dict[str, dict[str, Column]], entity_of) -> None:

@@ -27,11 +27,11 @@ import re
 from typing import Any
 
 from agentscaler.contracts import Task
-from agentscaler.envs import CompiledTool, EnvSpec, asks_confirmation, key_text, says_yes, spoken, tokens
+from agentscaler.envs import NAME_WORDS, CompiledTool, EnvSpec, asks_confirmation, key_text, says_yes, spoken, tokens
 from agentscaler.llm import Completion
 from agentscaler.rollouts.protocol import STOP
 from agentscaler.rollouts.scenario import leaves, said, uses
-from agentscaler.tasks import NAMES, action, observed_rows
+from agentscaler.tasks import action, observed_rows
 from agentscaler.toolspec import value_text
 
 NO_TOOL = "I'm sorry, but none of the tools I have can do that, so I can't help with this request."
@@ -77,7 +77,7 @@ def _error(m: dict) -> str | None:
 
 def _name_column(row: dict, key: str | None) -> str | None:
     """The column a person names the row by (its title, name, email...), if it has one."""
-    return next((c for c in row if c != key and (tokens(c) or [""])[-1] in NAMES and isinstance(row[c], str)
+    return next((c for c in row if c != key and (tokens(c) or [""])[-1] in NAME_WORDS and isinstance(row[c], str)
                  and row[c].strip()), None)
 
 

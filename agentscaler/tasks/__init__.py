@@ -4,6 +4,6 @@ an outcome (see ``build``). Tasks travel as ``contracts.Task``; ``RunDir.read_ta
 from agentscaler.tasks.build import TaskConfig, build_tasks, tasks_command
 from agentscaler.tasks.check import check_task, said
 from agentscaler.tasks.intent import action
-from agentscaler.tasks.plan import NAMES, observed_rows
+from agentscaler.tasks.plan import observed_rows
 
-__all__ = ["NAMES", "TaskConfig", "action", "build_tasks", "check_task", "observed_rows", "said", "tasks_command"]
+__all__ = ["TaskConfig", "action", "build_tasks", "check_task", "observed_rows", "said", "tasks_command"]
