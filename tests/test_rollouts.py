@@ -287,7 +287,7 @@ def test_the_teacher_asks_which_row_before_it_takes_its_key_and_narrates_in_word
     assert question == {"role": "assistant", "content": "Could you tell me the list title?"}
     messages += [question, {"role": "user", "content": "The list title is Work."}]
     second = teacher.next_message(messages)
-    assert second["content"] == 'I\'ll look up the list (list "Work").'  # the key said as the row's name
+    assert second["content"] == 'I\'ll look up the list "Work".'  # the key said as the row's name
     assert json.loads(second["tool_calls"][0]["function"]["arguments"]) == {"tasklist": "L2"}
 
 

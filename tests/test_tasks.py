@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from envs_helpers import make_run, shop_tools, tool, toolbench_groups
+from envs_helpers import make_run, s, shop_tools, tool, toolbench_groups
 from typer.testing import CliRunner
 
 from agentscaler.cli import app
@@ -19,7 +19,8 @@ from agentscaler.envs.naming import unglue
 from agentscaler.failures import CODES
 from agentscaler.tasks import TaskConfig, build_tasks, check_task
 from agentscaler.tasks.check import missing_values
-from agentscaler.tasks.intent import _located, _noun, field_words, goal_phrase, request_noun, said_values
+from agentscaler.tasks.intent import (_located, _noun, action_verb, field_words, goal_phrase, request_noun,
+                                      said_values)
 from agentscaler.tasks.plan import Goal, Plan, PlanError, Step, sample_plan
 
 
@@ -302,6 +303,16 @@ def test_intents_say_run_together_api_words_as_words():
     assert _noun("getcustomer") == "customer"
 
 
+def test_a_read_named_by_an_odd_verb_is_asked_for_in_plain_words():
+    """ToolBench's ``random_crypto_by_id`` and ``users_id_for_rate_limit_test`` read: "look up my crypto" and
+    "check my user", not "random my crypto" or "test my user"."""
+    spec = build_domain(0, [tool("random_crypto_by_id", {"crypto_id": s()}, ["crypto_id"]),
+                            tool("test_user", {"user_id": s()}, ["user_id"]),
+                            tool("search_users", {"name": s()}, [])], rows=3)
+    assert [action_verb(spec.tool(n)) for n in ("random_crypto_by_id", "test_user", "search_users")] == [
+        "look up", "check", "search for"]
+
+
 def test_an_irrelevant_request_borrows_only_everyday_words_from_another_domains_tool():
     """"Check the quarterly earnings for me", never "look up the that phone", "check the ovo" or "the whois": two or
     three everyday English words, none a function word, a coinage or a repeat."""
@@ -325,6 +336,23 @@ def test_a_moment_or_a_flag_named_by_a_participle_is_said_as_a_date_or_a_flag():
     table = Table(name="tasks", entity="task", columns=columns, primary_key="task_id")
     assert [field_words(table, c.name) for c in columns[1:]] == [
         "updated date", "deleted flag", "created at", "start date", "is active", "status", "flag enabled"]
+
+
+def test_an_update_names_every_field_it_changes_up_to_four_then_counts_the_rest():
+    """A user asks for each change they want ("change the title, notes, due date and color of my task"); past
+    four, the fifth on is a count, and the agent asks for their values."""
+    fields = ["title", "notes", "due", "color", "priority", "owner"]
+    spec = build_domain(0, [tool("get_task", {"task_id": s()}, ["task_id"]),
+                            tool("update_task", {"task_id": s(), **{f: s() for f in fields}}, ["task_id"])], rows=3)
+    update = spec.tool("update_task")
+
+    def phrase(n: int) -> str:
+        plan = Plan([Step(update, {"task_id": "t1", **{f: "x" for f in fields[:n]}})],
+                    [Goal(spec.table(update.table), 0, "first")])
+        return goal_phrase(plan, spec, plan.goals[0], None)
+
+    assert phrase(4) == "update the title, notes, due date and color of my task"
+    assert phrase(6) == "update the title, notes, due date and 3 other details of my task"
 
 
 def test_a_latitude_and_a_longitude_are_said_as_one_location():

@@ -153,8 +153,9 @@ class TeacherAgent:
 
     def _describe(self, call: dict, messages: list[dict]) -> str:
         """The call in words: what it does ("list the tasks", never the tool's name), the rows it names, a key
-        said as the name of its row where a tool showed that row (the list "Work", not ed013e69-…), then what a
-        create or update sets ("setting title to "Buy milk"")."""
+        said as the name of its row where a tool showed that row (the list "Work", not ed013e69-…; the row it
+        acts on right after its verb: "look up the list "Work""), then what a create or update sets ("setting
+        title to "Buy milk"")."""
         tool = self.tools.get(call["name"])
         operation = tool.operation if tool else None
         what = action(tool, self.spec) if operation else spoken(call["name"])
@@ -175,6 +176,11 @@ class TeacherAgent:
             part = f'{spoken(entity)} "{name}"' if name else f"{_label(param)} {_quoted(v)}"
             if part not in shown:
                 shown.append(part)
+        own = spoken(self.spec.table(tool.table).entity) if operation and tool.table else None
+        named = next((part for part in shown if own and part.startswith(f'{own} "')), None)
+        if named and what.endswith(f"the {own}"):  # "change the task "Buy milk"", not "change the task (task ...)"
+            what = f"{what} {named[len(own) + 1:]}"
+            shown.remove(named)
         text = f"{what} ({', '.join(shown)})" if shown else what
         if setting:
             text += (", setting " if tool.kind == "update" else " with ") + _listed(setting)

@@ -28,7 +28,8 @@ from agentscaler.toolspec import value_text
 
 _DEFAULT_VERB = {"create": "create", "update": "change", "delete": "remove", "read": "look up"}
 _READ_VERBS = {"get": "look up", "fetch": "look up", "retrieve": "look up", "read": "look up", "query": "look up",
-               "lookup": "look up", "search": "search for", "show": "show me", "view": "see", "list": "list"}
+               "lookup": "look up", "search": "search for", "show": "show me", "view": "see", "list": "list",
+               "random": "look up", "randomize": "look up", "test": "check"}  # "random my crypto", "test my user"
 _HTTP_VERBS = {"get", "post", "put", "patch"}  # names built from method + path say nothing a user would
 _BOUND = {"ge": "minimum", "le": "maximum"}
 _PAGING = {"limit": "number of results", "offset": "number of results to skip", "page": "page number"}
@@ -240,7 +241,9 @@ def goal_phrase(plan: Plan, spec: EnvSpec, goal: Goal, previous: Goal | None) ->
     changed = [field_words(table, b.column) for b in tool.operation.bindings
                if b.role == "value" and b.param in step.arguments]
     if tool.kind == "update" and changed and verb not in STATUS_VERBS and verb not in FLAG_VERBS:
-        return f"{verb} the {_and(list(dict.fromkeys(changed))[:3])} of {ref}"
+        changed = list(dict.fromkeys(changed))  # every field the user changes is asked for, the fifth on as a count
+        said = changed if len(changed) <= 4 else [*changed[:3], f"{len(changed) - 3} other details"]
+        return f"{verb} the {_and(said)} of {ref}"
     return f"{verb} {ref}"
 
 
