@@ -50,6 +50,19 @@ def _letters(text: str) -> str:
     return re.sub(r"[^a-z]", "", unicodedata.normalize("NFKD", text).lower())
 
 
+def test_each_end_of_a_row_is_a_time_of_its_own_after_its_start():
+    """A task is due, completed and archived at different times, each after it started (one "end" moment for
+    all three made every task due the second it was completed)."""
+    fields = {"title": s(), "start_date": s(), "due_date": s(), "completed_at": s(), "expires_at": s()}
+    spec = build_domain(0, [tool("create_task", fields, ["title"], "Create a task.")], rows=ROWS, states=1)
+    columns = [c.name for c in spec.table("tasks").columns]
+    rows = [dict(zip(columns, row)) for row in spec.states[0]["tasks"]]
+    for row in rows:
+        ends = [row["due_date"], row["completed_at"], row["expires_at"]]
+        assert all(end[:10] >= row["start_date"][:10] for end in ends), row
+    assert sum(r["due_date"][:10] != r["completed_at"][:10] for r in rows) > ROWS // 2
+
+
 def test_people_are_named_and_reachable(customers):
     for row in customers:
         assert re.fullmatch(r"[a-z]+\.[a-z]+\d{0,2}@[a-z.-]+\.[a-z]+", row["email"]), row["email"]

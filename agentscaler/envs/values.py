@@ -421,21 +421,24 @@ class Record:
             self._places[role] = {"lat": float(lat), "lon": float(lon), "city": city, "code": code, "tz": tz}
         return self._places[role]
 
-    def moment(self, role: str) -> datetime:
-        """The row's time for ``role``: created before updated, start before end, births long past."""
-        if role not in self._moments:
+    def moment(self, role: str, column: str = "") -> datetime:
+        """The row's time for ``role``: created before updated, start before end, births long past. A row has
+        one creation, update, start and birth; each of its ends (due, completed, expires) and undated moments
+        is a time of its own ``column``'s, so a task is not due the moment it was completed."""
+        key = f"{role}:{column}" if role in ("end", "any") else role
+        if key not in self._moments:
             days = lambda low, high: timedelta(seconds=round(self.rng.uniform(low, high) * 86400))  # noqa: E731
             if role == "updated":
                 created = self.moment("created")
-                self._moments[role] = created + timedelta(seconds=round((NOW - created).total_seconds()
-                                                                        * self.rng.random()))
+                self._moments[key] = created + timedelta(seconds=round((NOW - created).total_seconds()
+                                                                       * self.rng.random()))
             elif role == "end":
-                self._moments[role] = self.moment("start") + days(1 / 24, 21)
+                self._moments[key] = self.moment("start") + days(1 / 24, 21)
             else:
                 low, high = {"created": (-3 * 365, -1), "start": (-120, 180), "birth": (-85 * 365, -18 * 365),
                              "any": (-2 * 365, 120)}[role]
-                self._moments[role] = NOW + days(low, high)
-        return self._moments[role]
+                self._moments[key] = NOW + days(low, high)
+        return self._moments[key]
 
 
 def ascii_word(text: str) -> str:
@@ -444,7 +447,7 @@ def ascii_word(text: str) -> str:
 
 def _moment(r: Record, c: Column, arg: tuple[str, str]) -> Any:
     role, fmt = arg
-    when = r.moment(role)
+    when = r.moment(role, c.name)
     if fmt == "epoch":
         return int(when.timestamp()) * (1000 if {"ms", "millis"} & set(words(c.name)) else 1)
     text = when.strftime(fmt)
