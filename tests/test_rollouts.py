@@ -314,3 +314,15 @@ def test_the_teachers_summary_names_a_row_by_its_name_and_says_only_what_the_cal
                      "content": json.dumps({"updated": [row]})})
     assert teacher.next_message(messages)["content"] == ('All done. The list "Work" now has color teal and notes '
                                                          '"For the office".')
+
+
+def test_the_template_user_gives_a_value_in_a_sentence_a_person_would_write():
+    """Text of several words in quotes, and the verb agrees with the label: "The notes are "Buy milk today".",
+    "The status is pending."."""
+    task = Task(task_id="t", domain_id=0, state_index=0, intent="Please update my list.", gold_calls="[]",
+                gold_observations="[]", gold_hash="", initial_hash="", writes=True, tools="[]",
+                intent_source="template", source=None, seed=0, split="train",
+                scenario=json.dumps({"known": {"notes": "Buy milk today", "status": "pending"}}))
+    opening = [{"role": "system", "content": ""}, {"role": "user", "content": task.intent}]
+    asked = opening + [{"role": "assistant", "content": "Could you tell me the notes and the status?"}]
+    assert TemplateUser.answer(task, asked) == 'The notes are "Buy milk today". The status is pending.'

@@ -27,7 +27,8 @@ import re
 from typing import Any
 
 from agentscaler.contracts import Task
-from agentscaler.envs import NAME_WORDS, CompiledTool, EnvSpec, asks_confirmation, key_text, says_yes, spoken, tokens
+from agentscaler.envs import (NAME_WORDS, CompiledTool, EnvSpec, asks_confirmation, key_text, says_yes, singular,
+                              spoken, tokens)
 from agentscaler.llm import Completion
 from agentscaler.rollouts.protocol import STOP
 from agentscaler.rollouts.scenario import leaves, said, uses
@@ -366,8 +367,15 @@ def _say_value(scenario: dict, label: str, users: list[dict]) -> str | None:
         return None
     first = (scenario.get("changes") or {}).get(label)
     if first is not None and not _said_by(users, "user", first):
-        return f"The {label} is {_quoted(first)}. Sorry, I changed my mind: the {label} is {_quoted(value)}."
-    return f"The {label} is {_quoted(value)}."
+        return (f"The {label} {_is(label)} {_quoted(first)}. Sorry, I changed my mind: the {label} {_is(label)} "
+                f"{_quoted(value)}.")
+    return f"The {label} {_is(label)} {_quoted(value)}."
+
+
+def _is(label: str) -> str:
+    """The verb a label takes: "the notes are", "the status is"."""
+    last = (label.split() or [""])[-1]
+    return "are" if singular(last) != last else "is"
 
 
 def _named(text: str, labels: list[str]) -> list[str]:
