@@ -238,6 +238,23 @@ def test_a_bare_max_is_how_many_rows_come_back_not_a_column():
     assert not error and len(answer) == 2
 
 
+def test_paging_named_the_way_apis_name_it_pages_and_is_no_column():
+    """AWeber's ``ws.start``/``ws.size`` and a ``start`` that defaults to 0 say where a list starts and how much of
+    it comes back; a ``start`` with no such default (a start year, a start date) stays a column."""
+    n = {"type": "number"}
+    spec = build_domain(0, [tool("find_lists", {"ws_start": n, "ws_size": n, "name": s()}, [], "Find lists."),
+                            tool("search_events", {"start": {**n, "default": 0}, "city": s()}, [], "Search events."),
+                            tool("list_seasons", {"start": i(), "league": s()}, [], "List seasons.")], rows=5)
+    roles = {t: {b.param: b.role for b in spec.tool(t).operation.bindings}
+             for t in ("find_lists", "search_events", "list_seasons")}
+    assert roles["find_lists"] == {"ws_start": "offset", "ws_size": "limit", "name": "eq"}
+    assert roles["search_events"]["start"] == "offset" and roles["list_seasons"]["start"] == "eq"
+    columns = {c.name for t in spec.tables for c in t.columns}
+    assert not {"ws_start", "ws_size"} & columns
+    answer, error = call(DomainSimulator(spec), "find_lists", ws_start=1, ws_size=2)
+    assert not error and len(answer) == 2
+
+
 def test_a_delete_removes_the_row_its_url_names_not_every_row_of_its_parent():
     """LaunchDarkly's ``DELETE /flags/{projectKey}/{featureFlagKey}``: the flag's key is a filter, not a value the
     delete ignores (it removed the project's flags whatever key the agent gave)."""

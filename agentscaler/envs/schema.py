@@ -51,8 +51,8 @@ from agentscaler.toolspec import ToolSpec
 
 PAGINATION = {
     **dict.fromkeys(("limit", "page_size", "pagesize", "per_page", "max_results", "num_results",
-                     "results_per_page", "max"), "limit"),  # a bare ``max`` bounds no column: how many come back
-    **dict.fromkeys(("offset", "skip", "start_index"), "offset"),
+                     "results_per_page", "max", "ws_size"), "limit"),  # a bare ``max`` bounds no column
+    **dict.fromkeys(("offset", "skip", "start_index", "startindex", "ws_start"), "offset"),  # AWeber's ws.start
     **dict.fromkeys(("page", "page_number", "page_no", "pagenum"), "page"),
 }
 SEARCH = {"q", "query", "search", "keyword", "keywords", "search_term", "search_query", "term"}
@@ -303,6 +303,8 @@ def _role(kind: Kind, entity: str, p: Param, bare_id_is_key: bool = True) -> tup
     if kind == "read":
         if column in PAGINATION and p.json_type in ("integer", "number", "string"):
             return PAGINATION[column], None
+        if column == "start" and str(p.default) == "0":  # where a list starts, not when something does
+            return "offset", None
         if column in SEARCH and p.json_type == "string":
             return "like", DISPLAY_COLUMN
         for bound, role in (("min", "ge"), ("max", "le")):

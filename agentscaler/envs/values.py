@@ -93,6 +93,9 @@ _RANGES: dict[str, tuple[float, float]] = {
     "period": (1, 30), "timespan": (1, 30), "delay": (0, 60), "ms": (10, 5000), "storage": (1, 1024),
     "memory": (1, 1024), "cpu": (1, 64), "season": (1990, 2025), "severity": (1, 5), "scale": (1, 10),
     **dict.fromkeys(("zip", "zipcode", "postcode"), (10000, 99999)), "id": (1000, 99999),
+    "phone": (2_000_000_000, 9_999_999_999), **dict.fromkeys(("sqft", "footage", "squarefootage"), (300, 5000)),
+    "mileage": (1000, 200_000), "century": (15, 21), **dict.fromkeys(("tempo", "bpm"), (60, 200)),
+    "margin": (0, 50), "exponent": (1, 10),
 }  # fmt: skip
 """Plausible ranges of numbers, by word."""
 DEFAULT_RANGE = (1, 100)
