@@ -1,26 +1,27 @@
 """Tools that compute: their answer is a function of their arguments, not of the database.
 
 ``computes(tool)`` recognizes them: math, geometry, physics and finance formulas, statistics,
-conversions, route and time estimates, validators and string transforms. Its signals, for a tool
-that takes no entity key (``id``, ``user_id``: a record lives in the database) and addresses no
-resource path (``/instances/{id}/resize``): a computing verb first in the name (``calculate_...``,
-``convert_...``, ``solve_...``, ``encrypt_...``) or last (``entropy_change_calculate``) after no create
-or delete; a name without verbs from a computing field (``math_hypot``, ``physics_...``), naming a
-calculator (``currency_converter``) or what transforms or analyses a text (``summarizer``,
-``sentiment_analysis``), or going from one thing to another (``html_to_pdf``); a name without verbs, or
-one that only gets, finds, checks or predicts, whose description opens with a computing verb ("Calculates the shortest driving distance..."); or a
-formula of ``envs.formulas`` that the name's words select and the parameters fill (``add(a, b)``,
-``is_prime(n)``, ``check_palindrome(text)``). Such a tool is a read whatever its verbs
-(``finance_inflation_adjustment`` adjusts nothing stored), and ``compile_compute`` gives it a
-``ComputeSpec``. It keeps the read operation schema inference gave it: its bindings validate calls
-(and its table of past arguments still feeds ``sample_arguments``), but its SQL never runs.
+conversions, route and time estimates, validators and string transforms. Its signals, for a tool that
+takes no entity key (``id``, ``user_id``: a record lives in the database) and addresses no resource path
+(``/instances/{id}/resize``): a computing verb first in the name (``calculate_...``, ``convert_...``,
+``solve_...``, ``encrypt_...``) or last (``entropy_change_calculate``) after no create or delete; a name
+without verbs from a computing field (``math_hypot``, ``physics_...``), naming a calculator
+(``currency_converter``) or what transforms or analyses a text (``summarizer``, ``sentiment_analysis``),
+or going from one thing to another (``html_to_pdf``); a name without verbs, or one that only gets,
+finds, checks or predicts, whose description opens with a computing verb ("Calculates the shortest
+driving distance..."); or a formula of ``envs.formulas`` that the name's words select and the parameters
+fill (``add(a, b)``, ``is_prime(n)``, ``check_palindrome(text)``). Such a tool is a read whatever its
+verbs (``finance_inflation_adjustment`` adjusts nothing stored), and ``compile_compute`` gives it a
+``ComputeSpec``. It keeps the read operation schema inference gave it: its bindings validate calls (and
+its table of past arguments still feeds ``sample_arguments``), but its SQL never runs.
 
 Its answer (``answer``) is an object whose properties are the ``returns`` schema's where the spec has
 one, else the formula's outputs (``{"hypotenuse": 5.0}``), else ``{"result": ..., "unit": ...}`` (or
-``{"valid": ...}`` for a validator, a text ``result`` for a transform or a conversion). A formula computes
-what it can; everything else is drawn from a stable hash (BLAKE2b, never Python's ``hash``) of the tool and its canonical arguments, in a range
-its name makes plausible (a time estimate in minutes, a price, a probability in 0..1), so equal
-arguments give equal answers in every episode, replay and process.
+``{"valid": ...}`` for a validator, a text ``result`` for a transform or a conversion). A formula
+computes what it can; everything else is drawn from a stable hash (BLAKE2b, never Python's ``hash``) of
+the tool and its canonical arguments, in a range its name makes plausible (a time estimate in minutes, a
+price, a probability in 0..1), so equal arguments give equal answers in every episode, replay and
+process.
 """
 
 from __future__ import annotations

@@ -22,6 +22,15 @@ CODE_WORDS = frozenset({"handle", "code", "slug"})
 """Last words of a column whose value picks its row out as a code does: a person may look a row up by it, but
 does not call the row by it."""
 
+
+
+def names_a_row(column: str, *, codes: bool = False) -> bool:
+    """Whether a column's value names its row (its last word one of ``NAME_WORDS``; with ``codes``, or of
+    ``CODE_WORDS``)."""
+    last = (tokens(column) or [""])[-1]
+    return last in NAME_WORDS or codes and last in CODE_WORDS
+
+
 _SHORT_WORDS = {"id", "by", "of", "to", "in", "on", "at", "up", "my", "ip", "tv", "no"}
 
 

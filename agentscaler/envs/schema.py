@@ -43,7 +43,7 @@ from agentscaler.envs import semantics
 from agentscaler.envs.compute import computes
 from agentscaler.envs.keys import key_shape
 from agentscaler.envs.kinds import VERBS, decide
-from agentscaler.envs.naming import CODE_WORDS, NAME_WORDS, action_words, plural, singular, snake, tokens, unglue
+from agentscaler.envs.naming import action_words, names_a_row, plural, singular, snake, tokens, unglue
 from agentscaler.envs.plumbing import is_plumbing, optional, switches
 from agentscaler.envs.spec import Assignment, Binding, Column, ForeignKey, JsonType, Kind, SqlType, Table
 from agentscaler.ingest import MODEL
@@ -533,10 +533,6 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
     return tables, drafts
 
 
-NAMING = NAME_WORDS | CODE_WORDS
-"""Last words of a column whose value a person names or finds a row by."""
-
-
 def _name_parents(columns: dict[str, dict[str, Column]], entity_of) -> None:
     """A ``name`` for each table other rows refer to that has nothing a person would call a row by: ToolBench
     gives no response schemas, so its teams and tournaments were bare keys, and a user could only ask for
@@ -545,7 +541,7 @@ def _name_parents(columns: dict[str, dict[str, Column]], entity_of) -> None:
     for e in parents & set(columns):
         table = columns[e]
         if plural(e) != plural(semantics.SETTINGS_ENTITY) and not any(
-                (tokens(c) or [""])[-1] in NAMING for c in table) and len(table) < MAX_COLUMNS:
+                names_a_row(c, codes=True) for c in table) and len(table) < MAX_COLUMNS:
             table[DISPLAY_COLUMN] = Column(name=DISPLAY_COLUMN, type="TEXT", json_type="string")
 
 

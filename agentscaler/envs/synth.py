@@ -155,8 +155,8 @@ def sample_arguments(bindings: list[Binding], table: Table, state: Rows, row: in
         elif b.role == "value" or b.column not in target:
             args[b.param] = fresh(b)
             held = as_argument(target[b.column], b.json_type) if b.role == "value" and b.column in target else None
-            for _ in range(UNIQUE_TRIES if held is not None else 0):  # a new value is not the one the row holds
-                if args[b.param] != held:
+            for _ in range(UNIQUE_TRIES):  # a new value is not the one the row holds
+                if held is None or args[b.param] != held:
                     break
                 args[b.param] = fresh(b)
         elif b.role == "like":  # a word of the row's value, as a person searches

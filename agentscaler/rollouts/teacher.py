@@ -27,12 +27,12 @@ import re
 from typing import Any
 
 from agentscaler.contracts import Task
-from agentscaler.envs import (NAME_WORDS, CompiledTool, EnvSpec, asks_confirmation, key_text, says_yes, singular,
-                              spoken, tokens)
+from agentscaler.envs import (CompiledTool, EnvSpec, asks_confirmation, key_text, names_a_row, says_yes, singular,
+                              spoken)
 from agentscaler.llm import Completion
 from agentscaler.rollouts.protocol import STOP
 from agentscaler.rollouts.scenario import leaves, said, uses
-from agentscaler.tasks import action, observed_rows
+from agentscaler.tasks import action, listed, observed_rows
 from agentscaler.toolspec import value_text
 
 NO_TOOL = "I'm sorry, but none of the tools I have can do that, so I can't help with this request."
@@ -60,11 +60,6 @@ def _quoted(v: Any) -> str:
     return f'"{text}"' if isinstance(v, str) and " " in text.strip() else text
 
 
-def _listed(parts: list[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
-
-
 def _telling(v: Any) -> bool:
     """A value that names one row rather than a shared setting: not a flag, not a small number."""
     return isinstance(v, str) and len(v) >= 2 or isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) > 9
@@ -78,8 +73,7 @@ def _error(m: dict) -> str | None:
 
 def _name_column(row: dict, key: str | None) -> str | None:
     """The column a person names the row by (its title, name, email...), if it has one."""
-    return next((c for c in row if c != key and (tokens(c) or [""])[-1] in NAME_WORDS and isinstance(row[c], str)
-                 and row[c].strip()), None)
+    return next((c for c in row if c != key and names_a_row(c) and isinstance(row[c], str) and row[c].strip()), None)
 
 
 def _arguments(function: dict) -> dict:
@@ -166,10 +160,10 @@ class TeacherAgent:
         names = self._row_names(messages)
         shown, setting = [], []
         for param, v in call["arguments"].items():
-            entity, column = refers.get(param), sets.get(param)
-            name = names.get((entity, key_text(v))) if entity else None
             if v is None:
                 continue
+            entity, column = refers.get(param), sets.get(param)
+            name = names.get((entity, key_text(v))) if entity else None
             if column is not None:
                 setting.append(f"{_label(column)} to {_quoted(v)}" if tool.kind == "update"
                                else f"{_label(column)} {_quoted(v)}")
@@ -184,7 +178,7 @@ class TeacherAgent:
             shown.remove(named)
         text = f"{what} ({', '.join(shown)})" if shown else what
         if setting:
-            text += (", setting " if tool.kind == "update" else " with ") + _listed(setting)
+            text += (", setting " if tool.kind == "update" else " with ") + listed(setting)
         return text
 
     def _references(self, tool: CompiledTool) -> dict[str, str]:
@@ -232,9 +226,7 @@ class TeacherAgent:
     @staticmethod
     def _ask(labels: list[str]) -> str:
         """A question for the first few missing values (a person answers three at a time; the rest come next)."""
-        labels = labels[:ASKED_AT_ONCE]
-        wanted = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + f" and {labels[-1]}"
-        return f"Could you tell me the {wanted}?"
+        return f"Could you tell me the {listed(labels[:ASKED_AT_ONCE])}?"
 
     def _confirmation(self, call: dict, messages: list[dict]) -> str:
         return f"Before I change anything: I am about to {self._describe(call, messages)}. Shall I go ahead?"
@@ -281,7 +273,7 @@ class TeacherAgent:
                 changed = {b.column for b in tool.operation.bindings if b.role == "value" and b.param in args} | {
                     a.column for a in tool.operation.assign}
                 fields = [f"{_label(c)} {_quoted(row[c])}" for c in row if c in changed]
-                parts.append(f"The {head} now has {_listed(fields)}." if fields else f"The {head} is updated.")
+                parts.append(f"The {head} now has {listed(fields)}." if fields else f"The {head} is updated.")
             else:
                 parts.append(f"The {head} is {label}" + (f" ({fields})." if fields and label == "created" else "."))
         return " ".join(parts) or f"Nothing matched, so nothing was {label}."

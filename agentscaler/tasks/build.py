@@ -237,7 +237,8 @@ def _foreign_tools(run: RunDir, domains: list[int], seed: int) -> dict[int, list
     for r in table:
         for word in spoken(r["name"]).split():
             owners.setdefault(singular(word), set()).add(r["domain_id"])
-    common = {w for w, held in owners.items() if len(held) > max(2, len({r["domain_id"] for r in table}) // 50)}
+    most = max(2, len({r["domain_id"] for r in table}) // 50)
+    common = {w for w, held in owners.items() if len(held) > most}
     nouns = {r["name"]: request_noun(r["name"]) for r in table if r["executable"]}
     tools = [(r["name"], r["kind"], r["domain_id"]) for r in table
              if nouns.get(r["name"]) and not common & {singular(w) for w in nouns[r["name"]].split()}]

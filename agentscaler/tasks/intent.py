@@ -236,14 +236,14 @@ def goal_phrase(plan: Plan, spec: EnvSpec, goal: Goal, previous: Goal | None) ->
         said = [field_words(table, b.column) if b.column else words(b.param) for b in _bindings(step).values()
                 if b.param in step.arguments and b.param not in step.found and b.role in ("eq", "like", "ge", "le")]
         if said and goal.relation == "first" and not found_mine:
-            return f"{verb} {ref} by {_and(_located(list(dict.fromkeys(said)))[:3])}"
+            return f"{verb} {ref} by {listed(_located(list(dict.fromkeys(said)))[:3])}"
         return f"{verb} {ref}"
     changed = [field_words(table, b.column) for b in tool.operation.bindings
                if b.role == "value" and b.param in step.arguments]
     if tool.kind == "update" and changed and verb not in STATUS_VERBS and verb not in FLAG_VERBS:
         changed = list(dict.fromkeys(changed))  # every field the user changes is asked for, the fifth on as a count
         said = changed if len(changed) <= 4 else [*changed[:3], f"{len(changed) - 3} other details"]
-        return f"{verb} the {_and(said)} of {ref}"
+        return f"{verb} the {listed(said)} of {ref}"
     return f"{verb} {ref}"
 
 
@@ -284,7 +284,8 @@ def _computation(tool: CompiledTool, entity: str) -> str:
     return f"{verb} the {what}"
 
 
-def _and(items: list[str]) -> str:
+def listed(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``: the agent's questions and summaries say lists this way too."""
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
@@ -325,7 +326,7 @@ def scenario(reason_text: str, persona: str, family: str, said: list[Said], unkn
     only when asked."""
     behaviour = [PERSONAS[persona][0]]
     if withheld:
-        behaviour.append(f"You do not mention the {_and(sorted(withheld))} until the agent asks for it.")
+        behaviour.append(f"You do not mention the {listed(sorted(withheld))} until the agent asks for it.")
     for label, value in (first_attempt or {}).items():
         behaviour.append(f"At first you give the {label} you remember, {value_text(value)}, which is out of date; "
                          f"when the agent says it does not work, you give " +

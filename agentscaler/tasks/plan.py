@@ -25,8 +25,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentscaler.envs import (NAME_WORDS, CompiledTool, DomainSimulator, EnvSpec, Table, as_argument,
-                              compute_arguments, sample_arguments, tokens)
+from agentscaler.envs import (CompiledTool, DomainSimulator, EnvSpec, Table, as_argument, compute_arguments,
+                              names_a_row, sample_arguments, tokens)
 from agentscaler.toolspec import integral
 
 FILTER_ROLES = ("eq", "like", "ge", "le")
@@ -511,7 +511,7 @@ class Walk:
         rows = self.sim.rows(table.name)
         return {c.name: row[c.name] for c in table.columns if row.get(c.name) is not None and (
             c.name in keys and c.name not in {fk.column for fk in table.foreign_keys}
-            or ((tokens(c.name) or [""])[-1] in NAME_WORDS and sum(r.get(c.name) == row[c.name] for r in rows) == 1))}
+            or (names_a_row(c.name) and sum(r.get(c.name) == row[c.name] for r in rows) == 1))}
 
     def _results(self, tools: list[CompiledTool], result: Any) -> list[tuple[CompiledTool, None, str, dict]]:
         """Computations with a parameter of the same quantity as a number the last one returned (a final velocity
