@@ -84,12 +84,14 @@ def test_form_fields_and_non_object_bodies():
 def test_a_body_field_a_parameter_declares_is_that_parameter_and_read_only_fields_are_no_arguments(tmp_path):
     """``PUT /devices/{id}`` with a Device body (traccar's shape): the device's fields are the arguments, the path's
     ``id`` is the device's own, and what only the server sets (``readOnly``, an ETag, a field whose description
-    says so) is not asked for."""
+    says so, when the device was made or last changed) is not asked for."""
     device = {"type": "object", "required": ["name"], "properties": {
         "id": {"type": "integer"}, "name": {"type": "string"}, "category": {"type": "string"},
         "lastUpdate": {"type": "string", "format": "date-time", "readOnly": True}, "etag": {"type": "string"},
         "kind": {"type": "string", "description": "Type of the resource. This is always \"trackers#device\"."},
-        "created": {"type": "string", "description": "Output only. When the device was added."}}}
+        "created": {"type": "string", "description": "Output only. When the device was added."},
+        "modified_at": {"type": "string"}, "seen": {"type": "string", "description": "Last update time of the device."},
+        "expires": {"type": "string", "format": "date-time", "description": "The time the tracking plan ends."}}}
     spec = {"swagger": "2.0", "info": {"title": "Trackers", "version": "1"}, "definitions": {"Device": device},
             "paths": {"/devices/{id}": {"put": {"operationId": "updateDevice", "parameters": [
                 {"name": "id", "in": "path", "required": True, "type": "integer"},
@@ -97,7 +99,7 @@ def test_a_body_field_a_parameter_declares_is_that_parameter_and_read_only_field
                 "responses": {"200": {"description": "ok", "schema": {"$ref": "#/definitions/Device"}}}}}}}
     (update,), quarantined = parse_spec(tmp_path, spec)
     assert quarantined == {}
-    assert set(update.parameters["properties"]) == {"id", "name", "category"}
+    assert set(update.parameters["properties"]) == {"id", "name", "category", "expires"}
     assert update.parameters["required"] == ["id", "name"]
     assert "lastUpdate" in update.returns["properties"]  # the response still shows it
 

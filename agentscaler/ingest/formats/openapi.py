@@ -195,21 +195,30 @@ def _add_body(properties: dict, required: list[str], body: Any, body_required: b
         required += ["body"] if body_required else []
 
 
-SERVER_SET = {"etag", "selflink", "self_link"}
-"""Body fields only a server sets, whatever the spec says: the resource's version tag and its own URL."""
+SERVER_SET = {"etag", "selflink", "created", "updated", "modified", "createdat", "updatedat", "modifiedat",
+              "lastmodified", "lastupdated", "datecreated", "dateupdated", "datemodified", "creationtime",
+              "createtime", "updatetime", "creationdate", "modificationdate"}
+"""Body fields only a server sets, whatever the spec says (names lower-cased, ``_`` and ``-`` dropped): the
+resource's version tag, its own URL, and when it was made or last changed (Google Tasks' ``updated``: a user
+changes a task's title, never its modification time)."""
 _SAYS_READ_ONLY = re.compile(r"^\W*(output[ -]only|read[ -]only)\b|\b(is|are) read[ -]only\b|\bthis is always\b",
                              re.I)
 """A description that marks a field the server sets (Google's "Output only.", "This collection is read-only.",
 "Type of the resource. This is always "tasks#task".")."""
+_SAYS_SERVER_TIME = re.compile(r"^\W*(the\s+)?(last\s+)?(modification|modified|update|updated|creation|created)\s+"
+                               r"(date|time|timestamp)\b", re.I)
+"""A description that says a field is the resource's own timeline ("Last modification time of the task")."""
 
 
 def _read_only(name: str, prop: Any, doc: dict) -> bool:
     """Whether a body field is the server's to set: ``readOnly``, a name of ``SERVER_SET``, or said so."""
     prop = deref(prop, doc)
-    if name.lower() in SERVER_SET or not isinstance(prop, dict):
-        return name.lower() in SERVER_SET
+    server_set = re.sub(r"[-_]", "", name.lower()) in SERVER_SET
+    if server_set or not isinstance(prop, dict):
+        return server_set
     description = prop.get("description")
-    return prop.get("readOnly") is True or isinstance(description, str) and bool(_SAYS_READ_ONLY.search(description))
+    return prop.get("readOnly") is True or isinstance(description, str) and any(
+        said.search(description) for said in (_SAYS_READ_ONLY, _SAYS_SERVER_TIME))
 
 
 def _successes(responses: dict[str | int, Any], doc: dict) -> Iterator[dict]:
