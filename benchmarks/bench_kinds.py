@@ -1,22 +1,31 @@
-"""Tool kinds without an HTTP method: the verb rules against the learned model, by leave-provider-out CV.
+"""Tool kinds without an HTTP method: the verb rules against the learned model, by held-out cross-validation.
 
     python benchmarks/bench_kinds.py [--tools RUN/tools.parquet | --corpus ../shared/data/openapi]
-        [--folds 5] [--c 0.5] [--read-threshold 0.25] [--write]
+        [--labelled benchmarks/data/kinds_methodless.jsonl] [--labelled-weight 5] [--folds 5] [--c 0.5]
+        [--read-threshold 0.25] [--write]
 
-Every OpenAPI / Swagger operation with a method is an example: the label is the kind its method
-gives (``kinds.decide`` with the method: POST-for-search reads, RPC-style POSTs by their verbs), the
-input is its name and description only. Operations are grouped by provider (the folder under the
-corpus root: all of amazonaws.com is one group), and each fold holds out whole providers, so the
-score is that of APIs the model never saw. ``--write`` then fits on every example and writes the
-shipped model (``agentscaler/data/kind_model.json``). Needs scikit-learn (training only).
+Two kinds of examples train the model. Every OpenAPI / Swagger operation with a method: its label is the kind
+its method gives (``kinds.decide`` with the method: POST-for-search reads, RPC-style POSTs by their verbs).
+And the hand-labelled method-less tools of ``--labelled`` (ToolBench, BFCL; see benchmarks/data/README.md),
+each weighing ``--labelled-weight`` operations: they are the tools the model is for, and their corpora say
+words differently (a RapidAPI endpoint named ``climate_change_news`` changes nothing). The input is a tool's
+name, description and corpus only.
 
-Prints accuracy per method class (read vs write: GET, PUT/PATCH/DELETE, both, POST), recall per
-kind, and the false-write rate (labelled reads predicted as writes), for the rules and the model.
+Two scores, each on examples the model never saw:
+- OpenAPI, leave-provider-out (all of amazonaws.com is one provider): accuracy per method class (read vs
+  write: GET, PUT/PATCH/DELETE, both, POST), recall per kind, and the false-write rate.
+- The labelled method-less tools, held out by provider (a ToolBench tool's provider, a BFCL name): per
+  corpus, the precision and recall of "write" and the share of writes given their right kind, weighted back
+  to the corpus by each sampling stratum's size.
+
+``--write`` then fits on every example and writes the shipped model (``agentscaler/data/kind_model.json``).
+Needs scikit-learn (training only).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -28,6 +37,14 @@ from agentscaler.envs.kind_model import KINDS, features, fit
 from agentscaler.envs.kinds import decide
 
 WRITE_METHODS = ("PUT", "PATCH", "DELETE")
+LABELLED = Path(__file__).resolve().parent / "data" / "kinds_methodless.jsonl"
+
+
+def example(name: str, description: str, source: str, label: str, group: str, **extra) -> dict:
+    """One training example: the rules' answer and the model's features, as ``kinds.decide`` makes them."""
+    rule = decide(name, description, learned=False)[0]
+    found = features(name, description, rule, source)
+    return {**extra, "name": name, "source": source, "rule": rule, "label": label, "group": group, "features": found}
 
 
 def load(tools: Path) -> list[dict]:
@@ -39,11 +56,20 @@ def load(tools: Path) -> list[dict]:
             continue
         parts = Path(r["source_file"].split(":")[0]).parts
         provider = parts[parts.index("openapi") + 1] if "openapi" in parts else parts[0]
-        rule = decide(r["name"], r["description"], learned=False)[0]
-        examples.append({**r, "method": method, "provider": provider, "rule": rule,
-                         "label": decide(r["name"], r["description"], method, r["http_path"])[0],
-                         "features": features(r["name"], r["description"], rule)})
+        label = decide(r["name"], r["description"], method, r["http_path"])[0]
+        # no corpus feature: a tool of a corpus with no labelled examples (openai, mcp) is judged as these are
+        examples.append(example(r["name"], r["description"], "", label, provider, method=method))
     return examples
+
+
+def load_labelled(path: Path) -> list[dict]:
+    """The hand-labelled method-less tools, ``unclear`` ones left out."""
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    sampled = Counter(r["stratum"] for r in rows)
+    return [example(r["name"], r["description"], r["source"], r["kind"],
+                    r["toolkit"] if r["source"] == "toolbench" else r["name"].rstrip("_0123456789"),
+                    stratum=r["stratum"], weight=r["stratum_size"] / sampled[r["stratum"]])
+            for r in rows if r["kind"] != "unclear"]
 
 
 def scores(examples: list[dict], predicted: list[str]) -> dict[str, float]:
@@ -66,21 +92,53 @@ def scores(examples: list[dict], predicted: list[str]) -> dict[str, float]:
     return out
 
 
-def cross_validate(examples: list[dict], folds: int, c: float, read_threshold: float) -> list[str]:
-    predicted = [""] * len(examples)
-    groups = [e["provider"] for e in examples]
-    for train, test in GroupKFold(folds).split(examples, groups=groups):
-        model = fit([examples[i]["features"] for i in train], [examples[i]["label"] for i in train], c=c,
-                    read_threshold=read_threshold)
-        for i in test:
-            predicted[i] = model.predict(examples[i]["features"])
+def corpus_scores(labelled: list[dict], predicted: list[str]) -> dict[str, float]:
+    """Per corpus, weighted back by stratum: precision and recall of writes, and writes given their kind."""
+    out = {}
+    for source in sorted({e["source"] for e in labelled}):
+        pairs = [(e, p) for e, p in zip(labelled, predicted) if e["source"] == source]
+        called = sum(e["weight"] for e, p in pairs if p != "read")
+        writes = sum(e["weight"] for e, p in pairs if e["label"] != "read")
+        hits = sum(e["weight"] for e, p in pairs if p != "read" and e["label"] != "read")
+        out[f"{source}: write precision"] = hits / max(called, 1e-9)
+        out[f"{source}: write recall"] = hits / max(writes, 1e-9)
+        out[f"{source}: writes of the right kind"] = sum(e["weight"] for e, p in pairs
+                                                        if e["label"] != "read" and p == e["label"]) / writes
+        out[f"{source}: tools called writes (of the corpus)"] = called
+    return out
+
+
+def cross_validate(test: list[dict], rest: list[dict], folds: int, args) -> list[str]:
+    """Predictions for ``test``, each from a model fit on ``rest`` and the other folds of ``test``, which are
+    split by group (provider)."""
+    predicted = [""] * len(test)
+    for train, held in GroupKFold(folds).split(test, groups=[e["group"] for e in test]):
+        model = train_model(rest + [test[i] for i in train], args)
+        for i in held:
+            predicted[i] = model.predict(test[i]["features"])
     return predicted
+
+
+def train_model(examples: list[dict], args):
+    weights = [args.labelled_weight if "stratum" in e else 1.0 for e in examples]
+    return fit([e["features"] for e in examples], [e["label"] for e in examples], c=args.c,
+               read_threshold=args.read_threshold, weights=weights)
+
+
+def table(title: str, before: dict[str, float], after: dict[str, float]) -> None:
+    print(f"\n{title:<48}{'rules':>10}{'model':>10}")
+    for key in before:
+        fmt = ".0f" if "(of the corpus)" in key else ".4f"
+        print(f"{key:<48}{before[key]:>10{fmt}}{after[key]:>10{fmt}}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tools", type=Path, help="tools.parquet of an ingested OpenAPI corpus")
     parser.add_argument("--corpus", type=Path, default=Path("../shared/data/openapi"))
+    parser.add_argument("--labelled", type=Path, default=LABELLED, help="hand-labelled method-less tools")
+    parser.add_argument("--labelled-weight", type=float, default=5.0,
+                        help="how many OpenAPI operations one labelled method-less tool weighs")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--c", type=float, default=0.5, help="inverse L2 strength of the logistic regression")
     parser.add_argument("--read-threshold", type=float, default=0.25)
@@ -91,17 +149,17 @@ def main() -> None:
         from agentscaler.ingest.driver import ingest
 
         tools = Path(ingest([args.corpus], tempfile.mkdtemp(prefix="bench-kinds-")).out_dir) / "tools.parquet"
-    examples = load(tools)
-    print(f"{len(examples)} operations, {len({e['provider'] for e in examples})} providers, "
+    examples, labelled = load(tools), load_labelled(args.labelled)
+    print(f"{len(examples)} operations, {len({e['group'] for e in examples})} providers, "
           f"methods {dict(Counter(e['method'] for e in examples))}, labels {dict(Counter(e['label'] for e in examples))}")
-    before = scores(examples, [e["rule"] for e in examples])
-    after = scores(examples, cross_validate(examples, args.folds, args.c, args.read_threshold))
-    print(f"\n{'leave-provider-out, ' + str(args.folds) + ' folds':<40}{'rules':>10}{'model':>10}")
-    for key in before:
-        print(f"{key:<40}{before[key]:>10.4f}{after[key]:>10.4f}")
+    print(f"{len(labelled)} labelled method-less tools, {dict(Counter((e['source'], e['label']) for e in labelled))}")
+    table(f"OpenAPI, leave-provider-out, {args.folds} folds", scores(examples, [e["rule"] for e in examples]),
+          scores(examples, cross_validate(examples, labelled, args.folds, args)))
+    table(f"method-less, held out by provider, {args.folds} folds",
+          corpus_scores(labelled, [e["rule"] for e in labelled]),
+          corpus_scores(labelled, cross_validate(labelled, examples, args.folds, args)))
     if args.write:
-        model = fit([e["features"] for e in examples], [e["label"] for e in examples], c=args.c,
-                    read_threshold=args.read_threshold)
+        model = train_model(examples + labelled, args)
         model.save()
         print(f"\nwrote the model: {len(model.weights)} features")
 

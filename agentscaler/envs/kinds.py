@@ -73,15 +73,16 @@ which names collections (``POST /mailing_lists`` creates one)."""
 
 
 def classify(name: str, description: str = "", http_method: str | None = None, http_path: str | None = None,
-             *, learned: bool = True) -> Kind:
+             *, source: str = "", learned: bool = True) -> Kind:
     """The tool's kind; see the module docstring for the ambiguous verbs and for HTTP methods."""
-    return decide(name, description, http_method, http_path, learned=learned)[0]
+    return decide(name, description, http_method, http_path, source=source, learned=learned)[0]
 
 
 def decide(name: str, description: str = "", http_method: str | None = None, http_path: str | None = None,
-           *, learned: bool = True) -> tuple[Kind, str | None]:
+           *, source: str = "", learned: bool = True) -> tuple[Kind, str | None]:
     """(kind, the verb the rules chose, if any). Without a method, the learned model (``envs.kind_model``)
-    decides where it ships and ``learned`` is set; the verb rules otherwise."""
+    decides where it ships and ``learned`` is set (``source``, the tool's corpus, is one of its features); the
+    verb rules otherwise."""
     method = (http_method or "").upper()
     summary = [OPENING_SENSES.get(w, w) for w in (singular(w) for w in tokens(opening(description))[:8])]
     action = action_words(name, method)
@@ -96,7 +97,7 @@ def decide(name: str, description: str = "", http_method: str | None = None, htt
         return METHOD_KINDS[method], verb
     rule: Kind = VERBS[verb] if verb else "read"
     model = shipped() if learned else None
-    return (model.predict(features(name, description, rule)) if model else rule), verb
+    return (model.predict(features(name, description, rule, source)) if model else rule), verb
 
 
 def _search_endpoint(path: str) -> bool:

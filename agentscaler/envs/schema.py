@@ -449,7 +449,8 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
 
     drafts = []
     for t in tools:
-        kind, verb = ("read", None) if computes(t) else decide(t.name, t.description, t.http_method, t.http_path)
+        kind, verb = ("read", None) if computes(t) else \
+            decide(t.name, t.description, t.http_method, t.http_path, source=t.source)
         entity = path_subject(t.http_path) or subject(t.name, t.toolkit or "")  # the path names the resource
         drafts.append(Draft(optional(t), kind, entity_of(entity), _params(t), verb))  # plumbing: optional
     _link_glued_keys(tools, [d.params for d in drafts])
