@@ -28,6 +28,9 @@ def compute_tools():
         tool("solve_quadratic", {"a": n(), "b": n(), "c": n()}, ["a", "b", "c"], "Find the roots of a quadratic."),
         tool("unit_conversion_convert", {"value": n(), "from_unit": s(), "to_unit": s()},
              ["value", "from_unit", "to_unit"], "Convert a value from one unit to another."),
+        *(tool("currency_exchange_convert", {"amount": n(), "from_currency": s(), "to_currency": s(), **extra},
+               ["amount", "from_currency", "to_currency"], "Converts a value from one currency to another.")
+          for extra in ({}, {"live": {"type": "boolean"}})),  # BFCL has both: the second is ..._convert_2
         tool("celsius_to_fahrenheit", {"celsius": n()}, ["celsius"], "Converts a Celsius temperature to Fahrenheit."),
         tool("math_triangle_area_heron", {"side1": n(), "side2": n(), "side3": n()}, ["side1", "side2", "side3"],
              "Calculates the area of a triangle using Heron's formula."),
@@ -140,6 +143,7 @@ def test_computations_once_classified_as_writes_are_compute_reads(spec):
         compiled = spec.tool(name)
         assert computes(tools[name]) and compiled.kind == "read" and compiled.compute is not None, name
         assert compiled.executable, compiled.reason
+    assert spec.tool("currency_exchange_convert_2").compute is not None  # a domain's second tool of that name
     assert spec.tool("finance_inflation_adjustment").compute.formula == "inflation_adjustment"
     assert spec.tool("route_estimate_time").compute.formula is None  # answered from the hash
 

@@ -113,8 +113,11 @@ def plural(word: str) -> str:
 
 
 def action_words(name: str, http_method: str | None = None) -> list[str]:
-    """The words of a name that can say what it does: not the provider (ToolBench's ``<api>_for_<provider>``),
-    none for a name made of method + path."""
+    """The words of a name that can say what it does: not the provider (ToolBench's ``<api>_for_<provider>``), not
+    the number that tells a domain's second tool of one name (``currency_exchange_convert_2``), none for a name
+    made of method + path."""
     words = tokens(name)
     action = words[: words.index("for")] if "for" in words else words
+    while len(action) > 1 and action[-1].isdigit():
+        action = action[:-1]
     return [] if http_method and action[:1] == [http_method.lower()] else action
