@@ -16,7 +16,8 @@ Two scores, each on examples the model never saw:
   write: GET, PUT/PATCH/DELETE, both, POST), recall per kind, and the false-write rate.
 - The labelled method-less tools, held out by provider (a ToolBench tool's provider, a BFCL name): per
   corpus, the precision and recall of "write" and the share of writes given their right kind, weighted back
-  to the corpus by each sampling stratum's size.
+  to the corpus by each sampling stratum's size. And the labels' other column: which tools compute their
+  answer from their arguments, against ``envs.compute.computes`` (no learning there).
 
 ``--write`` then fits on every example and writes the shipped model (``agentscaler/data/kind_model.json``).
 Needs scikit-learn (training only).
@@ -33,8 +34,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from sklearn.model_selection import GroupKFold
 
+from agentscaler.envs.compute import computes
 from agentscaler.envs.kind_model import KINDS, features, fit
 from agentscaler.envs.kinds import decide
+from agentscaler.toolspec import ToolSpec
 
 WRITE_METHODS = ("PUT", "PATCH", "DELETE")
 LABELLED = Path(__file__).resolve().parent / "data" / "kinds_methodless.jsonl"
@@ -68,7 +71,9 @@ def load_labelled(path: Path) -> list[dict]:
     sampled = Counter(r["stratum"] for r in rows)
     return [example(r["name"], r["description"], r["source"], r["kind"],
                     r["toolkit"] if r["source"] == "toolbench" else r["name"].rstrip("_0123456789"),
-                    stratum=r["stratum"], weight=r["stratum_size"] / sampled[r["stratum"]])
+                    stratum=r["stratum"], weight=r["stratum_size"] / sampled[r["stratum"]], computes=r["computes"],
+                    spec=ToolSpec.build(name=r["name"], description=r["description"], parameters=r["parameters"],
+                                        source=r["source"], toolkit=r["toolkit"]))
             for r in rows if r["kind"] != "unclear"]
 
 
@@ -106,6 +111,14 @@ def corpus_scores(labelled: list[dict], predicted: list[str]) -> dict[str, float
                                                         if e["label"] != "read" and p == e["label"]) / writes
         out[f"{source}: tools called writes (of the corpus)"] = called
     return out
+
+
+def compute_scores(labelled: list[dict]) -> dict[str, float]:
+    """``envs.compute.computes`` against the labels, on the sample as drawn (the strata are by kind, not by this)."""
+    said = [computes(e["spec"]) for e in labelled]
+    hits = sum(s and e["computes"] for s, e in zip(said, labelled))
+    return {"tools labelled computing": sum(e["computes"] for e in labelled), "computes() says so": sum(said),
+            "precision": hits / max(sum(said), 1), "recall": hits / max(sum(e["computes"] for e in labelled), 1)}
 
 
 def cross_validate(test: list[dict], rest: list[dict], folds: int, args) -> list[str]:
@@ -158,6 +171,8 @@ def main() -> None:
     table(f"method-less, held out by provider, {args.folds} folds",
           corpus_scores(labelled, [e["rule"] for e in labelled]),
           corpus_scores(labelled, cross_validate(labelled, examples, args.folds, args)))
+    print("\ntools that compute (envs.compute.computes) against the labels:",
+          ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in compute_scores(labelled).items()))
     if args.write:
         model = train_model(examples + labelled, args)
         model.save()
