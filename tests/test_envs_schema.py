@@ -161,6 +161,22 @@ def test_a_reads_boolean_switch_binds_no_column_and_is_accepted_and_ignored():
     assert not error and answer == call(sim, "get_devices")[0] and len(answer) == 5  # accepted, changes nothing
 
 
+def test_what_orders_an_answer_binds_no_column_and_is_accepted_and_ignored():
+    """Adzuna's ``search_jobs(what, sort_by, sort_direction)``: the ordering parameters say how the rows come, not which
+    match, so no user is asked to "search jobs by sort direction". An ``order`` that is no direction (a derivative's,
+    a shop's order number) stays a parameter like any other."""
+    search = tool("search_jobs", {"what": s(), "sort_by": s(), "sort_direction": s(),
+                                  "order": {"type": "string", "enum": ["asc", "desc"]}}, ["what"], "Search jobs.")
+    orders = tool("find_order", {"order": s("The order number.")}, ["order"], "Find an order.")
+    spec = build_domain(0, [search, orders], rows=5)
+    assert [b.param for b in spec.tool("search_jobs").operation.bindings] == ["what"]
+    assert [b.param for b in spec.tool("find_order").operation.bindings] == ["order"]
+    sim = DomainSimulator(spec)
+    what = sim.rows(spec.tool("search_jobs").table)[0]["what"]
+    answer, error = call(sim, "search_jobs", what=what, sort_by="date", sort_direction="up", order="desc")
+    assert not error and answer == call(sim, "search_jobs", what=what)[0] and answer
+
+
 def google_tasks_tools():
     """Google Tasks' style: a bare path parameter after a collection (``/lists/{tasklist}/tasks/{task}``) is the
     row's identifier, and an insert's body carries an optional ``id`` the server assigns."""

@@ -71,15 +71,36 @@ def plumbing(tool: ToolSpec) -> set[str]:
 
 
 def switches(tool: ToolSpec) -> set[str]:
-    """A GET's optional booleans that no field of its answer holds (traccar's ``all`` and ``refresh``, Google's
-    ``showCompleted``): they change how it answers, not which rows match, so like plumbing they bind no column
-    and no user is asked for them. Only where the spec shows the answer's fields; without them (ToolBench) a
-    boolean may be a filter on a column."""
+    """Parameters that change how a tool answers, not which rows match, so like plumbing they bind no column and
+    no user is asked for them: what orders the answer (``sort_by``, ``sortdir``, an ``order`` that says
+    ascending or descending), and a GET's optional booleans that no field of its answer holds (traccar's ``all``
+    and ``refresh``, Google's ``showCompleted``; only where the spec shows the answer's fields: without them
+    (ToolBench) a boolean may be a filter on a column)."""
     fields = _fields(tool.returns) if (tool.http_method or "").upper() == "GET" else set()
     props = tool.parameters.get("properties") or {}
     required = set(tool.parameters.get("required") or [])
-    return {name for name, prop in props.items() if fields and isinstance(prop, dict) and prop.get("type") == "boolean"
-            and name not in required and snake(name) not in fields}
+    return {name for name, prop in props.items() if isinstance(prop, dict) and (
+        _orders(name, prop) or fields and prop.get("type") == "boolean" and name not in required
+        and snake(name) not in fields)}
+
+
+ORDERING = {"sort", "sort_by", "sortby", "sort_order", "sortorder", "sort_dir", "sortdir", "sort_direction",
+            "sort_field", "sortfield", "sort_key", "order_by", "orderby", "ordering"}
+"""Names of what orders an answer, whatever their description says."""
+_DIRECTIONS = {"asc", "desc", "ascending", "descending", "a", "d"}
+_SAYS_ORDER = re.compile(r"\bsort|\bascending|\bdescending|order (of|in which) the (results|items|list)", re.I)
+
+
+def _orders(name: str, prop: dict) -> bool:
+    """Whether the parameter orders the answer: an ``ORDERING`` name, or an ``order``/``direction`` that says a
+    direction (``calculate_derivative``'s ``order`` is the derivative's, a shop's ``order`` an order's)."""
+    column = snake(name)
+    if column in ORDERING:
+        return True
+    if column not in ("order", "direction", "dir"):
+        return False
+    shown = {str(v).lower() for v in [*(prop.get("enum") or []), prop.get("default")] if v is not None}
+    return bool(shown) and shown <= _DIRECTIONS or bool(_SAYS_ORDER.search(str(prop.get("description") or "")))
 
 
 def _fields(schema: Any, depth: int = 2) -> set[str]:
