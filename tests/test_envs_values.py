@@ -248,6 +248,13 @@ def test_plumbing_is_accepted_and_ignored_by_the_simulator():
     ("fields", s("The fields of the table to add."), False),
     ("x-rapidapi-host", s(), True),
     ("$.xgafv", s("V1 error format."), True),
+    ("user_agent", s("Client identifier, takes precedence over headers"), True),  # EVE's ESI
+    ("NextToken", s("An identifier that was returned from the previous call to this operation, which can be used to "
+                    "return the next set of items in the list."), True),
+    ("startingAfter", s("A server-defined token indicating the start of the page, often a timestamp or an ID."), True),
+    ("ProvisionToken", s("An idempotency token that uniquely identifies the provisioning request."), True),
+    ("ClientToken", s("Unique, case-sensitive identifier you provide to ensure the idempotency of the request."), True),
+    ("previousToken", s("The token of the previous payment."), False),
 ])
 def test_plumbing_is_told_from_name_and_description(name, prop, expected):
     assert is_plumbing(name, prop, {name}) is expected

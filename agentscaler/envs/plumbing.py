@@ -8,11 +8,12 @@ real API does with a client's key.
 
 Decided from a parameter's name, and where the name is also an ordinary word (``key``, ``token``,
 ``fields``, ``alt``, ``format``, ``callback``) from its description, enum or default too; a string whose
-description calls it a page token or a pagination cursor is one, whatever its name (AWS's ``Marker``). The
-names are those of Google's discovery documents (``key``, ``oauth_token``, ``access_token``, ``quotaUser``,
-``userIp``, ``alt``, ``prettyPrint``, ``fields``, ``callback``, ``upload_protocol``, ``uploadType``,
-``$.xgafv``), RapidAPI's headers (``X-RapidAPI-Key``, ``X-RapidAPI-Host``), API-key conventions
-(``api_key``, ``apikey``, ``x-api-key``), paging cursors (``pageToken``, ``cursor``) and the AWS query
+description calls it a page token, a pagination cursor or an idempotency token is one, whatever its name
+(AWS's ``Marker``). The names are those of Google's discovery documents (``key``, ``oauth_token``,
+``access_token``, ``quotaUser``, ``userIp``, ``alt``, ``prettyPrint``, ``fields``, ``callback``,
+``upload_protocol``, ``uploadType``, ``$.xgafv``), RapidAPI's headers (``X-RapidAPI-Key``, ``X-RapidAPI-Host``),
+API-key conventions (``api_key``, ``apikey``, ``x-api-key``), paging cursors (``pageToken``, ``NextToken``,
+``cursor``), the client's own headers (EVE's ``user_agent``, AWS's ``ClientToken``) and the AWS query
 protocol's ``Action``/``Version`` pair (constants of the operation, never described).
 """
 
@@ -27,7 +28,8 @@ from agentscaler.toolspec import ToolSpec
 NAMES = {"oauth_token", "access_token", "auth_token", "api_token", "apitoken", "bearer_token", "api_key", "apikey",
          "x_api_key", "x_rapidapi_key", "x_rapidapi_host", "rapidapi_key", "api_secret", "client_secret",
          "authorization", "auth", "quota_user", "user_ip", "pretty_print", "upload_protocol", "upload_type",
-         "xgafv", "page_token", "next_page_token", "continuation_token", "cursor", "jsonp"}
+         "xgafv", "page_token", "next_page_token", "continuation_token", "next_token", "cursor", "jsonp",
+         "user_agent", "x_user_agent", "client_token", "idempotency_key"}
 """Names that are plumbing whatever their description says."""
 RESPONSE_FORMATS = {"json", "xml", "jsonp", "yaml", "proto", "protobuf", "media", "rss", "atom"}
 _EVIDENCE = {
@@ -40,8 +42,10 @@ _EVIDENCE = {
 }
 """Ordinary words that are plumbing when the description says so."""
 _PAGE_TOKEN = re.compile(r"(page|pagination|paging|continuation) (token|cursor)|\bcursor\b.*\bnext page"
-                         r"|token (specifying|for) the (result|next) page", re.I)
-"""A paging cursor, whatever its name (``Marker``, ``next``, ``starting_after``)."""
+                         r"|token (specifying|for) the (result|next) page|token indicating the (start|end) of the page"
+                         r"|returned from the previous .{0,40}\bnext set of|\bidempoten", re.I)
+"""A paging cursor, whatever its name (``Marker``, ``next``, ``starting_after``), or a token that makes a retried
+request safe (AWS's ``ClientToken``): no user states either."""
 _FORMAT_SWITCH = re.compile(r"(data|response|output|result) format|format (of|for) the (response|output|result)"
                             r"|only json", re.I)
 
