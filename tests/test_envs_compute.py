@@ -148,6 +148,22 @@ def test_computations_once_classified_as_writes_are_compute_reads(spec):
     assert spec.tool("route_estimate_time").compute.formula is None  # answered from the hash
 
 
+def test_a_statistical_model_and_a_drawing_compute_what_they_are_given():
+    """BFCL's ``linear_regression`` had been an update of a settings row ("apply"), ``create_histogram`` a create."""
+    numbers = {"type": "array", "items": {"type": "number"}}
+    regression = tool("linear_regression", {"independent_var": numbers, "dependent_var": numbers,
+                                            "forecast_period": i()}, ["independent_var", "dependent_var"],
+                      "Applies linear regression to a given set of independent variables to make a prediction.")
+    histogram = tool("create_histogram", {"data": numbers, "bins": i()}, ["data", "bins"],
+                     "Create a histogram based on provided data.")
+    spec = build_domain(0, [regression, histogram, *shop_tools()], rows=5)
+    for name in ("linear_regression", "create_histogram"):
+        assert spec.tool(name).kind == "read" and spec.tool(name).compute is not None, name
+    sim = DomainSimulator(spec)
+    answer, error = call(sim, "create_histogram", data=[1, 2, 2, 3], bins=2)
+    assert not error and answer == call(sim, "create_histogram", data=[1, 2, 2, 3], bins=2)[0] and answer
+
+
 def test_lookups_and_writes_are_not_compute(spec):
     for t in shop_tools():
         assert not computes(t) and spec.tool(t.name).compute is None, t.name

@@ -59,8 +59,10 @@ ANALYSES = frozenset("analysis analyzer analyser detector detection classifier c
                      "recognizer".split())
 """Nouns naming what tells something about a text or an image (``sentiment_analysis``): it answers a label."""
 CALCULATORS = frozenset("calculator converter conversion estimator solver validator validation calculation "
-                        "computation".split()) | TRANSFORMERS | ANALYSES
-TEXT_RESULTS = TRANSFORM_VERBS | TRANSFORMERS | ANALYSES
+                        "computation regression".split()) | TRANSFORMERS | ANALYSES
+RENDERINGS = frozenset("histogram plot diagram qr qrcode barcode wordcloud sparkline".split())
+"""What a tool draws from its arguments: creating one (``create_histogram``, ``create_qr_code``) stores nothing."""
+TEXT_RESULTS = TRANSFORM_VERBS | TRANSFORMERS | ANALYSES | RENDERINGS
 LOOKUP_VERBS = frozenset([None, "get", "find", "check", "predict"])
 """A name with no verb or one of these may still compute: its description's opening says ("Calculates...")."""
 VALIDATION = frozenset("valid validate validator validation verify verification verifier check checker is".split())
@@ -97,6 +99,8 @@ def computes(tool: ToolSpec) -> bool:
     verbs = [w for w in words if w in VERBS or w in COMPUTE_VERBS]
     first = verbs[0] if verbs else None
     first_kind = "read" if first in COMPUTE_VERBS else VERBS.get(first)
+    if first_kind == "create" and not RENDERINGS.isdisjoint(words):
+        return True
     if first in COMPUTE_VERBS:  # not calculate_and_save_total
         return not any(VERBS.get(v) in ("create", "delete") for v in verbs)
     if words[-1] in COMPUTE_VERBS and first_kind not in ("create", "delete"):
