@@ -355,6 +355,26 @@ def test_an_update_names_every_field_it_changes_up_to_four_then_counts_the_rest(
     assert phrase(6) == "update the title, notes, due date and 3 other details of my task"
 
 
+def test_a_setter_without_an_identifier_is_asked_for_by_what_its_name_is_about():
+    """Setters with no identifier write the one row of settings; a user says what they are about ("pause my
+    heartbeats", "set my volume", "rename my server"), never "my setting"."""
+    integer, text = {"type": "integer"}, {"type": "string"}
+    spec = build_domain(0, [tool("pause_heartbeats", {"duration": integer}, ["duration"], "Pause heartbeats."),
+                            tool("set_volume", {"level": integer}, ["level"], "Set the global volume."),
+                            tool("rename_server", {"current_name": text, "new_name": text}, ["new_name"],
+                                 "Rename the server.")], rows=3)
+    assert all(spec.table(spec.tool(n).table).singleton for n in ("pause_heartbeats", "set_volume"))
+
+    def phrase(name: str, arguments: dict) -> str:
+        update = spec.tool(name)
+        plan = Plan([Step(update, arguments)], [Goal(spec.table(update.table), 0, "first")])
+        return goal_phrase(plan, spec, plan.goals[0], None)
+
+    assert phrase("pause_heartbeats", {"duration": 5}) == "pause my heartbeats"
+    assert phrase("set_volume", {"level": 7}) == "set my volume"
+    assert phrase("rename_server", {"current_name": "a", "new_name": "b"}).endswith("of my server")
+
+
 def test_a_latitude_and_a_longitude_are_said_as_one_location():
     assert _located(["language", "lat", "lon"]) == ["language", "location"]
     assert _located(["name", "latitude", "city", "longitude"]) == ["name", "location", "city"]

@@ -369,7 +369,8 @@ def _apply_semantics(drafts: list[Draft], entity_of) -> None:
     for d in drafts:
         if d.kind != "update":
             continue
-        attribute = [w for w in nouns(d.tool.name) if w not in tokens(d.entity) and w not in semantics.SETTINGS_WORDS]
+        attribute = list(dict.fromkeys(w for w in nouns(d.tool.name) if w not in tokens(d.entity)
+                                       and w not in semantics.SETTINGS_WORDS))  # ClientAddress_set_address: one
         a = semantics.assignment(d.verb, attribute)
         flag_param = next((p for p in d.params if p.json_type == "boolean"), None)
         if a is not None and a.column != semantics.STATUS_COLUMN and flag_param is not None:

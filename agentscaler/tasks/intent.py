@@ -213,7 +213,7 @@ def goal_phrase(plan: Plan, spec: EnvSpec, goal: Goal, previous: Goal | None) ->
     sub-goal before it and never by a value ("cancel one of its orders", "change the quantity of my order")."""
     step = plan.action(goal)
     tool, table = step.tool, goal.table
-    entity, many = words(table.entity), words(table.name)
+    entity, many = row_noun(tool, table), words(table.name) if not table.singleton else row_noun(tool, table)
     before = words(previous.table.entity) if previous else ""
     found_mine = bool(step.found) or any(s.goal == step.goal and s.purpose == "lookup" for s in plan.steps)
     shared = [words(b.column) for b in step.tool.operation.bindings if b.param in step.found and b.role == "eq"]
@@ -242,6 +242,8 @@ def goal_phrase(plan: Plan, spec: EnvSpec, goal: Goal, previous: Goal | None) ->
                if b.role == "value" and b.param in step.arguments]
     if tool.kind == "update" and changed and verb not in STATUS_VERBS and verb not in FLAG_VERBS:
         changed = list(dict.fromkeys(changed))  # every field the user changes is asked for, the fifth on as a count
+        if len(changed) == 1 and {singular(w) for w in changed[0].split()} <= {singular(w) for w in entity.split()}:
+            return f"{verb} {ref}"  # set_volume(level): "set my volume", not "set the volume of my volume"
         said = changed if len(changed) <= 4 else [*changed[:3], f"{len(changed) - 3} other details"]
         return f"{verb} the {listed(said)} of {ref}"
     return f"{verb} {ref}"
@@ -255,14 +257,21 @@ _SUBJECTS = {"finance", "corporate", "thermo"}  # a computation's field, as name
 def action(tool: CompiledTool, spec: EnvSpec) -> str:
     """What a call of ``tool`` does, as an agent says it ("list the tasks", "move the task", "work out the gcd")."""
     table = spec.table(tool.table) if tool.table else None
-    entity = words(table.entity) if table else "record"
+    entity = row_noun(tool, table) if table else "record"
     if tool.compute is not None:
         return _computation(tool, entity)
     verb = action_verb(tool)
     if tool.kind == "create":
         return f"{verb} a new {entity}"
-    many = tool.kind == "read" and not tool.operation.single_row and table is not None
+    many = tool.kind == "read" and not tool.operation.single_row and table is not None and not table.singleton
     return f"{verb} the {words(table.name) if many else entity}"
+
+
+def row_noun(tool: CompiledTool, table: Table) -> str:
+    """How a person names the row a tool acts on: its table's entity; for the one row of settings, what the tool's
+    name is about (``pause_heartbeats``: "heartbeats", ``rename_server``: "server"), not "my setting"."""
+    noun = list(dict.fromkeys(_noun(tool.name).split())) if table.singleton and _noun(tool.name) else None
+    return " ".join([*map(singular, noun[:-1]), noun[-1]]) if noun else words(table.entity)  # my user presence
 
 
 def _computation(tool: CompiledTool, entity: str) -> str:
