@@ -177,6 +177,21 @@ def test_what_orders_an_answer_binds_no_column_and_is_accepted_and_ignored():
     assert not error and answer == call(sim, "search_jobs", what=what)[0] and answer
 
 
+def test_a_listings_rows_are_its_items_not_the_listing():
+    """Google's ``{kind, etag, items: [TaskList], nextPageToken}`` and AWS's ``{Images, NextToken}``: the listing's
+    own fields are no fields of a row; a record holding an array of parts (an order's lines) stays a record."""
+    task_list = {"type": "object", "properties": {"id": s(), "title": s(), "updated": s()}}
+    listing = {"type": "object", "properties": {"kind": s(), "etag": s(), "nextPageToken": s(),
+                                                "items": {"type": "array", "items": task_list}}}
+    line = {"type": "object", "properties": {"sku": s(), "quantity": i()}}
+    order = {"type": "object", "properties": {"order_id": s(), "status": s(), "lines": {"type": "array", "items": line}}}
+    spec = build_domain(0, [tool("tasklists_list", {}, [], "Lists the task lists.", returns=listing),
+                            tool("get_order", {"order_id": s()}, ["order_id"], "Get an order.", returns=order)], rows=3)
+    lists = [c.name for c in spec.table(spec.tool("tasklists_list").table).columns]
+    assert {"title", "updated"} <= set(lists) and not {"items", "next_page_token", "kind"} & set(lists)
+    assert "lines" in [c.name for c in spec.table("orders").columns]
+
+
 def google_tasks_tools():
     """Google Tasks' style: a bare path parameter after a collection (``/lists/{tasklist}/tasks/{task}``) is the
     row's identifier, and an insert's body carries an optional ``id`` the server assigns."""

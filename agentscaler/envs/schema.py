@@ -409,11 +409,26 @@ def _merge(column: Column | None, name: str, kind: JsonType, enum: list | None, 
     return column
 
 
+LISTING_FIELDS = {"kind", "etag", "self_link", "next_page_token", "page_token", "next_token", "continuation_token",
+                  "marker", "next_marker", "cursor", "next_cursor", "next", "previous", "prev", "next_link",
+                  "odata_next_link", "odata_count", "total", "total_count", "total_items", "total_results", "count",
+                  "page", "pages", "total_pages", "page_size", "per_page", "offset", "limit", "has_more",
+                  "is_truncated", "pagination", "links", "meta", "metadata", "result_size_estimate"}
+"""What a listing says about itself beside its rows (Google's ``{kind, etag, items, nextPageToken}``, AWS's
+``{Images, NextToken}``): none of it is a field of a row."""
+
+
 def _returned_parts(tool: ToolSpec) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The returned object schema (an array's item) and its parts: its ``allOf`` schemas, then itself."""
+    """The returned object schema (an array's item, a listing's row) and its parts: its ``allOf`` schemas, then
+    itself."""
     schema = tool.returns or {}
     if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
         schema = schema["items"]
+    props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    rows = [p for p in props.values() if isinstance(p, dict) and p.get("type") == "array"
+            and isinstance(p.get("items"), dict) and p["items"].get("properties")]
+    if len(rows) == 1 and all(snake(name) in LISTING_FIELDS for name, p in props.items() if p is not rows[0]):
+        schema = rows[0]["items"]  # a listing: its rows are the array's items
     return schema, [*(p for p in schema.get("allOf") or [] if isinstance(p, dict)), schema]
 
 
