@@ -192,6 +192,21 @@ def test_a_listings_rows_are_its_items_not_the_listing():
     assert "lines" in [c.name for c in spec.table("orders").columns]
 
 
+def test_a_searchs_opaque_body_is_its_query_not_a_filter():
+    """``POST /users/query`` with a body the spec leaves opaque: no row holds the query, so no user is asked to
+    "look up users by body"; the tool accepts the body and ignores it. A create stores its opaque body."""
+    search = tool("search_users", {"body": s("The query.")}, ["body"], "Search users.", http_method="POST",
+                  http_path="/users/query")
+    create = tool("create_note", {"body": s("The note's text.")}, ["body"], "Create a note.", http_method="POST",
+                  http_path="/notes")
+    spec = build_domain(0, [search, create], rows=4)
+    assert spec.tool("search_users").operation.bindings == []
+    assert [b.param for b in spec.tool("create_note").operation.bindings] == ["body"]
+    assert spec.tool("search_users").openai_schema["function"]["parameters"]["required"] == []
+    answer, error = call(DomainSimulator(spec), "search_users", body='{"name": "x"}')
+    assert not error and len(answer) == 4
+
+
 def google_tasks_tools():
     """Google Tasks' style: a bare path parameter after a collection (``/lists/{tasklist}/tasks/{task}``) is the
     row's identifier, and an insert's body carries an optional ``id`` the server assigns."""

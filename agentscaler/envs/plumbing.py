@@ -117,10 +117,10 @@ def _fields(schema: Any, depth: int = 2) -> set[str]:
     return {snake(name) for name in props}.union(*(_fields(p, depth - 1) for p in props.values()))
 
 
-def optional(tool: ToolSpec) -> ToolSpec:
-    """The tool with its plumbing parameters optional: an agent need not send them, and a call without them
-    is valid against the tool's schema."""
-    drop = plumbing(tool)
+def optional(tool: ToolSpec, unbound: set[str] | frozenset[str] = frozenset()) -> ToolSpec:
+    """The tool with its plumbing parameters (and ``unbound`` ones, which bind nothing either) optional: an agent
+    need not send them, and a call without them is valid against the tool's schema."""
+    drop = plumbing(tool) | unbound
     required = tool.parameters.get("required") or []
     if not drop & set(required):
         return tool

@@ -271,6 +271,11 @@ def path_keys(path: str | None) -> dict[str, str]:
     return keys
 
 
+PAYLOADS = {"body", "request_body", "payload", "json"}
+"""A request body the spec leaves opaque (no object of fields): a write stores it, a read's is its query, which
+no row holds, so a read never filters on it ("look up users by body")."""
+
+
 def _params(tool: ToolSpec) -> list[Param]:
     """The tool's parameters, API plumbing and a read's switches left out (``envs.plumbing``): they never
     become columns."""
@@ -465,10 +470,14 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
 
     drafts = []
     for t in tools:
-        kind, verb = ("read", None) if computes(t) else \
+        computing = computes(t)
+        kind, verb = ("read", None) if computing else \
             decide(t.name, t.description, t.http_method, t.http_path, source=t.source)
         entity = path_subject(t.http_path) or subject(t.name, t.toolkit or "")  # the path names the resource
-        drafts.append(Draft(optional(t), kind, entity_of(entity), _params(t), verb))  # plumbing: optional
+        params = _params(t)
+        query = {p.name for p in params if p.column in PAYLOADS} if kind == "read" and not computing else set()
+        params = [p for p in params if p.name not in query]  # a search's opaque body is its query, no row's field
+        drafts.append(Draft(optional(t, query), kind, entity_of(entity), params, verb))  # and optional, as plumbing
     _link_glued_keys(tools, [d.params for d in drafts])
     _own_bare_ids(drafts, entity_of)
     _apply_semantics(drafts, entity_of)
