@@ -166,10 +166,12 @@ def test_what_orders_an_answer_binds_no_column_and_is_accepted_and_ignored():
     match, so no user is asked to "search jobs by sort direction". An ``order`` that is no direction (a derivative's,
     a shop's order number) stays a parameter like any other."""
     search = tool("search_jobs", {"what": s(), "sort_by": s(), "sort_direction": s(),
-                                  "order": {"type": "string", "enum": ["asc", "desc"]}}, ["what"], "Search jobs.")
+                                  "order": {"type": "string", "enum": ["asc", "desc"]}}, ["what", "sort_by"],
+                  "Search jobs.")  # catalogapi requires its sort: a call without it is still valid
     orders = tool("find_order", {"order": s("The order number.")}, ["order"], "Find an order.")
     spec = build_domain(0, [search, orders], rows=5)
     assert [b.param for b in spec.tool("search_jobs").operation.bindings] == ["what"]
+    assert spec.tool("search_jobs").openai_schema["function"]["parameters"]["required"] == ["what"]
     assert [b.param for b in spec.tool("find_order").operation.bindings] == ["order"]
     sim = DomainSimulator(spec)
     what = sim.rows(spec.tool("search_jobs").table)[0]["what"]

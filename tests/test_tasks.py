@@ -144,6 +144,15 @@ def test_the_same_seed_gives_the_same_tasks(shop, tmp_path):
     assert again.read_tasks() != shop.read_tasks()
 
 
+def _capped(t: dict) -> dict:
+    """The task's own copy of update_order's schema caps the new quantity below what the gold call sets."""
+    tools = json.loads(t["tools"])
+    for schema in tools:
+        if schema["function"]["name"] == "update_order":
+            schema["function"]["parameters"]["properties"]["new_quantity"]["maximum"] = 0
+    return {**t, "tools": json.dumps(tools)}
+
+
 def _unsaid(t: dict) -> dict:
     return {**t, "intent": "Please sort out my order.", "scenario": json.dumps({**json.loads(t["scenario"]),
                                                                                "known": {}, "withheld": {}})}
@@ -163,6 +172,7 @@ def _unsaid(t: dict) -> dict:
     (lambda t: {**t, "gold_calls": json.dumps([{"name": "update_order", "arguments": {"order_id": "nope",
                                                                                       "new_quantity": 1}}])},
      "call_failed", "call 0 (update_order) fails"),
+    (_capped, "schema_invalid", "(update_order): "),
     (lambda t: {**t, "outcome": "refuse"}, "outcome_unsound", "change nothing"),
     (lambda t: {**t, "outcome": "irrelevant"}, "outcome_unsound", "no gold call"),
     (lambda t: {**t, "outcome": "recover"}, "outcome_unsound", "failing first attempt"),

@@ -477,7 +477,8 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
         params = _params(t)
         query = {p.name for p in params if p.column in PAYLOADS} if kind == "read" and not computing else set()
         params = [p for p in params if p.name not in query]  # a search's opaque body is its query, no row's field
-        drafts.append(Draft(optional(t, query), kind, entity_of(entity), params, verb))  # and optional, as plumbing
+        unbound = query | switches(t)  # bind nothing, so optional, as plumbing is: a gold call leaves them out
+        drafts.append(Draft(optional(t, unbound), kind, entity_of(entity), params, verb))
     _link_glued_keys(tools, [d.params for d in drafts])
     _own_bare_ids(drafts, entity_of)
     _apply_semantics(drafts, entity_of)

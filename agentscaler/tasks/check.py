@@ -20,6 +20,10 @@ import json
 import re
 from typing import Any
 
+from jsonschema import Draft202012Validator, SchemaError, validators
+from jsonschema.exceptions import UnknownType, best_match
+from referencing.exceptions import Unresolvable
+
 from agentscaler.contracts import Task
 from agentscaler.envs import DomainSimulator
 from agentscaler.failures import Failure
@@ -119,11 +123,12 @@ def check_task(sim: DomainSimulator, task: Task) -> list[Failure]:
     """Why the task is broken (empty when it is sound); ``sim`` must be the task's domain.
 
     Codes (``failures.CODES``): ``initial_state_mismatch``, ``call_failed`` (one per failing gold call but a
-    recover task's first attempt), ``state_mismatch``, ``no_change``, ``outcome_unsound``, then those of
-    ``check_text``; in that order."""
+    recover task's first attempt), ``state_mismatch``, ``schema_invalid`` (a gold call its tool's own JSON Schema
+    refuses: the simulator checks what it binds, the validity filter the whole schema), ``no_change``,
+    ``outcome_unsound``, then those of ``check_text``; in that order."""
     replay = sim.replay(int(task.state_index), task.calls, initial_hash=task.initial_hash, final_hash=task.gold_hash)
     failed = [i for i, error in enumerate(replay.errors) if error]
-    problems = list(replay.failures)
+    problems = list(replay.failures) + _schema_errors(task)
     outcome, scenario = task.outcome, task.user_scenario
     if outcome == "recover" and _recovers(task, failed):
         problems = [p for p in problems if p.code != "call_failed"]
@@ -135,6 +140,22 @@ def check_task(sim: DomainSimulator, task: Task) -> list[Failure]:
     if unsound:
         problems.append(Failure("outcome_unsound", unsound))
     return problems + check_text(task)
+
+
+def _schema_errors(task: Task) -> list[Failure]:
+    """Gold calls whose arguments their tool's JSON Schema refuses (an AWS ``Tags`` list of words where it wants
+    ``{Key, Value}`` objects); a schema that cannot be used judges nothing."""
+    schemas = {t["function"]["name"]: t["function"].get("parameters") or {} for t in task.tool_schemas}
+    problems = []
+    for i, call in enumerate(task.calls):
+        try:
+            validator = validators.validator_for(schemas.get(call["name"], {}), default=Draft202012Validator)
+            error = best_match(validator(schemas.get(call["name"], {})).iter_errors(call.get("arguments") or {}))
+        except (SchemaError, Unresolvable, UnknownType, re.error, TypeError):
+            continue
+        if error is not None:
+            problems.append(Failure("schema_invalid", f"call {i} ({call['name']}): {error.message}"))
+    return problems
 
 
 def _recovers(task: Task, failed: list[int]) -> bool:
