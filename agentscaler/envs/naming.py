@@ -23,7 +23,6 @@ CODE_WORDS = frozenset({"handle", "code", "slug"})
 does not call the row by it."""
 
 
-
 def names_a_row(column: str, *, codes: bool = False) -> bool:
     """Whether a column's value names its row (its last word one of ``NAME_WORDS``; with ``codes``, or of
     ``CODE_WORDS``)."""

@@ -276,24 +276,27 @@ PAYLOADS = {"body", "request_body", "payload", "json"}
 no row holds, so a read never filters on it ("look up users by body")."""
 
 
-def _params(tool: ToolSpec) -> list[Param]:
-    """The tool's parameters, API plumbing and a read's switches left out (``envs.plumbing``): they never
-    become columns."""
+def _params(tool: ToolSpec, searches: bool) -> tuple[list[Param], set[str]]:
+    """The tool's parameters that become columns, and those besides its plumbing that bind nothing: a read's
+    switches (``envs.plumbing``) and, where the tool ``searches``, its opaque body (``PAYLOADS``)."""
     props = tool.parameters.get("properties") or {}
     required = set(tool.parameters.get("required") or [])
-    params, seen, switched, keys = [], set(), switches(tool), path_keys(tool.http_path)
+    params, seen, unbound, keys = [], set(), switches(tool), path_keys(tool.http_path)
     for name, prop in props.items():
         prop = prop if isinstance(prop, dict) else {}
-        if is_plumbing(name, prop, set(props)) or name in switched:
+        if is_plumbing(name, prop, set(props)) or name in unbound:
             continue
         column = keys.get(name) or snake(name)
         column = "id" if column == "is_id" else column  # ToolBench renames `id` to `is_id`
         while column in seen:
             column += "_"
         seen.add(column)
+        if searches and column in PAYLOADS:  # a search's opaque body is its query, no row's field
+            unbound.add(name)
+            continue
         enum = prop.get("enum") if isinstance(prop.get("enum"), list) and prop.get("enum") else None
         params.append(Param(name, column, json_type(prop), name in required, enum, prop.get("default"), hints(prop)))
-    return params
+    return params, unbound
 
 
 def _role(kind: Kind, entity: str, p: Param, bare_id_is_key: bool = True) -> tuple[str, str | None]:
@@ -474,10 +477,8 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
         kind, verb = ("read", None) if computing else \
             decide(t.name, t.description, t.http_method, t.http_path, source=t.source)
         entity = path_subject(t.http_path) or subject(t.name, t.toolkit or "")  # the path names the resource
-        params = _params(t)
-        query = {p.name for p in params if p.column in PAYLOADS} if kind == "read" and not computing else set()
-        params = [p for p in params if p.name not in query]  # a search's opaque body is its query, no row's field
-        unbound = query | switches(t)  # bind nothing, so optional, as plumbing is: a gold call leaves them out
+        params, unbound = _params(t, searches=kind == "read" and not computing)
+        # what binds nothing is optional, as plumbing is: a gold call leaves it out
         drafts.append(Draft(optional(t, unbound), kind, entity_of(entity), params, verb))
     _link_glued_keys(tools, [d.params for d in drafts])
     _own_bare_ids(drafts, entity_of)

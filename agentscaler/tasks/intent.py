@@ -213,7 +213,8 @@ def goal_phrase(plan: Plan, spec: EnvSpec, goal: Goal, previous: Goal | None) ->
     sub-goal before it and never by a value ("cancel one of its orders", "change the quantity of my order")."""
     step = plan.action(goal)
     tool, table = step.tool, goal.table
-    entity, many = row_noun(tool, table), words(table.name) if not table.singleton else row_noun(tool, table)
+    entity = row_noun(tool, table)
+    many = entity if table.singleton else words(table.name)
     before = words(previous.table.entity) if previous else ""
     found_mine = bool(step.found) or any(s.goal == step.goal and s.purpose == "lookup" for s in plan.steps)
     shared = [words(b.column) for b in step.tool.operation.bindings if b.param in step.found and b.role == "eq"]
@@ -270,7 +271,7 @@ def action(tool: CompiledTool, spec: EnvSpec) -> str:
 def row_noun(tool: CompiledTool, table: Table) -> str:
     """How a person names the row a tool acts on: its table's entity; for the one row of settings, what the tool's
     name is about (``pause_heartbeats``: "heartbeats", ``rename_server``: "server"), not "my setting"."""
-    noun = list(dict.fromkeys(_noun(tool.name).split())) if table.singleton and _noun(tool.name) else None
+    noun = list(dict.fromkeys((_noun(tool.name) or "").split())) if table.singleton else []
     return " ".join([*map(singular, noun[:-1]), noun[-1]]) if noun else words(table.entity)  # my user presence
 
 
