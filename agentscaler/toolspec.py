@@ -46,6 +46,43 @@ def value_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
+class SchemaCheck:
+    """One tool's JSON Schema, compiled once, judging call arguments: what the validity filter asks of an agent's
+    calls and the task checker of gold calls. jsonschema loads on first use, not at every CLI start (~80 ms).
+    A bounded memo keeps the verdicts (the samples of one task mostly repeat their calls)."""
+
+    MEMO = 4096
+
+    def __init__(self, schema: dict):
+        from jsonschema import Draft202012Validator, validators
+
+        self.validator = validators.validator_for(schema, default=Draft202012Validator)(schema)
+        self.memo: dict[str, str | None] = {}
+
+    def error(self, arguments: dict) -> str | None:
+        """Why ``arguments`` violate the schema, or None."""
+        key = json.dumps(arguments, sort_keys=True)
+        if key not in self.memo:
+            if len(self.memo) >= self.MEMO:
+                self.memo.clear()
+            self.memo[key] = self._judge(arguments)
+        return self.memo[key]
+
+    def _judge(self, arguments: dict) -> str | None:
+        from jsonschema import SchemaError
+        from jsonschema.exceptions import UnknownType, best_match
+        from referencing.exceptions import Unresolvable
+
+        try:
+            if self.validator.is_valid(arguments):
+                return None
+            error = best_match(self.validator.iter_errors(arguments))
+        except (SchemaError, Unresolvable, UnknownType, re.error, TypeError) as e:  # the tool's own schema is broken
+            return f"the tool's own JSON Schema cannot be used: {e}"
+        where = "/".join(str(p) for p in error.absolute_path)
+        return error.message + (f" at {where}" if where else "")
+
+
 class ToolSpec(BaseModel):
     """One API, normalized. ``tool_id`` is derived from content, so identical APIs share it."""
 

@@ -153,6 +153,15 @@ def _capped(t: dict) -> dict:
     return {**t, "tools": json.dumps(tools)}
 
 
+def _broken(t: dict) -> dict:
+    """The task's copy of update_order's schema is not a schema a validator can use."""
+    tools = json.loads(t["tools"])
+    for schema in tools:
+        if schema["function"]["name"] == "update_order":
+            schema["function"]["parameters"]["properties"]["new_quantity"]["type"] = "quantity"
+    return {**t, "tools": json.dumps(tools)}
+
+
 def _unsaid(t: dict) -> dict:
     return {**t, "intent": "Please sort out my order.", "scenario": json.dumps({**json.loads(t["scenario"]),
                                                                                "known": {}, "withheld": {}})}
@@ -173,6 +182,7 @@ def _unsaid(t: dict) -> dict:
                                                                                       "new_quantity": 1}}])},
      "call_failed", "call 0 (update_order) fails"),
     (_capped, "schema_invalid", "(update_order): "),
+    (_broken, "schema_invalid", "(update_order): the tool's own JSON Schema cannot be used"),
     (lambda t: {**t, "outcome": "refuse"}, "outcome_unsound", "change nothing"),
     (lambda t: {**t, "outcome": "irrelevant"}, "outcome_unsound", "no gold call"),
     (lambda t: {**t, "outcome": "recover"}, "outcome_unsound", "failing first attempt"),

@@ -22,51 +22,17 @@ schema is reported when a call first meets it, which costs nothing for the tools
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from functools import lru_cache
 
-from jsonschema import Draft202012Validator, SchemaError, validators
-from jsonschema.exceptions import UnknownType, best_match
-from referencing.exceptions import Unresolvable
-
 from agentscaler.filters.config import FilterConfig
 from agentscaler.filters.stage import Stage, Verdict, reject
 from agentscaler.filters.trajectory import ROLES, UNPARSABLE, parse, tool_schemas
+from agentscaler.toolspec import SchemaCheck
 
 _SENTENCE_END = re.compile(r"[.!?\n]+")
 _WORD = re.compile(r"\w+")
-
-
-class SchemaCheck:
-    """One tool's compiled JSON Schema validator, with a bounded memo of the arguments it has judged (the
-    samples of one task mostly repeat their calls)."""
-
-    MEMO = 4096
-
-    def __init__(self, schema: dict):
-        self.validator = validators.validator_for(schema, default=Draft202012Validator)(schema)
-        self.memo: dict[str, str | None] = {}
-
-    def error(self, arguments: dict) -> str | None:
-        """Why ``arguments`` violate the schema, or None."""
-        key = json.dumps(arguments, sort_keys=True)
-        if key not in self.memo:
-            if len(self.memo) >= self.MEMO:
-                self.memo.clear()
-            self.memo[key] = self._judge(arguments)
-        return self.memo[key]
-
-    def _judge(self, arguments: dict) -> str | None:
-        try:
-            if self.validator.is_valid(arguments):
-                return None
-            error = best_match(self.validator.iter_errors(arguments))
-        except (SchemaError, Unresolvable, UnknownType, re.error, TypeError) as e:  # the tool's own schema is broken
-            return f"the tool's own JSON Schema cannot be used: {e}"
-        where = "/".join(str(p) for p in error.absolute_path)
-        return error.message + (f" at {where}" if where else "")
 
 
 @lru_cache(maxsize=4096)

@@ -20,15 +20,11 @@ import json
 import re
 from typing import Any
 
-from jsonschema import Draft202012Validator, SchemaError, validators
-from jsonschema.exceptions import UnknownType, best_match
-from referencing.exceptions import Unresolvable
-
 from agentscaler.contracts import Task
 from agentscaler.envs import DomainSimulator
 from agentscaler.failures import Failure
 from agentscaler.tasks.plan import scalars
-from agentscaler.toolspec import value_text
+from agentscaler.toolspec import SchemaCheck, value_text
 
 _TEXT_FIELDS = ("reason", "behaviour")
 AGENT_PHRASES = re.compile(
@@ -144,17 +140,13 @@ def check_task(sim: DomainSimulator, task: Task) -> list[Failure]:
 
 def _schema_errors(task: Task) -> list[Failure]:
     """Gold calls whose arguments their tool's JSON Schema refuses (an AWS ``Tags`` list of words where it wants
-    ``{Key, Value}`` objects); a schema that cannot be used judges nothing."""
-    schemas = {t["function"]["name"]: t["function"].get("parameters") or {} for t in task.tool_schemas}
+    ``{Key, Value}`` objects, or a schema that cannot be used): the validity filter would reject every rollout."""
+    checks = {t["function"]["name"]: SchemaCheck(t["function"].get("parameters") or {}) for t in task.tool_schemas}
     problems = []
     for i, call in enumerate(task.calls):
-        try:
-            validator = validators.validator_for(schemas.get(call["name"], {}), default=Draft202012Validator)
-            error = best_match(validator(schemas.get(call["name"], {})).iter_errors(call.get("arguments") or {}))
-        except (SchemaError, Unresolvable, UnknownType, re.error, TypeError):
-            continue
+        error = checks[call["name"]].error(call.get("arguments") or {}) if call["name"] in checks else None
         if error is not None:
-            problems.append(Failure("schema_invalid", f"call {i} ({call['name']}): {error.message}"))
+            problems.append(Failure("schema_invalid", f"call {i} ({call['name']}): {error}"))
     return problems
 
 
