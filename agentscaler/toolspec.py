@@ -41,9 +41,20 @@ def integral(value: Any) -> Any:
 
 
 def value_text(value: Any) -> str:
-    """A value as a sentence writes it: a string as itself, 3.0 as 3, anything else as JSON text."""
+    """A value as a sentence writes it: a string as itself, 3.0 as 3, a list as its items ("pen, ink and paper";
+    "; " between items that have fields), an object as its fields ("Key team, Value billing"), anything else as
+    JSON text (true, null). A person names an order's lines or a resource's tags; they do not say JSON."""
     value = integral(value)
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and value:
+        return ", ".join(f"{k} {value_text(v)}" for k, v in value.items())
+    if isinstance(value, list) and value:
+        items = [value_text(v) for v in value]
+        if any(isinstance(v, (dict, list)) for v in value):
+            return "; ".join(items)
+        return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+    return json.dumps(value, ensure_ascii=False)
 
 
 class SchemaCheck:

@@ -74,6 +74,10 @@ def test_a_whole_float_is_its_integer_in_every_stage():
 
     assert integral(3.0) == 3 and type(integral(3.0)) is int and integral(3.5) == 3.5 and integral(True) is True
     assert value_text(3.0) == "3" and value_text("3.0") == "3.0" and value_text(True) == "true"
+    assert value_text(["pen", 2.0, "ink"]) == "pen, 2 and ink" and value_text([]) == "[]" and value_text({}) == "{}"
+    tags = [{"Key": "team", "Value": "billing"}, {"Key": "env"}]
+    assert value_text(tags) == "Key team, Value billing; Key env"
+    assert said("Tag it Key team, Value billing; Key env please.", tags) and not said("Key team", tags)
     assert said("order 3 please", 3.0) and not said("order 3.5 please", 3.0) and not said("order 33", 3)
     assert key_text(7.0) == key_text(7) == key_text("7") == "7"
     assert normalize({"n": 2.0, "m": [4.0, " x "]}) == {"n": 2, "m": [4, "x"]}

@@ -194,6 +194,20 @@ def test_a_listings_rows_are_its_items_not_the_listing():
     assert "lines" in [c.name for c in spec.table("orders").columns]
 
 
+def test_a_wrapper_and_its_counts_are_no_fields_of_the_row():
+    """AWS WorkDocs answers ``{Users: [User], TotalNumberOfUsers, Marker}`` and ``{User: {...}}``: each user is
+    a row, and no row holds a ``users`` list, a ``user`` copy of itself or the listing's count."""
+    user = {"type": "object", "properties": {"Id": s(), "Username": s(), "EmailAddress": s()}}
+    listing = {"type": "object", "properties": {"Users": {"type": "array", "items": user}, "Marker": s(),
+                                                "TotalNumberOfUsers": i()}}
+    spec = build_domain(0, [tool("DescribeUsers", {}, [], "Describes the users.", returns=listing),
+                            tool("CreateUser", {"Username": s(), "EmailAddress": s()}, ["Username"], "Creates a user.",
+                                 returns={"type": "object", "properties": {"User": user}})], rows=3)
+    columns = {c.name for c in spec.table(spec.tool("DescribeUsers").table).columns}
+    assert spec.tool("CreateUser").table == spec.tool("DescribeUsers").table
+    assert {"username", "email_address"} <= columns and not {"users", "user", "marker", "total_number_of_users"} & columns
+
+
 def test_a_searchs_opaque_body_is_its_query_not_a_filter():
     """``POST /users/query`` with a body the spec leaves opaque: no row holds the query, so no user is asked to
     "look up users by body"; the tool accepts the body and ignores it. A create stores its opaque body."""

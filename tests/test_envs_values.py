@@ -278,3 +278,58 @@ def test_keys_take_the_shapes_real_systems_use_and_a_create_continues_them():
     created = json.loads(sim.step({"name": "create_order", "arguments": {"user_id": user, "item": "pen",
                                                                          "quantity": 1}}).observation)["created"][0]
     assert created["order_id"] == row_key("number", "order", 6)  # the SQL next key is the Python one of row 6
+
+
+TAGS = {"type": "array", "description": "The tags to add.", "items": {
+    "type": "object", "required": ["Key"], "properties": {
+        "Key": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[a-zA-Z0-9_.:/=+@-]*$"},
+        "Value": {"type": "string", "maxLength": 256}}}}
+LINES = {"type": "array", "items": {"allOf": [  # an order's lines, the way OpenAPI composes a model
+    {"type": "object", "properties": {"sku": s(), "quantity": i()}, "required": ["sku", "quantity"]},
+    {"properties": {"gift": {"type": "boolean"}}}]}}
+RECIPIENT = {"type": "object", "required": ["name", "email"],
+             "properties": {"name": s(), "email": s(), "country": {"type": "string", "enum": ["FR", "DE"]}}}
+
+
+def test_containers_follow_the_shape_their_spec_gives():
+    """An AWS ``Tags`` list holds ``{Key, Value}`` objects, an order's lines hold a SKU and a small quantity,
+    a recipient is one person whose name and email agree: in stored rows and in arguments drawn for calls
+    (a list of words, or ``[]`` and ``{}``, broke the tool's own schema or said nothing)."""
+    from jsonschema import Draft202012Validator
+
+    props = {"order_id": s(), "tags": TAGS, "lines": LINES, "recipient": RECIPIENT,
+             "labels": {"type": "array", "items": {"type": "string"}}, "extra": {"type": "object"}}
+    create = tool("create_order", props, ["order_id", "tags", "lines", "recipient"], "Create an order.")
+    spec = build_domain(0, [create], rows=ROWS, states=1)
+    table = spec.table("orders")
+    columns = [c.name for c in table.columns]
+    rows = [dict(zip(columns, row)) for row in spec.states[0]["orders"]]
+    bindings = spec.tool("create_order").operation.bindings
+    drawn = [sample_arguments(bindings, table, spec.states[0], n, random.Random(n)) for n in range(ROWS)]
+    for row, args in zip(rows, drawn):
+        for values in ({k: json.loads(row[k]) for k in ("tags", "lines", "recipient")}, args):
+            assert Draft202012Validator({"type": "object", "properties": props}).is_valid(values), values
+            assert 1 <= len(values["tags"]) <= 3 and all(tag["Key"] for tag in values["tags"])
+            assert all(1 <= line["quantity"] <= 10 and line["sku"] for line in values["lines"])
+            person = values["recipient"]
+            assert _letters(person["name"].split()[0]) in _letters(person["email"]), person
+    assert all(json.loads(r["labels"]) and all(isinstance(w, str) for w in json.loads(r["labels"])) for r in rows)
+    assert {r["extra"] for r in rows} == {"{}"}  # an object the spec says nothing of stays empty
+    assert len({json.dumps(a["tags"]) for a in drawn}) > ROWS // 2
+
+
+def test_numbers_fall_inside_the_bounds_their_spec_declares():
+    """AWS Lambda's memory is 128-10240 MB, a rating above an exclusive 0: drawn values stay inside, whatever
+    range the column's words suggest; a required field the spec leaves untyped is still there."""
+    props = {"function_name": s(), "memory_size": {"type": "integer", "minimum": 128, "maximum": 10240},
+             "rating": {"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": 5},
+             "year": {"type": "integer", "minimum": 2030},
+             "variations": {"type": "array", "items": {"type": "object", "required": ["value"],
+                                                       "properties": {"name": s(), "value": {"type": "object"}}}}}
+    spec = build_domain(0, [tool("create_function", props, ["function_name"], "Create a function.")], rows=ROWS,
+                        states=1)
+    columns = [c.name for c in spec.table("functions").columns]
+    rows = [dict(zip(columns, row)) for row in spec.states[0]["functions"]]
+    assert all(128 <= r["memory_size"] <= 10240 for r in rows) and len({r["memory_size"] for r in rows}) > ROWS // 2
+    assert all(0 < r["rating"] <= 5 for r in rows) and all(r["year"] >= 2030 for r in rows)
+    assert all("value" in v for r in rows for v in json.loads(r["variations"]))

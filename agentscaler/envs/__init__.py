@@ -12,8 +12,8 @@ from agentscaler.envs.semantics import FLAG_VERBS, STATUS_VERBS
 from agentscaler.envs.simulator import CallError, DomainSimulator, Observation, Replay
 from agentscaler.envs.spec import (Assignment, Binding, Column, CompiledTool, ComputeOutput, ComputeSpec, EnvSpec,
                                    ForeignKey, Operation, Policy, Rule, Table)
-from agentscaler.envs.synth import as_argument, sample_arguments
-from agentscaler.envs.values import meaning
+from agentscaler.envs.synth import sample_arguments
+from agentscaler.envs.values import as_argument, meaning
 
 __all__ = ["CALCULATORS", "COMPUTE_FIELDS", "FLAG_VERBS", "STATUS_VERBS", "VERBS", "Assignment", "Binding",
            "CallError", "Column", "CompiledTool", "ComputeError", "ComputeOutput", "ComputeSpec", "compute_arguments",

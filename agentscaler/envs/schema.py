@@ -32,6 +32,7 @@ as 3, so string-typed tools still match), TEXT only when every tool passes a str
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,7 +46,8 @@ from agentscaler.envs.keys import key_shape
 from agentscaler.envs.kinds import VERBS, decide
 from agentscaler.envs.naming import action_words, names_a_row, plural, singular, snake, tokens, unglue
 from agentscaler.envs.plumbing import is_plumbing, optional, switches
-from agentscaler.envs.spec import Assignment, Binding, Column, ForeignKey, JsonType, Kind, SqlType, Table
+from agentscaler.envs.spec import (Assignment, Binding, Column, ForeignKey, JsonType, Kind, SqlType, Table, ValueHints,
+                                   sql_type)
 from agentscaler.ingest import MODEL
 from agentscaler.toolspec import ToolSpec
 
@@ -68,7 +70,6 @@ _JSON_TYPES: dict[str, JsonType] = {
     "float": "number", "double": "number", "boolean": "boolean", "bool": "boolean", "array": "array",
     "list": "array", "tuple": "array", "object": "object", "dict": "object",
 }
-_SQL_TYPES: dict[str, SqlType] = {"integer": "INTEGER", "boolean": "INTEGER", "number": "REAL"}
 MAX_COLUMNS = 64  # per table; arguments take it first, result properties get what is left
 _ACTIONS = {"login", "logout", "signin", "signout", "auth", "me", "self", "batch", "bulk", "count", "exists"}
 
@@ -79,10 +80,6 @@ def json_type(prop: dict[str, Any]) -> JsonType:
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), None)
     return _JSON_TYPES.get(str(kind).lower(), "any") if kind else "any"
-
-
-def sql_type(kind: JsonType) -> SqlType:
-    return _SQL_TYPES.get(kind, "TEXT")
 
 
 _GLUED_VERBS = ("get", "list", "create", "update", "delete", "search", "fetch", "find", "remove")
@@ -229,15 +226,81 @@ class Param:
 
 
 def hints(prop: dict[str, Any]) -> dict[str, Any]:
-    """What a property's spec says its values look like: ``format``, ``pattern`` and ``examples`` (from
-    ``example``, ``examples`` as a list or OpenAPI's named map, ``x-example``), for ``Column``/``Binding``."""
+    """What a property's spec says its values look like (``spec.ValueHints``): ``format``, ``pattern``,
+    ``examples`` (from ``example``, ``examples`` as a list or OpenAPI's named map, ``x-example``), a number's
+    ``minimum`` and ``maximum``, and a container's ``shape``."""
     examples = prop.get("examples")
     if isinstance(examples, dict):
         examples = [e["value"] for e in examples.values() if isinstance(e, dict) and "value" in e]
     examples = [*(examples if isinstance(examples, list) else []),
                 *(prop[k] for k in ("example", "x-example") if prop.get(k) is not None)]
     found = {"format": prop.get("format"), "pattern": prop.get("pattern"), "examples": examples[:5] or None}
-    return {k: v for k, v in found.items() if v is not None and (k == "examples" or isinstance(v, str))}
+    hinted = {k: v for k, v in found.items() if v is not None and (k == "examples" or isinstance(v, str))}
+    structure = shape(prop) if json_type(prop) in ("array", "object") else None
+    return {**hinted, **bounds(prop), **({"shape": structure} if structure else {})}
+
+
+def bounds(prop: dict[str, Any]) -> dict[str, float]:
+    """A number's ``minimum`` and ``maximum`` as the spec declares them; an exclusive bound as the next value
+    (the next integer, or a cent further)."""
+    def number(v: Any) -> float | None:
+        return v if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
+
+    if json_type(prop) not in ("integer", "number"):
+        return {}
+    step = 1 if json_type(prop) == "integer" else 0.01
+    found = {"minimum": number(prop.get("minimum")), "maximum": number(prop.get("maximum"))}
+    if number(prop.get("exclusiveMinimum")) is not None:  # JSON Schema 6+: the bound itself
+        found["minimum"] = prop["exclusiveMinimum"] + step
+    elif prop.get("exclusiveMinimum") is True and found["minimum"] is not None:  # Swagger 2.0: a flag
+        found["minimum"] += step
+    if number(prop.get("exclusiveMaximum")) is not None:
+        found["maximum"] = prop["exclusiveMaximum"] - step
+    elif prop.get("exclusiveMaximum") is True and found["maximum"] is not None:
+        found["maximum"] -= step
+    return {k: v for k, v in found.items() if v is not None}
+
+
+SHAPE_DEPTH, SHAPE_WIDTH = 3, 12
+
+
+def shape(prop: dict[str, Any], depth: int = SHAPE_DEPTH) -> dict[str, Any] | None:
+    """A property's structure in this project's types, without its prose: an object's ``properties`` and
+    ``required`` (or a map's ``values``), an array's ``items``, a scalar's enum, default, format, pattern and
+    examples; ``allOf`` parts merged. None where the spec says nothing a value could follow."""
+    parts = [p for p in prop.get("allOf") or [] if isinstance(p, dict)]
+    if parts:
+        merged = {k: v for p in parts for k, v in p.items()}
+        merged["properties"] = {k: v for p in parts for k, v in (p.get("properties") or {}).items()}
+        merged["required"] = [r for p in parts for r in p.get("required") or []]
+        prop = {**merged, **{k: v for k, v in prop.items() if k != "allOf"}}
+    kind = json_type(prop) if prop.get("type") or not prop.get("properties") else "object"
+    if kind == "array" and depth:
+        items = prop.get("items")
+        items = shape(items[0] if isinstance(items, list) and items else items or {}, depth - 1) \
+            if isinstance(items, (dict, list)) else None
+        return {"type": "array", "items": items} if items else None
+    if kind == "object" and depth:
+        fields = {k: _field(p, depth - 1) for k, p in list((prop.get("properties") or {}).items())[:SHAPE_WIDTH]
+                  if isinstance(p, dict)}
+        if fields:
+            required = [r for r in prop.get("required") or [] if r in fields] if isinstance(
+                prop.get("required"), list) else []
+            return {"type": "object", "properties": fields, "required": required}
+        extra = prop.get("additionalProperties")
+        values = shape(extra, depth - 1) if isinstance(extra, dict) else None
+        return {"type": "object", "values": values} if values else None
+    if kind in ("any", "array", "object"):
+        return None
+    said = {"enum": prop.get("enum") if isinstance(prop.get("enum"), list) else None, "default": prop.get("default")}
+    return {"type": kind, **{k: v for k, v in said.items() if v is not None}, **hints(prop)}
+
+
+def _field(prop: dict[str, Any], depth: int) -> dict[str, Any]:
+    """An object's property as its shape, or as bare as the spec leaves it (an untyped value, an empty ``{}``),
+    so a required property is never left out."""
+    kind = json_type(prop)
+    return shape(prop, depth) or {"type": kind if kind in ("array", "object") else "string"}
 
 
 @dataclass
@@ -399,12 +462,13 @@ def _apply_semantics(drafts: list[Draft], entity_of) -> None:
 def _merge(column: Column | None, name: str, kind: JsonType, enum: list | None, default: Any,
            hint: dict[str, Any] | None = None) -> Column:
     """A column as one more tool shows it: types widen, an enum tools disagree on goes; ``hint``: its
-    ``hints``, the first tool's format and pattern kept, examples pooled."""
+    ``hints``, the first tool's kept, examples pooled."""
     hint = hint or {}
     if column is None:
         return Column(name=name, type=sql_type(kind), json_type=kind, enum=enum, default=default, **hint)
-    column.format = column.format or hint.get("format")
-    column.pattern = column.pattern or hint.get("pattern")
+    for name in ValueHints.model_fields.keys() - {"examples"}:
+        if getattr(column, name) is None:
+            setattr(column, name, hint.get(name))
     known = column.examples or []
     column.examples = [*known, *(e for e in hint.get("examples") or [] if e not in known)][:5] or None
     if column.json_type != kind:
@@ -435,9 +499,18 @@ def _returned_parts(tool: ToolSpec) -> tuple[dict[str, Any], list[dict[str, Any]
     props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
     rows = [p for p in props.values() if isinstance(p, dict) and p.get("type") == "array"
             and isinstance(p.get("items"), dict) and p["items"].get("properties")]
-    if len(rows) == 1 and all(snake(name) in LISTING_FIELDS for name, p in props.items() if p is not rows[0]):
-        schema = rows[0]["items"]  # a listing: its rows are the array's items
+    records = [p for p in props.values() if isinstance(p, dict) and json_type(p) == "object" and p.get("properties")]
+    for wrapped, row in ((rows, lambda p: p["items"]), (records, lambda p: p)):
+        if len(wrapped) == 1 and all(_about_listing(name) for name, p in props.items() if p is not wrapped[0]):
+            schema = row(wrapped[0])  # a listing's rows are its array's items; AWS's {User: {...}} is the user
+            break
     return schema, [*(p for p in schema.get("allOf") or [] if isinstance(p, dict)), schema]
+
+
+def _about_listing(name: str) -> bool:
+    """A field a listing or a wrapper says about itself: a paging field, or a count (``TotalNumberOfUsers``)."""
+    words = snake(name)
+    return words in LISTING_FIELDS or words.startswith(("total_", "number_of_")) or words.endswith("_count")
 
 
 def _return_properties(tool: ToolSpec) -> dict[str, Any]:

@@ -18,18 +18,33 @@ Kind = Literal["read", "create", "update", "delete"]
 SqlType = Literal["TEXT", "INTEGER", "REAL"]
 JsonType = Literal["string", "integer", "number", "boolean", "array", "object", "any"]
 Role = Literal["eq", "like", "ge", "le", "value", "limit", "offset", "page"]
+_SQL_TYPES: dict[str, SqlType] = {"integer": "INTEGER", "boolean": "INTEGER", "number": "REAL"}
 
 
-class Column(BaseModel):
+def sql_type(kind: JsonType) -> SqlType:
+    return _SQL_TYPES.get(kind, "TEXT")
+
+
+class ValueHints(BaseModel):
+    """What a spec says a column's or a parameter's values look like (``schema.hints``)."""
+
+    format: str | None = Field(None, description="The spec's format (date, date-time, email, uuid, uri...).")
+    pattern: str | None = Field(None, description="The spec's pattern: synthesized values match it.")
+    examples: list[Any] | None = Field(None, description="The spec's example values: used and imitated.")
+    shape: dict[str, Any] | None = Field(
+        None, description="An array's items or an object's properties as the spec gives them (``schema.shape``): "
+                          "synthesized values follow it.")
+    minimum: float | None = Field(None, description="The spec's lower bound (exclusiveMinimum as the next value).")
+    maximum: float | None = Field(None, description="The spec's upper bound: synthesized numbers fall inside.")
+
+
+class Column(ValueHints):
     name: str
     type: SqlType
     json_type: JsonType = Field(description="How values look to an agent; drives synthesis and rendering.")
     enum: list[Any] | None = None
     default: Any = None
     required: bool = Field(False, description="NOT NULL: the data model requires it and every create sets it.")
-    format: str | None = Field(None, description="The spec's format (date, date-time, email, uuid, uri...).")
-    pattern: str | None = Field(None, description="The spec's pattern: synthesized values match it.")
-    examples: list[Any] | None = Field(None, description="The spec's example values: used and imitated.")
 
 
 class ForeignKey(BaseModel):
@@ -56,7 +71,7 @@ class Table(BaseModel):
         return next(c for c in self.columns if c.name == name)
 
 
-class Binding(BaseModel):
+class Binding(ValueHints):
     """How one tool parameter maps onto the table: the parameter→column mapping."""
 
     param: str
@@ -65,9 +80,6 @@ class Binding(BaseModel):
     json_type: JsonType
     required: bool = False
     enum: list[Any] | None = None
-    format: str | None = None
-    pattern: str | None = None
-    examples: list[Any] | None = None
 
 
 class Assignment(BaseModel):

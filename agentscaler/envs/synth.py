@@ -9,15 +9,14 @@ different indices give different states.
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from typing import Any, Callable
 
 from agentscaler.envs.keys import person_columns, row_key
 from agentscaler.envs.semantics import is_natural_key
-from agentscaler.envs.spec import Binding, Column, JsonType, Table
-from agentscaler.envs.values import SHARED, Meaning, Record, meaning, value
+from agentscaler.envs.spec import Binding, Column, Table, ValueHints
+from agentscaler.envs.values import SHARED, Meaning, Record, as_argument, meaning, value
 from agentscaler.seeding import rng_for
 
 Rows = dict[str, list[list[Any]]]
@@ -96,26 +95,6 @@ def dependency_order(tables: list[Table]) -> list[Table]:
     return done
 
 
-def as_argument(v: Any, kind: JsonType) -> Any:
-    """A stored value as an agent would pass it for a parameter of this JSON type (None if it can't be)."""
-    if v is None:
-        return None
-    try:
-        if kind == "string":
-            return v if isinstance(v, str) else str(v)
-        if kind == "integer":
-            return int(v)
-        if kind == "number":
-            return float(v)
-        if kind == "boolean":
-            return bool(v)
-        if kind in ("array", "object"):
-            return json.loads(v) if isinstance(v, str) else v
-    except (TypeError, ValueError):
-        return None
-    return v
-
-
 def sample_arguments(bindings: list[Binding], table: Table, state: Rows, row: int, rng: random.Random) -> dict:
     """Arguments for one call, filters taken from an existing row so they match it; used to check tools and
     to sample tasks. Fresh values are drawn as one record (a new user's name and email agree), a new
@@ -129,9 +108,9 @@ def sample_arguments(bindings: list[Binding], table: Table, state: Rows, row: in
     record = Record(rng, table.entity)
 
     def fresh(b: Binding) -> Any:
-        column = names.get(b.column) or Column(name=b.param, type="TEXT", json_type=b.json_type, format=b.format,
-                                               pattern=b.pattern, examples=b.examples)
-        column = column.model_copy(update={"json_type": b.json_type, "enum": b.enum})
+        column = names.get(b.column) or Column(name=b.param, type="TEXT", json_type=b.json_type)
+        hinted = {k: getattr(b, k) for k in ValueHints.model_fields if getattr(column, k) is None}  # what the parameter adds
+        column = column.model_copy(update={"json_type": b.json_type, "enum": b.enum, **hinted})
         m = meaning(column, table.entity, siblings)
         if b.role == "value" and unique(column, m) and column.name in positions:
             stored = distinct(lambda: value(column, m, record), {r[positions[column.name]] for r in existing}, row)

@@ -4,7 +4,9 @@ Evidence, strongest first: the spec's enum (kept as is); its default and example
 their shape copied: ``#W2611340`` gives ``#W8302751``, ``2020-05-18 00:00`` gives dates written that way);
 its format (date, date-time, email, uuid, uri, ipv4...); then the words of the column's name and its table's
 entity (``price`` gets 1-500 with cents, ``email`` an address, ``name`` in ``users`` a person's name, in
-``companies`` a company's). A pattern has the last word: a value that misses it is drawn from the pattern.
+``companies`` a company's). A pattern has the last word: a value that misses it is drawn from the pattern;
+a number falls inside the spec's minimum and maximum. An array or object follows the shape its spec gives
+(AWS ``Tags`` as ``{Key, Value}`` objects, an order's lines), each field drawn by its own name.
 
 A row is drawn as one ``Record``: one person (name, username, email), one real place from Faker's sample of
 geonames (city, country, coordinates, timezone; the country's locale gives streets, phones and postcodes,
@@ -16,6 +18,7 @@ with the caller's seeded ``random.Random`` as its only source of randomness.
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 import string
@@ -32,7 +35,7 @@ from faker.providers.currency import Provider as Currencies
 from faker.providers.date_time import Provider as DateTimes
 
 from agentscaler.envs.naming import plural, singular, tokens
-from agentscaler.envs.spec import Column
+from agentscaler.envs.spec import Column, JsonType, sql_type
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
 """The synthesized world's present."""
@@ -258,8 +261,12 @@ def meaning(column: Column, entity: str = "", siblings: frozenset[str] = frozens
         number = _number_meaning(ws, role, column.json_type)
         return Meaning("flag") if number.generic and column.default in (0, 1, "0", "1") else number  # a 0/1 switch
     if column.json_type in ("array", "object"):
-        return Meaning("tags") if column.json_type == "array" and _known(ws[-1] if ws else "", _TEXT) == "tags" \
-            else Meaning("empty", generic=True)
+        tags = column.json_type == "array" and _known(ws[-1] if ws else "", _TEXT) == "tags"
+        if tags and (column.shape or {}).get("items", {}).keys() <= {"type"}:
+            return Meaning("tags")
+        if (column.shape or {}).get("type") == column.json_type:
+            return Meaning("shaped")
+        return Meaning("tags") if tags else Meaning("empty", generic=True)
     if column.json_type == "boolean":
         return Meaning("flag")
     if ws and (ws[-1] in ("at", "on") or set(ws) & _TEMPORAL):
@@ -459,11 +466,27 @@ def _moment(r: Record, c: Column, arg: tuple[str, str]) -> Any:
 
 def _number(r: Record, c: Column, arg: tuple[tuple[float, float], bool]) -> Any:
     (low, high), money = arg
+    low, high = _within(low, high, c.minimum, c.maximum)
     if c.json_type == "integer" or (not money and float(low).is_integer() and high - low >= 5):
-        v: Any = r.rng.randint(int(low), int(high))
+        v: Any = r.rng.randint(math.ceil(low), max(math.ceil(low), math.floor(high)))
     else:
         v = round(r.rng.uniform(low, high), 2)
     return v if c.json_type in ("integer", "number") else str(v)
+
+
+def _within(low: float, high: float, minimum: float | None, maximum: float | None) -> tuple[float, float]:
+    """A meaning's range inside the spec's bounds (AWS Lambda's memory is at least 128); where the two do not
+    meet, a range as wide as the meaning's at the bound it missed."""
+    lo = low if minimum is None else max(low, minimum)
+    hi = high if maximum is None else min(high, maximum)
+    if lo <= hi:
+        return lo, hi
+    width = high - low
+    if minimum is not None and lo == minimum:  # the meaning's range lies below the spec's
+        hi = minimum + width
+        return minimum, hi if maximum is None else min(maximum, hi)
+    lo = maximum - width
+    return (lo if minimum is None else max(minimum, lo)), maximum
 
 
 def _where(c: Column) -> str:
@@ -492,6 +515,28 @@ def _mimic(r: Record, c: Column, example: str) -> str:
     return "".join(out)
 
 
+def _instance(r: Record, shape: dict[str, Any], name: str, siblings: frozenset[str] = frozenset()) -> Any:
+    """A value that follows a container's ``shape``, from the row's record (an order's customer has the row's
+    person): an object's required properties and most others (all of a small one), each drawn by what its name
+    means; one to three distinct items of an array; a map of one or two words."""
+    kind = shape["type"]
+    if kind == "object" and "values" in shape:
+        return {r.fake("en_US").word(): _instance(r, shape["values"], name) for _ in range(r.rng.randint(1, 2))}
+    if kind == "object" and "properties" in shape:
+        fields, required = shape["properties"], set(shape["required"])
+        whole = len(fields) <= 3  # a tag's key and value, a point's x and y: a small record is whole
+        chosen = [k for k in fields if whole or k in required or r.rng.random() < 0.6] or [r.rng.choice(list(fields))]
+        return {k: _instance(r, fields[k], k, frozenset(fields)) for k in chosen}
+    if kind == "array" and "items" in shape:
+        items = [_instance(r, shape["items"], singular(name), siblings) for _ in range(r.rng.randint(1, 3))]
+        return list({json.dumps(v, sort_keys=True): v for v in items}.values())
+    if kind in ("array", "object"):  # the spec says nothing of what it holds
+        return [] if kind == "array" else {}
+    column = Column(name=name, type=sql_type(kind), json_type=kind,
+                    **{k: v for k, v in shape.items() if k in Column.model_fields and k not in ("name", "type")})
+    return as_argument(value(column, meaning(column, r.entity, siblings), r), kind)
+
+
 def _thing(r: Record, sep: str = " ") -> str:
     en = r.fake("en_US")
     return f"{en.word(part_of_speech='adjective')}{sep}{en.word(part_of_speech='noun')}"
@@ -501,6 +546,7 @@ _DRAW: dict[str, Callable[[Record, Column, Any], Any]] = {
     "moment": _moment, "number": _number, "coordinate": _coordinate, "country": _country, "mimic": _mimic,
     "flag": lambda r, c, a: r.rng.randint(0, 1),
     "empty": lambda r, c, a: "[]" if c.json_type == "array" else "{}",
+    "shaped": lambda r, c, a: _instance(r, c.shape, c.name),
     "tags": lambda r, c, a: r.fake("en_US").words(r.rng.randint(1, 3), part_of_speech="noun"),
     "full_name": lambda r, c, a: " ".join(r.person), "first_name": lambda r, c, a: r.person[0],
     "last_name": lambda r, c, a: r.person[1],
@@ -574,6 +620,26 @@ def value(column: Column, m: Meaning, record: Record) -> Any:
 def _fits(v: Any, kind: str) -> bool:
     types = {"string": str, "integer": int, "number": (int, float), "boolean": bool, "array": list, "object": dict}
     return kind == "any" or isinstance(v, types[kind]) and (kind == "boolean" or not isinstance(v, bool))
+
+
+def as_argument(v: Any, kind: JsonType) -> Any:
+    """A stored value as an agent would pass it for a parameter of this JSON type (None if it can't be)."""
+    if v is None:
+        return None
+    try:
+        if kind == "string":
+            return v if isinstance(v, str) else str(v)
+        if kind == "integer":
+            return int(v)
+        if kind == "number":
+            return float(v)
+        if kind == "boolean":
+            return bool(v)
+        if kind in ("array", "object"):
+            return json.loads(v) if isinstance(v, str) else v
+    except (TypeError, ValueError):
+        return None
+    return v
 
 
 def encode(v: Any) -> Any:
