@@ -333,3 +333,23 @@ def test_numbers_fall_inside_the_bounds_their_spec_declares():
     assert all(128 <= r["memory_size"] <= 10240 for r in rows) and len({r["memory_size"] for r in rows}) > ROWS // 2
     assert all(0 < r["rating"] <= 5 for r in rows) and all(r["year"] >= 2030 for r in rows)
     assert all("value" in v for r in rows for v in json.loads(r["variations"]))
+
+
+def test_arguments_follow_their_own_tools_shape_where_tools_share_a_column():
+    """Two tools write an order's ``items``: one as objects, one as SKUs. The column keeps the first shape; each
+    tool's arguments follow its own schema (the first tool's shape broke the second's calls)."""
+    from agentscaler.toolspec import SchemaCheck
+
+    lines = {"type": "array", "items": {"type": "object", "required": ["sku"], "properties": {"sku": s(), "qty": i()}}}
+    skus = {"type": "array", "items": {"type": "string", "enum": ["A-1", "B-2", "C-3"]}}
+    tools = [tool("create_order", {"items": lines, "note": s()}, ["items"], "Create an order."),
+             tool("update_order", {"order_id": s(), "items": skus}, ["order_id", "items"], "Change an order's items.")]
+    spec = build_domain(0, tools, rows=5, states=1)
+    assert spec.tool("update_order").table == spec.tool("create_order").table
+    for name in ("create_order", "update_order"):
+        compiled = spec.tool(name)
+        check = SchemaCheck(compiled.openai_schema["function"]["parameters"])
+        table = spec.table(compiled.table)
+        for n in range(10):
+            args = sample_arguments(compiled.operation.bindings, table, spec.states[0], n, random.Random(n))
+            assert args["items"] and check.error(args) is None, (name, args)

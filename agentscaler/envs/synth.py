@@ -109,7 +109,7 @@ def sample_arguments(bindings: list[Binding], table: Table, state: Rows, row: in
 
     def fresh(b: Binding) -> Any:
         column = names.get(b.column) or Column(name=b.param, type="TEXT", json_type=b.json_type)
-        hinted = {k: getattr(b, k) for k in ValueHints.model_fields if getattr(column, k) is None}  # what the parameter adds
+        hinted = {k: getattr(b, k) for k in ValueHints.model_fields if getattr(b, k) is not None}  # this tool's own
         column = column.model_copy(update={"json_type": b.json_type, "enum": b.enum, **hinted})
         m = meaning(column, table.entity, siblings)
         if b.role == "value" and unique(column, m) and column.name in positions:
