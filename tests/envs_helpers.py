@@ -133,3 +133,13 @@ def call(sim, name: str, **arguments):
     """(the parsed observation, whether it is an error) of one call on a simulator."""
     obs = sim.step({"name": name, "arguments": arguments})
     return json.loads(obs.observation), obs.error
+
+
+CERTIFICATE_TOOLS = [  # AWS Certificate Manager's shape: list filters take lists
+    tool("ListCertificates", {"CertificateStatuses": {"type": "array", "items": {
+        "type": "string", "enum": ["ISSUED", "PENDING", "EXPIRED"]}}, "MaxItems": {"type": "integer"}}, [],
+        "Lists the certificates."),
+    tool("GetCertificates", {"ids": {"type": "array", "items": {"type": "string"}}}, ["ids"], "Gets certificates."),
+    tool("CreateCertificate", {"DomainName": {"type": "string"}, "Status": {"type": "string", "enum": [
+        "ISSUED", "PENDING", "EXPIRED"]}}, ["DomainName"], "Requests a certificate."),
+]

@@ -162,6 +162,8 @@ def test_a_statistical_model_and_a_drawing_compute_what_they_are_given():
     sim = DomainSimulator(spec)
     answer, error = call(sim, "create_histogram", data=[1, 2, 2, 3], bins=2)
     assert not error and answer == call(sim, "create_histogram", data=[1, 2, 2, 3], bins=2)[0] and answer
+    assert {b.role for b in spec.tool("create_histogram").operation.bindings} == {"eq"}  # its input, no filter
+    assert not call(sim, "create_histogram", data=list(range(40)), bins=4)[1]  # more values than a filter lists
 
 
 def test_lookups_and_writes_are_not_compute(spec):

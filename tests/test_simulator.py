@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from envs_helpers import call, key, order, shop_tools, tool
+from envs_helpers import CERTIFICATE_TOOLS, call, key, order, shop_tools, tool
 
 from agentscaler.envs import build_domain
 from agentscaler.envs import DomainSimulator
@@ -187,3 +187,27 @@ def test_gym_surface(sim):
     assert {t["function"]["name"] for t in tools} >= {"get_user", "create_order"} and info["state_hash"]
     out = sim.step_gym({"name": "get_user", "arguments": {"user_id": key(sim.spec, "users", 1)}})
     assert out["observations"][0]["role"] == "tool" and out["done"] is False and not out["metadata"]["error"]
+
+
+def test_a_list_filter_finds_the_rows_whose_value_is_one_of_its_items():
+    """``CertificateStatuses: [ISSUED, PENDING]`` and ``ids: [...]`` are filters on the certificate's status and
+    key (they were columns holding lists, matched as whole JSON text); ``MaxItems`` is a page's size."""
+    spec = build_domain(0, CERTIFICATE_TOOLS, rows=12, states=1)
+    bindings = {b.param: (b.column, b.role) for t in spec.tools for b in t.operation.bindings}
+    assert bindings["CertificateStatuses"] == ("status", "in") and bindings["ids"] == ("certificate_id", "in")
+    assert bindings["MaxItems"] == (None, "limit") and all(t.executable for t in spec.tools)
+    sim = DomainSimulator(spec)
+    rows = sim.rows("certificates")
+    wanted = {"ISSUED", "PENDING"}
+    found, error = call(sim, "ListCertificates", CertificateStatuses=sorted(wanted))
+    expected = sorted(r["certificate_id"] for r in rows if r["status"] in wanted)
+    assert sorted(r["certificate_id"] for r in found) == expected
+    assert 0 < len(found) < len(rows) and not error
+    ids = [rows[3]["certificate_id"], rows[7]["certificate_id"], "no-such-id"]
+    assert [r["certificate_id"] for r in call(sim, "GetCertificates", ids=ids)[0]] == sorted(ids[:2])
+    assert call(sim, "GetCertificates", ids=[]) == ([], False)
+    h = sim.state_hash()
+    for bad, message in ((["x"] * 17, "at most 16 values"), ([["ISSUED"]], "must list plain values")):
+        obs = sim.step({"name": "ListCertificates", "arguments": {"CertificateStatuses": bad}})
+        assert obs.error and message in json.loads(obs.observation)["error"]
+    assert sim.state_hash() == h

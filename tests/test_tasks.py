@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from envs_helpers import make_run, s, shop_tools, tool, toolbench_groups
+from envs_helpers import CERTIFICATE_TOOLS, make_run, s, shop_tools, tool, toolbench_groups
 from typer.testing import CliRunner
 
 from agentscaler.cli import app
@@ -427,3 +427,19 @@ def test_a_computation_is_asked_for_as_a_person_asks_not_by_its_tool_name():
     gcd = spec.tool("math_gcd")  # its inputs are named as the spec describes them, else by their own words
     plan = Plan([Step(gcd, {"num1": 12, "num2": 18})], [Goal(spec.table(gcd.table), 0, "first")])
     assert [(v.label, v.value) for v in said_values(plan, spec)] == [("first number", 12), ("num2", 18)]
+
+
+def test_a_list_filter_is_asked_for_as_the_values_it_lists():
+    """A gold call ``GetCertificates(ids=[...])`` needs the certificate ids: the user knows them under that plural
+    label, and the task checker finds the task sound (the intent or scenario states every value it needs)."""
+    from agentscaler.tasks.build import domain_tasks
+
+    spec = build_domain(0, CERTIFICATE_TOOLS, rows=12, states=2)
+    tasks = domain_tasks(spec, TaskConfig(per_domain=8, seed=1))[0]
+    listed = [t for t in tasks if t.calls and t.calls[0]["name"] == "GetCertificates" and t.outcome == "complete"]
+    assert listed
+    sim = DomainSimulator(spec)
+    for task in listed:
+        ids = task.calls[0]["arguments"]["ids"]
+        assert task.user_scenario["known"]["certificate ids"] == ids and check_task(sim, task) == []
+

@@ -21,12 +21,18 @@ from agentscaler.envs.schema import Draft
 from agentscaler.envs.spec import Assignment, CompiledTool, Kind, Operation, Table
 from agentscaler.failures import Failure
 
+IN_ITEMS = 16
+"""An ``in`` filter's list binds to this many placeholders ``:p<i>_<k>``, padded with NULL (``x IN (a, NULL)`` holds
+only where x = a). Not ``json_each(:p)``: SQLite 3.40 crashes re-running a cached statement that reads it after
+``deserialize``."""
+
 _FILTERS = {
-    "eq": lambda c, p: c.eq(p),
-    "ge": lambda c, p: c >= p,
-    "le": lambda c, p: c <= p,
-    "like": lambda c, p: c.like(exp.DPipe(this=exp.DPipe(this=exp.Literal.string("%"), expression=p),
+    "eq": lambda c, i: c.eq(_ph(i)),
+    "ge": lambda c, i: c >= _ph(i),
+    "le": lambda c, i: c <= _ph(i),
+    "like": lambda c, i: c.like(exp.DPipe(this=exp.DPipe(this=exp.Literal.string("%"), expression=_ph(i)),
                                           expression=exp.Literal.string("%"))),
+    "in": lambda c, i: c.isin(*(_ph(f"{i}_{k}") for k in range(IN_ITEMS))),
 }
 
 
@@ -42,12 +48,12 @@ def _col(name: str) -> exp.Column:
     return exp.column(_ident(name))
 
 
-def _ph(i: int) -> exp.Placeholder:
+def _ph(i: int | str) -> exp.Placeholder:
     return exp.Placeholder(this=f"p{i}")
 
 
 def _where(op: Operation, provided: Collection[str]) -> exp.Expression | None:
-    conditions = [_FILTERS[b.role](_col(b.column), _ph(i)) for i, b in enumerate(op.bindings)
+    conditions = [_FILTERS[b.role](_col(b.column), i) for i, b in enumerate(op.bindings)
                   if b.param in provided and b.role in _FILTERS]
     return exp.and_(*conditions) if conditions else None
 

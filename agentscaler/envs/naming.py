@@ -92,12 +92,14 @@ _IE_NOUNS = {"movies", "cookies", "calories", "rookies", "zombies", "selfies", "
 
 
 def singular(word: str) -> str:
+    if word == "ids":
+        return "id"
     if word in _INVARIANT or word.endswith(("ss", "us", "is")) or len(word) <= 3:
         return word
     if word.endswith("ies") and word not in _IE_NOUNS:
         return word[:-3] + "y"
-    if word.endswith(("xes", "ches", "shes", "sses", "zes")):
-        return word[:-2]
+    if word.endswith(("xes", "ches", "shes", "sses", "zes", "tuses", "nuses", "ruses", "buses", "puses")):
+        return word[:-2]  # boxes, statuses, bonuses (not houses, causes)
     return word[:-1] if word.endswith("s") else word
 
 

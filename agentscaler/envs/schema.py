@@ -53,7 +53,8 @@ from agentscaler.toolspec import ToolSpec
 
 PAGINATION = {
     **dict.fromkeys(("limit", "page_size", "pagesize", "per_page", "max_results", "num_results",
-                     "results_per_page", "max", "ws_size"), "limit"),  # a bare ``max`` bounds no column
+                     "results_per_page", "max", "ws_size", "max_items", "max_records", "max_keys"),
+                    "limit"),  # a bare ``max`` bounds no column; AWS's MaxItems is a page's size
     **dict.fromkeys(("offset", "skip", "start_index", "startindex", "ws_start"), "offset"),  # AWeber's ws.start
     **dict.fromkeys(("page", "page_number", "page_no", "pagenum"), "page"),
 }
@@ -362,8 +363,9 @@ def _params(tool: ToolSpec, searches: bool) -> tuple[list[Param], set[str]]:
     return params, unbound
 
 
-def _role(kind: Kind, entity: str, p: Param, bare_id_is_key: bool = True) -> tuple[str, str | None]:
-    """(role, column) of one parameter in a tool of this kind about this entity."""
+def _role(kind: Kind, entity: str, p: Param, bare_id_is_key: bool = True, lists: bool = True) -> tuple[str, str | None]:
+    """(role, column) of one parameter in a tool of this kind about this entity; ``lists``: a read's array of plain
+    values finds the rows whose value is one of them (not a computation's, whose list is its input)."""
     column = p.column
     if column == "id" and bare_id_is_key:
         return "eq" if kind != "create" else "value", f"{entity}_id"
@@ -374,6 +376,8 @@ def _role(kind: Kind, entity: str, p: Param, bare_id_is_key: bool = True) -> tup
     if kind == "read":
         if column in PAGINATION and p.json_type in ("integer", "number", "string"):
             return PAGINATION[column], None
+        if lists and _element(p.hints.get("shape")) is not None:  # ids, statuses: rows whose value is one of them
+            return "in", _member(column, entity)
         if column == "start" and str(p.default) == "0":  # where a list starts, not when something does
             return "offset", None
         if column in SEARCH and p.json_type == "string":
@@ -386,6 +390,23 @@ def _role(kind: Kind, entity: str, p: Param, bare_id_is_key: bool = True) -> tup
     return "eq", column
 
 
+def _element(structure: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The shape of an array's items where they are plain values (a list of ids or statuses), else None."""
+    structure = structure or {}
+    items = structure.get("items") or {}
+    return items if structure.get("type") == "array" and items.get("type") in ("string", "integer", "number") else None
+
+
+def _member(column: str, entity: str) -> str:
+    """The column an array filter's items are values of: ``statuses`` → status, ``certificate_statuses`` in
+    certificates → status, ``ids`` → the entity's key, ``group_id`` (AWS's list of groups) → group_id."""
+    words = column.split("_")
+    words = [*words[:-1], singular(words[-1])]
+    if words[:-1] == entity.split("_"):
+        words = words[-1:]
+    return f"{entity}_id" if words == ["id"] else "_".join(words)
+
+
 def _bind(draft: Draft) -> None:
     """Map each parameter to (role, column); for update/delete pick which ones identify the row."""
     key = f"{draft.entity}_id"
@@ -393,7 +414,7 @@ def _bind(draft: Draft) -> None:
         draft.params = [p for p in draft.params if p.column != "id" or p.required]
     draft.bindings = []
     for p in draft.params:
-        role, column = _role(draft.kind, draft.entity, p)
+        role, column = _role(draft.kind, draft.entity, p, lists=not computes(draft.tool))
         draft.bindings.append(Binding(param=p.name, column=column, role=role, json_type=p.json_type,
                                       required=p.required, enum=p.enum, **p.hints))
     if draft.kind in ("update", "delete"):
@@ -591,6 +612,10 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
                 table.setdefault(b.column, columns[ref][f"{ref}_id"].model_copy(update={"name": b.column}))
             elif b.role == "like":
                 table.setdefault(DISPLAY_COLUMN, Column(name=DISPLAY_COLUMN, type="TEXT", json_type="string"))
+            elif b.role == "in" and len(table) < MAX_COLUMNS:  # the column holds one of the items
+                item = _element(b.shape)
+                table[b.column] = _merge(table.get(b.column), b.column, item["type"], item.get("enum"), None,
+                                         {k: v for k, v in item.items() if k in ValueHints.model_fields})
             elif len(table) < MAX_COLUMNS:
                 table[b.column] = _merge(table.get(b.column), b.column, b.json_type, b.enum, p.default, p.hints)
         for a in d.assign:  # a status (TEXT) or a flag (boolean)

@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from hashlib import blake2b
 from typing import Any, Callable, Sequence
 
-from agentscaler.envs.compile import insert_row, render, select_all, select_by_rowid
+from agentscaler.envs.compile import IN_ITEMS, insert_row, render, select_all, select_by_rowid
 from agentscaler.envs.compute import ComputeError, answer
 from agentscaler.envs.policy import guards
-from agentscaler.envs.spec import Binding, CompiledTool, EnvSpec, Table
+from agentscaler.envs.spec import FILTER_ROLES, Binding, CompiledTool, EnvSpec, Table
 from agentscaler.failures import Failure
 
 _MASK = (1 << 128) - 1
@@ -157,6 +157,17 @@ def _store(v: Any, param: str) -> Any:
     return v
 
 
+def _items(v: list, ph: str, param: str) -> dict[str, Any]:
+    """An ``in`` filter's list as its ``IN_ITEMS`` placeholders, padded with NULL."""
+    if len(v) > IN_ITEMS:
+        raise CallError(f"argument {param!r} may list at most {IN_ITEMS} values, got {len(v)}")
+    for x in v:
+        flaw = f"must list plain values, got {_show(x)}" if type(x) in (list, dict) else _flaw(x)
+        if flaw is not None:
+            raise CallError(f"argument {param!r} {flaw}")
+    return {f"{ph}_{k}": _store(v[k], param) if k < len(v) else None for k in range(IN_ITEMS)}
+
+
 def _stored_json(v: Any) -> Any:
     """An array or object column's stored text as its value (a state's text that is not JSON stays text)."""
     try:
@@ -195,7 +206,7 @@ class _Tool:
         self.sql: dict[int, tuple[str, str | None]] = {}
         if self.op and self.kind in ("read", "create"):  # the build rendered the all-arguments statement
             self.sql[(1 << len(bindings)) - 1] = (self.op.sql, None)
-        self.where_mask = sum(1 << i for i, b in enumerate(bindings) if b.role in ("eq", "like", "ge", "le"))
+        self.where_mask = sum(1 << i for i, b in enumerate(bindings) if b.role in FILTER_ROLES)
         self.set_mask = sum(1 << i for i, b in enumerate(bindings) if b.role == "value")
 
     def bind(self, args: dict) -> tuple[int, dict[str, Any]]:
@@ -221,6 +232,8 @@ class _Tool:
                 params[ph] = _count(v, param)
             elif role == "page":
                 page = (ph, max(_count(v, param), 1))
+            elif role == "in":
+                params.update(_items(v, ph, param))
             else:
                 params[ph] = _store(v, param)
         if found + len(self.ignored.intersection(args)) != len(args):

@@ -17,7 +17,9 @@ from agentscaler.artifacts import write_json
 Kind = Literal["read", "create", "update", "delete"]
 SqlType = Literal["TEXT", "INTEGER", "REAL"]
 JsonType = Literal["string", "integer", "number", "boolean", "array", "object", "any"]
-Role = Literal["eq", "like", "ge", "le", "value", "limit", "offset", "page"]
+Role = Literal["eq", "like", "ge", "le", "in", "value", "limit", "offset", "page"]
+FILTER_ROLES = ("eq", "like", "ge", "le", "in")
+"""Roles that narrow the rows a call reaches; ``in``: the column's value is one of the argument's items."""
 _SQL_TYPES: dict[str, SqlType] = {"integer": "INTEGER", "boolean": "INTEGER", "number": "REAL"}
 
 
@@ -76,7 +78,7 @@ class Binding(ValueHints):
 
     param: str
     column: str | None = Field(description="Target column; None for pagination parameters.")
-    role: Role = Field(description="eq/like/ge/le filter, value to write, or limit/offset/page.")
+    role: Role = Field(description="eq/like/ge/le/in filter, value to write, or limit/offset/page.")
     json_type: JsonType
     required: bool = False
     enum: list[Any] | None = None

@@ -138,6 +138,10 @@ def sample_arguments(bindings: list[Binding], table: Table, state: Rows, row: in
                 if held is None or args[b.param] != held:
                     break
                 args[b.param] = fresh(b)
+        elif b.role == "in":  # the row's value, now and then with another row's
+            other = existing[rng.randrange(len(existing))][positions[b.column]] if rng.random() < 0.5 else None
+            values = [as_argument(v, b.shape["items"]["type"]) for v in (target[b.column], other) if v is not None]
+            args[b.param] = list(dict.fromkeys(values))
         elif b.role == "like":  # a word of the row's value, as a person searches
             args[b.param] = next(iter(str(target[b.column] or "").split()), "")
         else:

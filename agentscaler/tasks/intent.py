@@ -20,8 +20,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from agentscaler.contracts import Task
-from agentscaler.envs import (CALCULATORS, COMPUTE_FIELDS, FLAG_VERBS, STATUS_VERBS, VERBS, Binding, CompiledTool,
-                              EnvSpec, Table, everyday, meaning, singular, spoken, tokens)
+from agentscaler.envs import (CALCULATORS, COMPUTE_FIELDS, FILTER_ROLES, FLAG_VERBS, STATUS_VERBS, VERBS, Binding,
+                              CompiledTool, EnvSpec, Table, everyday, meaning, plural, singular, spoken, tokens)
 from agentscaler.tasks.check import check_text
 from agentscaler.tasks.plan import PAGING_ROLES, Goal, Plan, Step
 from agentscaler.toolspec import value_text
@@ -120,6 +120,8 @@ def _label(spec: EnvSpec, step: Step, b: Binding) -> str:
     base = _base(spec, step, b.column or b.param)
     if b.role == "value" and step.tool.kind == "update":
         return f"new {base}"
+    if b.role == "in":  # the statuses, one or more
+        return " ".join([*base.split()[:-1], plural(base.split()[-1])])
     return f"{_BOUND[b.role]} {base}" if b.role in _BOUND else base
 
 
@@ -235,7 +237,7 @@ def goal_phrase(plan: Plan, spec: EnvSpec, goal: Goal, previous: Goal | None) ->
                                       f"the {entity}" if tool.operation.single_row else many)
     if tool.kind == "read":
         said = [field_words(table, b.column) if b.column else words(b.param) for b in _bindings(step).values()
-                if b.param in step.arguments and b.param not in step.found and b.role in ("eq", "like", "ge", "le")]
+                if b.param in step.arguments and b.param not in step.found and b.role in FILTER_ROLES]
         if said and goal.relation == "first" and not found_mine:
             return f"{verb} {ref} by {listed(_located(list(dict.fromkeys(said)))[:3])}"
         return f"{verb} {ref}"

@@ -25,11 +25,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentscaler.envs import (CompiledTool, DomainSimulator, EnvSpec, Table, as_argument, compute_arguments,
-                              names_a_row, sample_arguments, tokens)
+from agentscaler.envs import (FILTER_ROLES, CompiledTool, DomainSimulator, EnvSpec, Table, as_argument,
+                              compute_arguments, names_a_row, sample_arguments, tokens)
 from agentscaler.toolspec import integral
 
-FILTER_ROLES = ("eq", "like", "ge", "le")
 PAGING_ROLES = ("limit", "offset", "page")
 LOOKUP_DEPTH = 2  # a lookup may need one more lookup for its own key (email -> user id -> order id)
 MAX_REPEATS = 2  # the same call at most twice in a plan (a read, then the check before a write): the filters
