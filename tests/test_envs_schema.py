@@ -334,3 +334,22 @@ def test_a_delete_removes_the_row_its_url_names_not_every_row_of_its_parent():
                          featureFlagKey=flag["feature_flag_key"])
     assert not error and answer["deleted"] == [flag]
     assert [r for r in sim.rows("flags") if r["project_id"] == flag["project_id"]] == siblings[1:]
+
+
+def test_a_filters_lookup_after_its_field_is_its_role_on_that_field():
+    """Django REST's ``city__icontains`` and ``founded__gte``, json-server's ``name_like``: filters on city,
+    founded and name (they were columns named ``city_icontains``, asked for as "companies by city icontains")."""
+    create = tool("create_company", {"name": s(), "city": s(), "founded": i()}, ["name"], "Create a company.")
+    listing = tool("list_companies", {"city__icontains": s(), "founded__gte": i(), "founded__lt": i(),
+                                      "name_like": s()}, [], "List companies.")
+    spec = build_domain(0, [create, listing], rows=12, states=1)
+    bindings = {b.param: (b.role, b.column) for b in spec.tool("list_companies").operation.bindings}
+    assert bindings == {"city__icontains": ("like", "city"), "founded__gte": ("ge", "founded"),
+                        "founded__lt": ("le", "founded"), "name_like": ("like", "name")}
+    columns = {c.name for c in spec.table("companies").columns}
+    assert {"city", "founded", "name"} <= columns and not any("__" in c or c.endswith("_like") for c in columns)
+    sim = DomainSimulator(spec)
+    rows = json.loads(sim.step({"name": "list_companies", "arguments": {}}).observation)
+    city = rows[0]["city"]
+    found = json.loads(sim.step({"name": "list_companies", "arguments": {"city__icontains": city[1:4]}}).observation)
+    assert rows[0] in found and all(city[1:4].lower() in r["city"].lower() for r in found)

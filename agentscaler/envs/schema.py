@@ -59,6 +59,10 @@ PAGINATION = {
     **dict.fromkeys(("page", "page_number", "page_no", "pagenum"), "page"),
 }
 SEARCH = {"q", "query", "search", "keyword", "keywords", "search_term", "search_query", "term"}
+LOOKUPS = {**dict.fromkeys(("icontains", "contains", "like"), "like"), **dict.fromkeys(("gte", "gt"), "ge"),
+           **dict.fromkeys(("lte", "lt"), "le"), **dict.fromkeys(("exact", "iexact"), "eq")}
+"""A filter's lookup after its field, Django REST's way (``city__icontains``, ``created_at__gt``, ``price[lte]``) or
+json-server's (``name_like``): a strict bound is taken as inclusive, as the ``min_``/``max_`` bounds are."""
 DISPLAY_COLUMN = "name"
 _FILLER = {"details", "detail", "info", "information", "data", "list", "all", "api", "endpoint", "the", "a",
            "an", "my", "current", "latest", "specific", "single", "multiple", "result", "results", "request",
@@ -382,6 +386,9 @@ def _role(kind: Kind, entity: str, p: Param, bare_id_is_key: bool = True, lists:
             return "offset", None
         if column in SEARCH and p.json_type == "string":
             return "like", DISPLAY_COLUMN
+        stem, _, lookup = column.rpartition("_")
+        if stem and lookup in LOOKUPS:
+            return LOOKUPS[lookup], stem
         for bound, role in (("min", "ge"), ("max", "le")):
             if column.startswith(bound + "_") and len(column) > 4:
                 return role, column[4:]
@@ -610,7 +617,7 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
             ref = entity_of(key_entity(b.column))
             if ref in columns and ref != d.entity:
                 table.setdefault(b.column, columns[ref][f"{ref}_id"].model_copy(update={"name": b.column}))
-            elif b.role == "like":
+            elif b.role == "like" and b.column == DISPLAY_COLUMN:
                 table.setdefault(DISPLAY_COLUMN, Column(name=DISPLAY_COLUMN, type="TEXT", json_type="string"))
             elif b.role == "in" and len(table) < MAX_COLUMNS:  # the column holds one of the items
                 item = _element(b.shape)
