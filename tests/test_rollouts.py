@@ -326,3 +326,24 @@ def test_the_template_user_gives_a_value_in_a_sentence_a_person_would_write():
     opening = [{"role": "system", "content": ""}, {"role": "user", "content": task.intent}]
     asked = opening + [{"role": "assistant", "content": "Could you tell me the notes and the status?"}]
     assert TemplateUser.answer(task, asked) == 'The notes are "Buy milk today". The status is pending.'
+
+
+def test_the_teacher_asks_for_a_list_the_user_knows_and_the_user_says_it_in_words():
+    """A function's tags are the user's to give: the teacher asks for them before the create (it had passed the
+    gold list without asking, as no scalar of the call was the list), and the user says them as words."""
+    tags = [{"key": "team", "value": "billing"}, {"key": "env", "value": "prod"}]
+    spec = build_domain(0, [tool("create_function", {"name": s(), "tags": {"type": "array", "items": {
+        "type": "object", "properties": {"key": s(), "value": s()}}}}, ["name"], "Creates a function.")], rows=3)
+    gold = [{"name": "create_function", "arguments": {"name": "resize", "tags": tags}}]
+    task = Task(task_id="t", domain_id=0, state_index=0, intent="Could you create a function called resize?",
+                gold_calls=json.dumps(gold), gold_observations="[]", gold_hash="", initial_hash="", writes=True,
+                tools="[]", intent_source="template", source=None, seed=0, split="train",
+                scenario=json.dumps({"known": {"function name": "resize", "function tags": tags}}))
+    teacher = TeacherAgent(task, spec)
+    messages = [{"role": "system", "content": ""}, {"role": "user", "content": task.intent}]
+    question = teacher.next_message(messages)
+    assert question == {"role": "assistant", "content": "Could you tell me the function tags?"}
+    answer = TemplateUser.answer(task, messages + [question])
+    assert answer == "The function tags are key team, value billing; key env, value prod."
+    messages += [question, {"role": "user", "content": answer}]
+    assert json.loads(teacher.next_message(messages)["tool_calls"][0]["function"]["arguments"])["tags"] == tags
