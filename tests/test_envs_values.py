@@ -336,17 +336,19 @@ def test_numbers_fall_inside_the_bounds_their_spec_declares():
 
 
 def test_arguments_follow_their_own_tools_shape_where_tools_share_a_column():
-    """Two tools write an order's ``items``: one as objects, one as SKUs. The column keeps the first shape; each
-    tool's arguments follow its own schema (the first tool's shape broke the second's calls)."""
+    """Two tools write an order's ``items``: one as objects, one as SKUs, and a search filters on them as objects.
+    The column keeps the first shape; each tool's arguments follow its own schema (the first tool's shape broke
+    the second's calls, and a stored list of SKUs copied into the search broke its)."""
     from agentscaler.toolspec import SchemaCheck
 
     lines = {"type": "array", "items": {"type": "object", "required": ["sku"], "properties": {"sku": s(), "qty": i()}}}
     skus = {"type": "array", "items": {"type": "string", "enum": ["A-1", "B-2", "C-3"]}}
-    tools = [tool("create_order", {"items": lines, "note": s()}, ["items"], "Create an order."),
-             tool("update_order", {"order_id": s(), "items": skus}, ["order_id", "items"], "Change an order's items.")]
+    tools = [tool("create_order", {"items": skus, "note": s()}, ["items"], "Create an order."),
+             tool("update_order", {"order_id": s(), "items": lines}, ["order_id", "items"], "Change an order's items."),
+             tool("search_orders", {"items": lines}, ["items"], "Find orders by their items.")]
     spec = build_domain(0, tools, rows=5, states=1)
-    assert spec.tool("update_order").table == spec.tool("create_order").table
-    for name in ("create_order", "update_order"):
+    assert spec.tool("update_order").table == spec.tool("create_order").table == spec.tool("search_orders").table
+    for name in ("create_order", "update_order", "search_orders"):
         compiled = spec.tool(name)
         check = SchemaCheck(compiled.openai_schema["function"]["parameters"])
         table = spec.table(compiled.table)

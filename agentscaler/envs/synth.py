@@ -16,7 +16,7 @@ from typing import Any, Callable
 from agentscaler.envs.keys import person_columns, row_key
 from agentscaler.envs.semantics import is_natural_key
 from agentscaler.envs.spec import Binding, Column, Table, ValueHints
-from agentscaler.envs.values import SHARED, Meaning, Record, as_argument, meaning, value
+from agentscaler.envs.values import SHARED, Meaning, Record, as_argument, conforms, meaning, value
 from agentscaler.seeding import rng_for
 
 Rows = dict[str, list[list[Any]]]
@@ -146,6 +146,7 @@ def sample_arguments(bindings: list[Binding], table: Table, state: Rows, row: in
             args[b.param] = next(iter(str(target[b.column] or "").split()), "")
         else:
             args[b.param] = as_argument(target[b.column], b.json_type)
-        if (args[b.param] is None and b.required) or (b.enum and args[b.param] not in b.enum):
-            args[b.param] = fresh(b)  # the row's value does not fit the parameter's type or enum
+        v = args[b.param]
+        if (v is None and b.required) or (b.enum and v not in b.enum) or (v is not None and not conforms(v, b.shape)):
+            args[b.param] = fresh(b)  # the row's value does not fit the parameter's type, enum or shape
     return {k: v for k, v in args.items() if v is not None}

@@ -622,6 +622,24 @@ def _fits(v: Any, kind: str) -> bool:
     return kind == "any" or isinstance(v, types[kind]) and (kind == "boolean" or not isinstance(v, bool))
 
 
+def conforms(v: Any, shape: dict[str, Any] | None) -> bool:
+    """Whether a JSON value has the structure ``shape`` gives (``schema.shape``): its types, enums and required
+    fields; a container the spec says nothing of holds anything."""
+    if shape is None:
+        return True
+    kind = shape["type"]
+    if not _fits(v, kind) or ("enum" in shape and v not in shape["enum"]):
+        return False
+    if kind == "array" and "items" in shape:
+        return all(conforms(x, shape["items"]) for x in v)
+    if kind == "object" and "properties" in shape:
+        fields = shape["properties"]
+        return set(shape["required"]) <= v.keys() and all(conforms(v[k], fields[k]) for k in v if k in fields)
+    if kind == "object" and "values" in shape:
+        return all(conforms(x, shape["values"]) for x in v.values())
+    return True
+
+
 def as_argument(v: Any, kind: JsonType) -> Any:
     """A stored value as an agent would pass it for a parameter of this JSON type (None if it can't be)."""
     if v is None:
