@@ -367,11 +367,11 @@ def _params(tool: ToolSpec, searches: bool) -> tuple[list[Param], set[str]]:
     return params, unbound
 
 
-def _role(kind: Kind, entity: str, p: Param, bare_id_is_key: bool = True, lists: bool = True) -> tuple[str, str | None]:
+def _role(kind: Kind, entity: str, p: Param, lists: bool = True) -> tuple[str, str | None]:
     """(role, column) of one parameter in a tool of this kind about this entity; ``lists``: a read's array of plain
     values finds the rows whose value is one of them (not a computation's, whose list is its input)."""
     column = p.column
-    if column == "id" and bare_id_is_key:
+    if column == "id":
         return "eq" if kind != "create" else "value", f"{entity}_id"
     if kind in ("create", "update"):
         if column.startswith("new_") and len(column) > 4:
