@@ -15,7 +15,7 @@ from collections.abc import Collection
 
 from sqlglot import exp
 
-from agentscaler.envs.compute import compile_compute, computes
+from agentscaler.envs.compute import compile_compute
 from agentscaler.envs.keys import key_sql, person_columns
 from agentscaler.envs.schema import Draft
 from agentscaler.envs.spec import Assignment, CompiledTool, Kind, Operation, Table
@@ -152,8 +152,7 @@ def compile_tool(draft: Draft, tables: dict[str, Table]) -> CompiledTool:
     bindings = draft.bindings
     reason = None
     # a computing read answers from its arguments (``envs.compute``): its bindings only validate them
-    compute = compile_compute(draft.tool, [b.param for b in bindings]) \
-        if draft.kind == "read" and computes(draft.tool) else None
+    compute = compile_compute(draft.tool, [b.param for b in bindings]) if draft.computing else None
     if draft.kind == "update" and not table.singleton and not any(b.role == "eq" for b in bindings):
         reason = f"no parameter identifies the {draft.entity} to update"
     elif draft.kind == "update" and not draft.assign and not any(b.role == "value" for b in bindings):

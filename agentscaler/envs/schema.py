@@ -317,6 +317,7 @@ class Draft:
     entity: str
     params: list[Param]
     verb: str | None = None
+    computing: bool = False  # answers from its arguments (``envs.compute``): a read whose lists are its input
     bindings: list[Binding] = field(default_factory=list)
     assign: list[Assignment] = field(default_factory=list)
 
@@ -421,7 +422,7 @@ def _bind(draft: Draft) -> None:
         draft.params = [p for p in draft.params if p.column != "id" or p.required]
     draft.bindings = []
     for p in draft.params:
-        role, column = _role(draft.kind, draft.entity, p, lists=not computes(draft.tool))
+        role, column = _role(draft.kind, draft.entity, p, lists=not draft.computing)
         draft.bindings.append(Binding(param=p.name, column=column, role=role, json_type=p.json_type,
                                       required=p.required, enum=p.enum, **p.hints))
     if draft.kind in ("update", "delete"):
@@ -494,9 +495,9 @@ def _merge(column: Column | None, name: str, kind: JsonType, enum: list | None, 
     hint = hint or {}
     if column is None:
         return Column(name=name, type=sql_type(kind), json_type=kind, enum=enum, default=default, **hint)
-    for name in ValueHints.model_fields.keys() - {"examples"}:
-        if getattr(column, name) is None:
-            setattr(column, name, hint.get(name))
+    for hinted in ValueHints.model_fields.keys() - {"examples"}:
+        if getattr(column, hinted) is None:
+            setattr(column, hinted, hint.get(hinted))
     known = column.examples or []
     column.examples = [*known, *(e for e in hint.get("examples") or [] if e not in known)][:5] or None
     if column.json_type != kind:
@@ -580,7 +581,7 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
         entity = path_subject(t.http_path) or subject(t.name, t.toolkit or "")  # the path names the resource
         params, unbound = _params(t, searches=kind == "read" and not computing)
         # what binds nothing is optional, as plumbing is: a gold call leaves it out
-        drafts.append(Draft(optional(t, unbound), kind, entity_of(entity), params, verb))
+        drafts.append(Draft(optional(t, unbound), kind, entity_of(entity), params, verb, computing))
     _link_glued_keys(tools, [d.params for d in drafts])
     _own_bare_ids(drafts, entity_of)
     _apply_semantics(drafts, entity_of)

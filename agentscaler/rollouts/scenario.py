@@ -5,8 +5,9 @@ call that uses it unless the user said it already, the template user says it whe
 filters check that a ``clarify`` task's withheld values were said before the call that uses them.
 
 - A value is *said* in a text when its words (``toolspec.value_text``: the string itself, a number
-  without a trailing ``.0``, a list's items, an object's fields) appear in it as a whole (not inside a longer word or number), case aside: the task
-  checker's own ``tasks.said``, so a task and the episodes played on it agree.
+  without a trailing ``.0``, a list's items, an object's fields) appear in it as a whole (not inside a longer
+  word or number), case aside: the task checker's own ``tasks.said``, so a task and the episodes played on it
+  agree.
 - A call *uses* a value when one of its argument values (at any depth) is that value: numbers by
   value, strings stripped and case aside, a list or an object whole. A value buried in a longer string does
   not count.

@@ -141,7 +141,9 @@ def check_task(sim: DomainSimulator, task: Task) -> list[Failure]:
 def _schema_errors(task: Task) -> list[Failure]:
     """Gold calls whose arguments their tool's JSON Schema refuses (an AWS ``Tags`` list of words where it wants
     ``{Key, Value}`` objects, or a schema that cannot be used): the validity filter would reject every rollout."""
-    checks = {t["function"]["name"]: SchemaCheck(t["function"].get("parameters") or {}) for t in task.tool_schemas}
+    called = {call["name"] for call in task.calls}
+    checks = {t["function"]["name"]: SchemaCheck(t["function"].get("parameters") or {}) for t in task.tool_schemas
+              if t["function"]["name"] in called}  # compiled for the tools the plan calls, not the domain's all
     problems = []
     for i, call in enumerate(task.calls):
         error = checks[call["name"]].error(call.get("arguments") or {}) if call["name"] in checks else None
