@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from typing import Any
 
@@ -38,6 +39,21 @@ def integral(value: Any) -> Any:
     """3.0 as 3: JSON and SQLite may carry an integer as a float and an integer parameter accepts either, so every
     comparison, key and sentence takes them as one value."""
     return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def declared_bounds(prop: dict[str, Any]) -> tuple[float | None, float | None, bool, bool]:
+    """A number's (minimum, maximum, minimum exclusive, maximum exclusive) as its JSON Schema declares them: JSON
+    Schema 6+ gives an exclusive bound as the number itself, Swagger 2.0 as a flag beside ``minimum``/``maximum``."""
+    def number(v: Any) -> float | None:
+        return v if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
+
+    found = []
+    for bound, exclusive in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
+        value, strict = number(prop.get(bound)), number(prop.get(exclusive))
+        flagged = value is not None and prop.get(exclusive) is True
+        found.append((strict, True) if strict is not None else (value, flagged))
+    (low, low_strict), (high, high_strict) = found
+    return low, high, low_strict, high_strict
 
 
 def value_text(value: Any) -> str:

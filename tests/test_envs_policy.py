@@ -192,6 +192,23 @@ def test_limits_bound_written_values_by_meaning_and_by_schema():
     assert not call(sim, "create_order", user_id=user, item="pen", quantity=20, price=2.5)[1]
 
 
+def test_swagger_exclusive_bounds_are_flags_and_refuse_the_bound_itself():
+    """Swagger 2.0 marks a strict bound with ``exclusiveMinimum: true`` beside ``minimum`` (JSON Schema 6+ gives
+    the number): a discount of "more than 0 and less than 100" refuses 0 and 100 themselves."""
+    share = {"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": 100, "exclusiveMaximum": True}
+    sim = DomainSimulator(build_domain(0, [
+        tool("get_coupon", {"coupon_id": s()}, ["coupon_id"], "Get a coupon."),
+        tool("update_coupon", {"coupon_id": s(), "discount": share}, ["coupon_id", "discount"],
+             "Change a coupon's discount.")], rows=4))
+    limit = rule(sim, "limit", column="discount")
+    assert (limit.minimum, limit.maximum, limit.exclusive_minimum, limit.exclusive_maximum) == (0, 100, True, True)
+    assert "more than 0 and less than 100" in limit.text
+    coupon = sim.rows("coupons")[0]["coupon_id"]
+    assert_refused(sim, limit, "update_coupon", coupon_id=coupon, discount=0)
+    assert_refused(sim, limit, "update_coupon", coupon_id=coupon, discount=100)
+    assert not call(sim, "update_coupon", coupon_id=coupon, discount=99.5)[1]
+
+
 def test_a_quota_limits_the_rows_one_owner_may_have():
     sim = store()
     quota = rule(sim, "limit", column="user_id")

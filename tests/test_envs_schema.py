@@ -318,6 +318,15 @@ def test_paging_named_the_way_apis_name_it_pages_and_is_no_column():
     assert not error and len(answer) == 2
 
 
+def test_paging_glued_into_one_word_pages_too():
+    """ToolBench's lowercase copies of APIs glue ``maxResults`` and ``pageNumber`` into one word: still paging."""
+    spec = build_domain(0, [tool("list_videos", {"maxresults": i(), "pagenumber": i(), "perpage": i(), "channel": s()},
+                                 [], "List videos.")], rows=5)
+    roles = {b.param: b.role for b in spec.tool("list_videos").operation.bindings}
+    assert roles == {"maxresults": "limit", "pagenumber": "page", "perpage": "limit", "channel": "eq"}
+    assert not {"maxresults", "pagenumber", "perpage"} & {c.name for t in spec.tables for c in t.columns}
+
+
 def test_a_delete_removes_the_row_its_url_names_not_every_row_of_its_parent():
     """LaunchDarkly's ``DELETE /flags/{projectKey}/{featureFlagKey}``: the flag's key is a filter, not a value the
     delete ignores (it removed the project's flags whatever key the agent gave)."""

@@ -255,6 +255,12 @@ def test_plumbing_is_accepted_and_ignored_by_the_simulator():
     ("ProvisionToken", s("An idempotency token that uniquely identifies the provisioning request."), True),
     ("ClientToken", s("Unique, case-sensitive identifier you provide to ensure the idempotency of the request."), True),
     ("previousToken", s("The token of the previous payment."), False),
+    ("pagetoken", s("The page to return."), True),  # ToolBench's lowercase copy of pageToken
+    ("userip", s(), True),
+    ("part", s("The part parameter specifies a comma-separated list of one or more comment resource properties "
+               "that the API response will include."), True),
+    ("updateMask", s("Mask that identifies which fields on the announcement to update."), True),
+    ("part", s("The part number of the spare."), False),
 ])
 def test_plumbing_is_told_from_name_and_description(name, prop, expected):
     assert is_plumbing(name, prop, {name}) is expected

@@ -9,8 +9,9 @@ real API does with a client's key.
 Decided from a parameter's name, and where the name is also an ordinary word (``key``, ``token``,
 ``fields``, ``alt``, ``format``, ``callback``) from its description, enum or default too; a string whose
 description calls it a page token, a pagination cursor or an idempotency token is one, whatever its name
-(AWS's ``Marker``). The names are those of Google's discovery documents (``key``, ``oauth_token``,
-``access_token``, ``quotaUser``, ``userIp``, ``alt``, ``prettyPrint``, ``fields``, ``callback``,
+(AWS's ``Marker``), and so is a field mask (YouTube's ``part``, Google's ``updateMask``). The names are those
+of Google's discovery documents (``key``, ``oauth_token``, ``access_token``, ``quotaUser``, ``userIp``, ``alt``,
+``prettyPrint``, ``fields``, ``callback``,
 ``upload_protocol``, ``uploadType``, ``$.xgafv``), RapidAPI's headers (``X-RapidAPI-Key``, ``X-RapidAPI-Host``),
 API-key conventions (``api_key``, ``apikey``, ``x-api-key``), paging cursors (``pageToken``, ``NextToken``,
 ``cursor``), the client's own headers (EVE's ``user_agent``, AWS's ``ClientToken``) and the AWS query
@@ -31,6 +32,8 @@ NAMES = {"oauth_token", "access_token", "auth_token", "api_token", "apitoken", "
          "xgafv", "page_token", "next_page_token", "continuation_token", "next_token", "cursor", "jsonp",
          "user_agent", "x_user_agent", "client_token", "idempotency_key"}
 """Names that are plumbing whatever their description says."""
+_GLUED = {n.replace("_", "") for n in NAMES}
+"""The same names written as one word, as ToolBench's lowercase copies of APIs give them (``pagetoken``, ``userip``)."""
 RESPONSE_FORMATS = {"json", "xml", "jsonp", "yaml", "proto", "protobuf", "media", "rss", "atom"}
 _EVIDENCE = {
     "key": r"api[ -]?key|identif\w* your (project|application)|developer key|access key|subscription key",
@@ -46,6 +49,9 @@ _PAGE_TOKEN = re.compile(r"(page|pagination|paging|continuation) (token|cursor)|
                          r"|returned from the previous .{0,40}\bnext set of|\bidempoten", re.I)
 """A paging cursor, whatever its name (``Marker``, ``next``, ``starting_after``), or a token that makes a retried
 request safe (AWS's ``ClientToken``): no user states either."""
+_FIELD_MASK = re.compile(r"\b(field|update) mask\b|\bmask (that|which) (identifies|specifies) which fields"
+                         r"|properties that the api response will include", re.I)
+"""A mask of the fields a call returns or updates, whatever its name (Google's ``updateMask``, YouTube's ``part``)."""
 _FORMAT_SWITCH = re.compile(r"(data|response|output|result) format|format (of|for) the (response|output|result)"
                             r"|only json", re.I)
 
@@ -55,11 +61,12 @@ def is_plumbing(name: str, prop: Any, siblings: set[str] | frozenset[str] = froz
     prop = prop if isinstance(prop, dict) else {}
     column = snake(name)
     text = " ".join(str(prop.get(k)) for k in ("description", "default") if isinstance(prop.get(k), str))
-    if column in NAMES or name.lower().startswith("x-") and re.search(r"key|token|host|auth", name, re.I):
+    header = name.lower().startswith("x-") and re.search(r"key|token|host|auth", name, re.I)
+    if column.replace("_", "") in _GLUED or header:
         return True
     if column in _EVIDENCE and re.search(_EVIDENCE[column], text, re.I):
         return True
-    if prop.get("type") == "string" and _PAGE_TOKEN.search(text):
+    if prop.get("type") == "string" and _PAGE_TOKEN.search(text) or _FIELD_MASK.search(text):
         return True
     if column in ("alt", "format", "output", "response_format", "output_format", "data_format"):
         shown = {str(v).lower() for v in [*(prop.get("enum") or []), prop.get("default")] if v is not None}

@@ -48,7 +48,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 from agentscaler.envs.kinds import VERBS
 from agentscaler.envs.naming import action_words, tokens
@@ -57,7 +57,7 @@ from agentscaler.envs.spec import STATE_RULES, CompiledTool, EnvSpec, Policy, Ru
 from agentscaler.envs.synth import unique
 from agentscaler.envs.values import meaning
 from agentscaler.failures import Failure
-from agentscaler.toolspec import integral
+from agentscaler.toolspec import declared_bounds, integral
 
 OWNER_WORDS = {
     "user", "customer", "account", "member", "client", "patient", "passenger", "guest", "employee", "student",
@@ -357,8 +357,8 @@ def _ownership(writes: list[CompiledTool], tables: dict[str, Table]) -> list[Rul
 
 def _limits(writes: list[CompiledTool], tables: dict[str, Table], values) -> list[Rule]:
     """Bounds on written numbers, one rule per column: those a tool's schema declares, else those its meaning gives."""
-    declared: dict[tuple[str, str], tuple[float | None, float | None, bool, bool]] = {}
-    meant: dict[tuple[str, str], tuple[float | None, float | None, bool, bool]] = {}
+    declared: dict[tuple[str, str], Bounds] = {}
+    meant: dict[tuple[str, str], Bounds] = {}
     governed: dict[tuple[str, str], list[str]] = {}
     for tool in writes:
         if tool.kind == "delete":
@@ -378,31 +378,35 @@ def _limits(writes: list[CompiledTool], tables: dict[str, Table], values) -> lis
                 governed.setdefault(key, []).append(tool.name)
     bounds = {**meant, **declared}
     rules = []
-    for (name, column), (low, high, strict, whole) in sorted(bounds.items()):
+    for (name, column), found in sorted(bounds.items()):
         whose, words = _one(tables[name]), column.replace("_", " ")
         tools = governed[(name, column)]
-        rules.append(Rule(id="", kind="limit", table=name, tools=tools, column=column, minimum=low, maximum=high,
-                          exclusive_minimum=strict,
-                          text=f"{_cap(_possessive(whose))} {words} must be {_range(low, high, strict, whole)} "
-                               f"({_either(tools)})."))
+        rules.append(Rule(id="", kind="limit", table=name, tools=tools, column=column, minimum=found.low,
+                          maximum=found.high, exclusive_minimum=found.low_strict,
+                          exclusive_maximum=found.high_strict,
+                          text=f"{_cap(_possessive(whose))} {words} must be {_range(found)} ({_either(tools)})."))
     return rules
 
 
-def _declared(prop: Any) -> tuple[float | None, float | None, bool, bool] | None:
-    """Bounds a parameter's JSON Schema declares (minimum, maximum, exclusiveMinimum)."""
+class Bounds(NamedTuple):
+    low: float | None
+    high: float | None
+    low_strict: bool
+    high_strict: bool
+    whole: bool
+
+
+def _declared(prop: Any) -> Bounds | None:
+    """Bounds a parameter's JSON Schema declares."""
     if not isinstance(prop, dict):
         return None
-    number = lambda v: v if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
-    low, high = number(prop.get("minimum")), number(prop.get("maximum"))
-    strict = number(prop.get("exclusiveMinimum"))
-    if strict is not None:
-        low = strict
+    low, high, low_strict, high_strict = declared_bounds(prop)
     if low is None and high is None:
         return None
-    return low, high, strict is not None, prop.get("type") == "integer"
+    return Bounds(low, high, low_strict, high_strict, prop.get("type") == "integer")
 
 
-def _by_meaning(column: str, json_type: str, seen: list[Any]) -> tuple[float | None, float | None, bool, bool] | None:
+def _by_meaning(column: str, json_type: str, seen: list[Any]) -> Bounds | None:
     """Bounds a column's meaning gives, with caps from the values the states hold."""
     words = tokens(column)
     last = words[-1] if words else ""
@@ -410,23 +414,23 @@ def _by_meaning(column: str, json_type: str, seen: list[Any]) -> tuple[float | N
     cap = _nice(10 * max(numbers)) if numbers and max(numbers) > 0 else None
     whole = json_type == "integer"
     if whole and (last in QUANTITY_WORDS or words[:1] in (["num"], ["number"])):
-        return 1, cap, False, whole
+        return Bounds(1, cap, False, False, whole)
     if last in MONEY_WORDS:
-        return 0, cap, True, whole
+        return Bounds(0, cap, True, False, whole)
     if last in PERCENT_WORDS:
-        return 0, 100, False, whole
+        return Bounds(0, 100, False, False, whole)
     if last in RATING_WORDS:
-        return 1, 5 if not numbers or max(numbers) <= 5 else 10, False, whole
+        return Bounds(1, 5 if not numbers or max(numbers) <= 5 else 10, False, False, whole)
     return None
 
 
-def _range(low: float | None, high: float | None, strict: bool, whole: bool) -> str:
+def _range(b: Bounds) -> str:
     show = lambda v: f"{v:g}" if isinstance(v, float) else str(v)
-    kind = "a whole number" if whole else "a number"
-    if low is not None and high is not None and not strict:
-        return f"{kind} from {show(low)} to {show(high)}"
-    parts = [f"more than {show(low)}" if strict else f"at least {show(low)}"] if low is not None else []
-    parts += [f"at most {show(high)}"] if high is not None else []
+    kind = "a whole number" if b.whole else "a number"
+    if b.low is not None and b.high is not None and not b.low_strict and not b.high_strict:
+        return f"{kind} from {show(b.low)} to {show(b.high)}"
+    parts = [f"{'more than' if b.low_strict else 'at least'} {show(b.low)}"] if b.low is not None else []
+    parts += [f"{'less than' if b.high_strict else 'at most'} {show(b.high)}"] if b.high is not None else []
     return f"{kind} {' and '.join(parts)}"
 
 
@@ -570,8 +574,8 @@ def _out_of_bounds(v: float, rule: Rule) -> str | None:
     low, high = rule.minimum, rule.maximum
     if low is not None and (v <= low if rule.exclusive_minimum else v < low):
         return f"must be {'more than' if rule.exclusive_minimum else 'at least'} {low:g}"
-    if high is not None and v > high:
-        return f"must be at most {high:g}"
+    if high is not None and (v >= high if rule.exclusive_maximum else v > high):
+        return f"must be {'less than' if rule.exclusive_maximum else 'at most'} {high:g}"
     return None
 
 

@@ -32,7 +32,6 @@ as 3, so string-typed tools still match), TEXT only when every tool passes a str
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,15 +48,16 @@ from agentscaler.envs.plumbing import is_plumbing, optional, switches
 from agentscaler.envs.spec import (Assignment, Binding, Column, ForeignKey, JsonType, Kind, SqlType, Table, ValueHints,
                                    sql_type)
 from agentscaler.ingest import MODEL
-from agentscaler.toolspec import ToolSpec
+from agentscaler.toolspec import ToolSpec, declared_bounds
 
-PAGINATION = {
-    **dict.fromkeys(("limit", "page_size", "pagesize", "per_page", "max_results", "num_results",
-                     "results_per_page", "max", "ws_size", "max_items", "max_records", "max_keys"),
-                    "limit"),  # a bare ``max`` bounds no column; AWS's MaxItems is a page's size
-    **dict.fromkeys(("offset", "skip", "start_index", "startindex", "ws_start"), "offset"),  # AWeber's ws.start
-    **dict.fromkeys(("page", "page_number", "page_no", "pagenum"), "page"),
-}
+PAGINATION = {name.replace("_", ""): role for names, role in (
+    # a bare ``max`` bounds no column; AWS's MaxItems is a page's size
+    (("limit", "page_size", "per_page", "max_results", "num_results", "results_per_page", "max", "ws_size",
+      "max_items", "max_records", "max_keys"), "limit"),
+    (("offset", "skip", "start_index", "ws_start"), "offset"),  # AWeber's ws.start
+    (("page", "page_number", "page_no", "page_num"), "page")) for name in names}
+"""Paging parameters by their name written as one word, as ToolBench's lowercase copies of APIs glue ``maxResults``
+and ``pageNumber`` (``maxresults``, ``pagenumber``)."""
 SEARCH = {"q", "query", "search", "keyword", "keywords", "search_term", "search_query", "term"}
 LOOKUPS = {**dict.fromkeys(("icontains", "contains", "like"), "like"), **dict.fromkeys(("gte", "gt"), "ge"),
            **dict.fromkeys(("lte", "lt"), "le"), **dict.fromkeys(("exact", "iexact"), "eq")}
@@ -248,21 +248,12 @@ def hints(prop: dict[str, Any]) -> dict[str, Any]:
 def bounds(prop: dict[str, Any]) -> dict[str, float]:
     """A number's ``minimum`` and ``maximum`` as the spec declares them; an exclusive bound as the next value
     (the next integer, or a cent further)."""
-    def number(v: Any) -> float | None:
-        return v if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
-
     if json_type(prop) not in ("integer", "number"):
         return {}
     step = 1 if json_type(prop) == "integer" else 0.01
-    found = {"minimum": number(prop.get("minimum")), "maximum": number(prop.get("maximum"))}
-    if number(prop.get("exclusiveMinimum")) is not None:  # JSON Schema 6+: the bound itself
-        found["minimum"] = prop["exclusiveMinimum"] + step
-    elif prop.get("exclusiveMinimum") is True and found["minimum"] is not None:  # Swagger 2.0: a flag
-        found["minimum"] += step
-    if number(prop.get("exclusiveMaximum")) is not None:
-        found["maximum"] = prop["exclusiveMaximum"] - step
-    elif prop.get("exclusiveMaximum") is True and found["maximum"] is not None:
-        found["maximum"] -= step
+    low, high, low_strict, high_strict = declared_bounds(prop)
+    found = {"minimum": low if low is None or not low_strict else low + step,
+             "maximum": high if high is None or not high_strict else high - step}
     return {k: v for k, v in found.items() if v is not None}
 
 
@@ -379,8 +370,8 @@ def _role(kind: Kind, entity: str, p: Param, lists: bool = True) -> tuple[str, s
             column = column[4:]
         return "value", column
     if kind == "read":
-        if column in PAGINATION and p.json_type in ("integer", "number", "string"):
-            return PAGINATION[column], None
+        if column.replace("_", "") in PAGINATION and p.json_type in ("integer", "number", "string"):
+            return PAGINATION[column.replace("_", "")], None
         if lists and _element(p.hints.get("shape")) is not None:  # ids, statuses: rows whose value is one of them
             return "in", _member(column, entity)
         if column == "start" and str(p.default) == "0":  # where a list starts, not when something does

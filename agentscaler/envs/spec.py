@@ -155,9 +155,9 @@ class Rule(BaseModel):
     - ownership: ``tools`` name a row of ``table`` and, in ``column``, its ``owner``: they must name the owner
       the row holds;
     - limit: the ``column`` a write of ``tools`` sets stays within ``minimum``..``maximum`` (above, not at,
-      ``minimum`` when ``exclusive_minimum``); with ``owner`` set, ``maximum`` counts instead the rows of
-      ``table`` whose ``column`` names one ``owner`` row, and a create past it is refused; without a
-      ``column``, it counts every row of ``table``;
+      ``minimum`` when ``exclusive_minimum``; below ``maximum`` when ``exclusive_maximum``); with ``owner`` set,
+      ``maximum`` counts instead the rows of ``table`` whose ``column`` names one ``owner`` row, and a create
+      past it is refused; without a ``column``, it counts every row of ``table``;
     - identity: before a write of ``tools`` on an ``owner`` row's rows, that row must have been identified by
       a successful read in ``lookups``; ``targets`` names, per tool, the column of the written rows that holds
       the owner's key ``owner_key``; ``lookups`` names, per read, the parameter that takes that key (None:
@@ -177,6 +177,7 @@ class Rule(BaseModel):
     minimum: float | None = None
     maximum: float | None = None
     exclusive_minimum: bool = False
+    exclusive_maximum: bool = False
     owner: str | None = None
     owner_key: str | None = None
     targets: dict[str, str] = {}

@@ -696,7 +696,8 @@ def _referenced(table: Table, column: str) -> str:
 
 
 def _past(rule, rng: random.Random) -> float:
-    """A value the limit rule refuses: a few times its maximum, else at (or below) its minimum."""
+    """A value the limit rule refuses: a few times its maximum (above a maximum of 0 or less), else at (or below)
+    its minimum."""
     if rule.maximum is not None:
-        return rule.maximum * rng.choice((2, 3, 5))
+        return rule.maximum * rng.choice((2, 3, 5)) if rule.maximum > 0 else rule.maximum + rng.choice((1, 2, 5))
     return rule.minimum if rule.exclusive_minimum else rule.minimum - 1
