@@ -186,7 +186,8 @@ def test_a_listings_rows_are_its_items_not_the_listing():
     listing = {"type": "object", "properties": {"kind": s(), "etag": s(), "nextPageToken": s(),
                                                 "items": {"type": "array", "items": task_list}}}
     line = {"type": "object", "properties": {"sku": s(), "quantity": i()}}
-    order = {"type": "object", "properties": {"order_id": s(), "status": s(), "lines": {"type": "array", "items": line}}}
+    order = {"type": "object",
+             "properties": {"order_id": s(), "status": s(), "lines": {"type": "array", "items": line}}}
     spec = build_domain(0, [tool("tasklists_list", {}, [], "Lists the task lists.", returns=listing),
                             tool("get_order", {"order_id": s()}, ["order_id"], "Get an order.", returns=order)], rows=3)
     lists = [c.name for c in spec.table(spec.tool("tasklists_list").table).columns]
@@ -268,6 +269,64 @@ def test_a_patch_keeps_the_task_in_its_list_and_an_insert_gets_a_key_from_the_se
     answer, error = call(sim, "tasks_insert", tasklist=task["list_id"], id="mine", title="Call mum")
     created = answer["created"][0]
     assert not error and created["task_id"] not in (None, "mine") and created["list_id"] == task["list_id"]
+
+
+def subtask_tools():
+    """Google Tasks' insert and move: ``parent`` and ``previous`` are other tasks' identifiers."""
+    path = "/lists/{tasklist}/tasks"
+    placing = {"parent": s("Parent task identifier. If the task is created at the top level, this is omitted."),
+               "previous": s("Previous sibling task identifier. If the task is the first among its siblings, this "
+                             "is omitted.")}
+    return [*google_tasks_tools(),
+            tool("tasks_insert_under", {"tasklist": s(), "title": s(), **placing}, ["tasklist"],
+                 "Creates a new task.", http_method="POST", http_path=path),
+            tool("tasks_move", {"tasklist": s(), "task": s(), **placing}, ["tasklist", "task"],
+                 "Moves the task to another position in the list.", http_method="POST",
+                 http_path=path + "/{task}/move"),
+            tool("tasks_delete", {"tasklist": s(), "task": s()}, ["tasklist", "task"], "Deletes the task.",
+                 http_method="DELETE", http_path=path + "/{task}")]
+
+
+def test_a_parent_task_is_another_row_of_the_tasks_table():
+    """``parent``/``previous`` described as a task's identifier are keys of the tasks table itself: no table of
+    "parents", and a state's subtasks name tasks of the same state."""
+    spec = build_domain(0, subtask_tools(), rows=8)
+    assert {t.name for t in spec.tables} == {"lists", "tasks"}
+    tasks = spec.table("tasks")
+    assert {(fk.column, fk.table, fk.on_delete) for fk in tasks.foreign_keys} >= {
+        ("parent_id", "tasks", "SET NULL"), ("previous_id", "tasks", "SET NULL")}
+    for state in spec.states:
+        rows = [dict(zip([c.name for c in tasks.columns], row)) for row in state["tasks"]]
+        keys = [r["task_id"] for r in rows]
+        parents = [r["parent_id"] for r in rows if r["parent_id"] is not None]
+        assert parents and all(p in keys[:keys.index(r["task_id"])] for r in rows if (p := r["parent_id"]))
+    sim = DomainSimulator(spec)
+    top, other = sim.rows("tasks")[0], sim.rows("tasks")[1]
+    answer, error = call(sim, "tasks_insert_under", tasklist=top["list_id"], title="Buy milk", parent=top["task_id"])
+    assert not error and answer["created"][0]["parent_id"] == top["task_id"]
+    before = sim.state_hash()
+    answer, error = call(sim, "tasks_move", tasklist=other["list_id"], task=other["task_id"], parent="no-such-task")
+    assert error and sim.state_hash() == before  # a parent that is no task of the list is refused
+    children = [r["task_id"] for r in sim.rows("tasks") if r["parent_id"] == top["task_id"]]
+    assert not call(sim, "tasks_delete", tasklist=top["list_id"], task=top["task_id"])[1]
+    assert all(r["parent_id"] is None for r in sim.rows("tasks") if r["task_id"] in children)  # subtasks stay
+
+
+def test_a_key_named_for_the_part_it_plays_refers_to_its_entitys_table():
+    """``home_team_id``/``away_team_id`` are teams, ``source_snapshot_id`` a snapshot, where the domain knows teams
+    and snapshots: no tables of "home teams" or "source snapshots" with keys no team or snapshot has."""
+    tables, _ = infer_schema([
+        tool("get_team", {"team_id": i()}, ["team_id"], "Get a team."),
+        tool("create_match", {"home_team_id": i(), "away_team_id": i(), "kickoff": s()}, ["home_team_id"],
+             "Schedule a match."),
+        tool("describe_snapshots", {"snapshot_id": s()}, [], "Describe snapshots."),
+        tool("copy_snapshot", {"source_snapshot_id": s(), "description": s()}, ["source_snapshot_id"],
+             "Copy a snapshot.")])
+    by_name = {t.name: t for t in tables}
+    assert not {"home_teams", "away_teams", "source_snapshots"} & set(by_name)
+    assert {(fk.column, fk.table) for fk in by_name["matches"].foreign_keys} == {
+        ("home_team_id", "teams"), ("away_team_id", "teams")}
+    assert ("source_snapshot_id", "snapshots") in {(fk.column, fk.table) for fk in by_name["snapshots"].foreign_keys}
 
 
 def test_no_plan_makes_one_call_three_times():

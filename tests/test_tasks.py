@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from agentscaler.cli import app
 from agentscaler.contracts import Task
-from agentscaler.envs import Column, DomainSimulator, Table, build_domain, build_envs, load_env, spoken
+from agentscaler.envs import Column, DomainSimulator, ForeignKey, Table, build_domain, build_envs, load_env, spoken
 from agentscaler.envs.naming import unglue
 from agentscaler.failures import CODES
 from agentscaler.tasks import TaskConfig, build_tasks, check_task
@@ -356,6 +356,20 @@ def test_a_moment_or_a_flag_named_by_a_participle_is_said_as_a_date_or_a_flag():
     table = Table(name="tasks", entity="task", columns=columns, primary_key="task_id")
     assert [field_words(table, c.name) for c in columns[1:]] == [
         "updated date", "deleted flag", "created at", "start date", "is active", "status", "flag enabled"]
+
+
+def test_a_reference_to_another_row_of_the_table_is_said_as_that_row():
+    """"move my task under another parent task", not "move the parent id of my task"; other references keep
+    their words."""
+    columns = [Column(name="task_id", type="TEXT", json_type="string"),
+               Column(name="parent_id", type="TEXT", json_type="string"),
+               Column(name="list_id", type="TEXT", json_type="string"),
+               Column(name="parent_task_id", type="TEXT", json_type="string")]
+    table = Table(name="tasks", entity="task", columns=columns, primary_key="task_id",
+                  foreign_keys=[ForeignKey(column="parent_id", table="tasks", ref_column="task_id"),
+                                ForeignKey(column="list_id", table="lists", ref_column="list_id"),
+                                ForeignKey(column="parent_task_id", table="tasks", ref_column="task_id")])
+    assert [field_words(table, c.name) for c in columns[1:]] == ["parent task", "list id", "parent task"]
 
 
 def test_an_update_names_every_field_it_changes_up_to_four_then_counts_the_rest():

@@ -342,7 +342,8 @@ def _ownership(writes: list[CompiledTool], tables: dict[str, Table]) -> list[Rul
             continue
         for fk in table.foreign_keys:
             named = any(b.role == "value" and b.column == fk.column for b in tool.operation.bindings)
-            if named and fk.table in tables and (tool.kind == "delete" or _is_owner(tables[fk.table])):
+            if named and fk.table in tables and fk.table != table.name and (
+                    tool.kind == "delete" or _is_owner(tables[fk.table])):  # (a parent task is no owner)
                 found.setdefault((table.name, fk.column), []).append(tool.name)
     rules = []
     for (name, column), tools in sorted(found.items()):
@@ -443,7 +444,8 @@ def _quotas(spec: EnvSpec, writes: list[CompiledTool], tables: dict[str, Table])
     for tool in writes:
         table = tables[tool.table]
         named = {b.column for b in tool.operation.bindings if b.role == "value"}
-        parents = [fk for fk in table.foreign_keys if fk.column in named and fk.table in tables]
+        parents = [fk for fk in table.foreign_keys
+                   if fk.column in named and fk.table in tables and fk.table != table.name]
         fk = next((fk for fk in parents if _is_owner(tables[fk.table])), parents[0] if parents else None)
         if tool.kind == "create" and not table.singleton:
             found.setdefault((table.name, fk and fk.column), []).append(tool.name)

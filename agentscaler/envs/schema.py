@@ -196,6 +196,17 @@ QUALIFIED_IDS = {"unique", "external", "internal", "global", "local", "public", 
 (traccar's ``uniqueId`` is a device's IMEI: as a reference to a table of "uniques" it repeated across devices)."""
 
 
+SELF_REFERENCES = {"parent", "previous", "prev", "next", "predecessor", "successor", "reply_to", "in_reply_to",
+                   "duplicate_of", "replaced_by", "superseded_by", "forked_from", "merged_into"}
+"""An ``<x>_id`` with one of these ``x`` that no tool is about is another row of its own table: a task's parent
+task, a comment's reply-to comment (as a table of "parents" it held keys no row of the table itself had)."""
+ROLES = SELF_REFERENCES | {"source", "target", "destination", "origin", "home", "away", "base", "head", "linked",
+                           "related", "from", "to", "transfer_from", "transfer_to"}
+"""First words of an ``<x>_<e>_id`` that say which part an ``e`` plays (``source_snapshot_id``, ``home_team_id``,
+``parent_folder_id``): a key of ``e``'s table where the domain knows ``e``, not a table of its own."""
+_SAYS_KEY = re.compile(r"\b(id|identifier)\b", re.I)
+
+
 def _own_bare_ids(drafts: list[Draft], entity_of) -> None:
     """A bare ``id`` of a tool named ``<owner> ... <subject>`` without a path is the owner's key where the domain
     knows the owner as an entity: ToolBench's ``teamnextevents(id)`` takes a team's id, ``eventstatistics(id)``
@@ -348,6 +359,8 @@ def _params(tool: ToolSpec, searches: bool) -> tuple[list[Param], set[str]]:
             continue
         column = keys.get(name) or snake(name)
         column = "id" if column == "is_id" else column  # ToolBench renames `id` to `is_id`
+        if column in SELF_REFERENCES and _SAYS_KEY.search(str(prop.get("description") or "")):
+            column += "_id"  # Google Tasks' ``parent``: "Parent task identifier."
         while column in seen:
             column += "_"
         seen.add(column)
@@ -580,15 +593,29 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
         _bind(draft)
     passed = {(d.entity, p.column) for d in drafts for p in d.params}
     references = {id(d): _model_references(d, entity_of, passed) for d in drafts}
+    drafted = {d.entity for d in drafts}
+    known = drafted | {entity_of(key_entity(b.column)) for d in drafts for b in d.bindings if b.column}
+
+    def referent(column: str, entity: str) -> str | None:
+        """The entity whose key ``column`` of ``entity``'s table holds (None: it holds none)."""
+        word = key_entity(column)
+        if word is None or entity_of(word) in drafted:
+            return word and entity_of(word)
+        if word in SELF_REFERENCES:
+            return entity
+        role = next((r for r in sorted(ROLES) if word.startswith(f"{r}_") and entity_of(word[len(r) + 1:]) in known),
+                    None)
+        return entity_of(word[len(role) + 1:] if role else word)
+
     entities = list(dict.fromkeys(
         [d.entity for d in drafts]
-        + [entity_of(key_entity(b.column)) for d in drafts for b in d.bindings if b.column and key_entity(b.column)]
+        + [referent(b.column, d.entity) for d in drafts for b in d.bindings if b.column and key_entity(b.column)]
         + [entity for d in drafts for entity, _ in references[id(d)].values()]))
     names = {e: plural(e) for e in entities}
     key_types: dict[str, set[str]] = {e: set() for e in entities}
     for d in drafts:
         for b in d.bindings:
-            if b.column and (e := entity_of(key_entity(b.column))) in key_types:
+            if b.column and (e := referent(b.column, d.entity)) in key_types:
                 key_types[e].add(sql_type(b.json_type))
         for entity, props in references[id(d)].values():
             if isinstance(props.get("id"), dict):
@@ -606,7 +633,7 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
         for b, p in zip(d.bindings, d.params):
             if b.column is None or b.column == f"{d.entity}_id":
                 continue
-            ref = entity_of(key_entity(b.column))
+            ref = referent(b.column, d.entity)
             if ref in columns and ref != d.entity:
                 table.setdefault(b.column, columns[ref][f"{ref}_id"].model_copy(update={"name": b.column}))
             elif b.role == "like" and b.column == DISPLAY_COLUMN:
@@ -637,19 +664,21 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
                 if key_entity(column):  # a reference only the data model shows: SET NULL, like the above
                     nullable_refs.add((d.entity, column))
 
-    _name_parents(columns, entity_of)
+    _name_parents(columns, referent)
     _mark_required(drafts, columns)
     lookups = {(d.entity, b.column) for d in drafts for b in d.bindings  # required equality filters
                if b.role == "eq" and b.required and d.kind != "create" and b.column in columns[d.entity]}
     tables = []
     for e in entities:
         key = f"{e}_id"
+        refs = {c: r for c in columns[e] if c != key and (r := referent(c, e)) in columns
+                and (r != e or entity_of(key_entity(c)) != e)}  # (``workspaces_id`` in workspaces is its own key)
+        # a row's reference to another row of its table is NULL where it has none (a top-level task)
         fks = [ForeignKey(column=c, table=names[r], ref_column=f"{r}_id",
-                          on_delete="SET NULL" if (e, c) in nullable_refs else None)
-               for c in columns[e] if (r := entity_of(key_entity(c))) in columns and r != e]
-        for fk in fks:  # a reference holds its parent's key as the parent stores it (REAL 2.0 never matches 2)
-            parent = columns[entity_of(key_entity(fk.column))][fk.ref_column]
-            columns[e][fk.column] = parent.model_copy(update={"name": fk.column})
+                          on_delete="SET NULL" if (e, c) in nullable_refs or r == e else None)
+               for c, r in refs.items()]
+        for c, r in refs.items():  # it holds its parent's key as the parent stores it (REAL 2.0 never matches 2)
+            columns[e][c] = columns[r][f"{r}_id"].model_copy(update={"name": c})
         indexed = [c for c in columns[e] if c != key and ((e, c) in lookups or any(f.column == c for f in fks))]
         shape = key_shape(e) if columns[e][key].type == "TEXT" else None
         tables.append(Table(name=names[e], entity=e, columns=list(columns[e].values()), primary_key=key,
@@ -658,11 +687,11 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
     return tables, drafts
 
 
-def _name_parents(columns: dict[str, dict[str, Column]], entity_of) -> None:
+def _name_parents(columns: dict[str, dict[str, Column]], referent) -> None:
     """A ``name`` for each table other rows refer to that has nothing a person would call a row by: ToolBench
     gives no response schemas, so its teams and tournaments were bare keys, and a user could only ask for
     "team 3"; with a name they ask for their team by name and the agent finds its key."""
-    parents = {entity_of(key_entity(c)) for e, table in columns.items() for c in table if c != f"{e}_id"}
+    parents = {referent(c, e) for e, table in columns.items() for c in table if c != f"{e}_id"}
     for e in parents & set(columns):
         table = columns[e]
         if plural(e) != plural(semantics.SETTINGS_ENTITY) and not any(

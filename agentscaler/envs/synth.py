@@ -50,10 +50,15 @@ def distinct(draw: Callable[[], Any], taken: set, n: int) -> Any:
     return v
 
 
+SELF_LINKED = 0.6
+"""The share of rows (past the first) that refer to another row of their own table: a task's parent task."""
+
+
 def synthesize(tables: list[Table], rows: int, seed: int, domain_id: int, index: int) -> Rows:
     """One initial state; tables in dependency order (parents first), so inserts satisfy foreign keys.
     A singleton (settings) table has one row. References point into the first ~80% of a parent's rows, so
-    some parents have no dependents (a user without orders) and a restricting delete has a row it may remove."""
+    some parents have no dependents (a user without orders) and a restricting delete has a row it may remove;
+    a reference to the table's own rows points to an earlier row, so the rows form trees (subtasks)."""
     rng = rng_for(seed, domain_id, index)
     keys: dict[str, list[Any]] = {}
     state: Rows = {}
@@ -70,6 +75,8 @@ def synthesize(tables: list[Table], rows: int, seed: int, domain_id: int, index:
                 if c.name == table.primary_key:
                     row.append(n if table.key_shape is None else row_key(table.key_shape, table.entity, n,
                                                                           record.person if named else None))
+                elif refs.get(c.name) == table.name:  # another row of the table: an earlier one, or none
+                    row.append(rng.choice(data)[0] if data and rng.random() < SELF_LINKED else None)
                 elif c.name in refs:
                     parents = keys.get(refs[c.name])
                     row.append(rng.choice(parents[:max(1, round(0.8 * len(parents)))]) if parents else None)
@@ -88,7 +95,7 @@ def dependency_order(tables: list[Table]) -> list[Table]:
     done: list[Table] = []
     pending = list(tables)
     while pending:
-        ready = [t for t in pending if all(fk.table in {d.name for d in done} for fk in t.foreign_keys)]
+        ready = [t for t in pending if all(fk.table in {d.name for d in done} | {t.name} for fk in t.foreign_keys)]
         chosen = ready[0] if ready else pending[0]
         done.append(chosen)
         pending.remove(chosen)
@@ -129,8 +136,10 @@ def sample_arguments(bindings: list[Binding], table: Table, state: Rows, row: in
             person = record.person if table.key_shape == "handle" and person_columns(table) else None
             args[b.param] = as_argument(key if table.key_shape is None else row_key(
                 table.key_shape, table.entity, key, person), b.json_type)
-        elif b.role == "value" and parents.get(b.column):
-            args[b.param] = as_argument(rng.choice(parents[b.column])[0], b.json_type)
+        elif b.role == "value" and parents.get(b.column):  # another row than the one written, of its own table
+            written = existing[row % len(existing)] if existing else None
+            others = [r for r in parents[b.column] if r is not written] or parents[b.column]
+            args[b.param] = as_argument(rng.choice(others)[0], b.json_type)
         elif b.role == "value" or b.column not in target:
             args[b.param] = fresh(b)
             held = as_argument(target[b.column], b.json_type) if b.role == "value" and b.column in target else None

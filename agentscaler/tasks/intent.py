@@ -187,8 +187,12 @@ _WHEN = ("date", "time", "day", " at", " on", "stamp", "year", "month")
 
 def field_words(table: Table, column: str) -> str:
     """A column as a person names what it holds: a moment named by a participle is its date ("the updated date",
-    not "the updated"), a boolean its flag ("the deleted flag")."""
+    not "the updated"), a boolean its flag ("the deleted flag"), a reference to another row of the table that row
+    ("the parent task", not "the parent id")."""
     said = words(column)
+    if column.endswith("_id") and any(fk.column == column and fk.table == table.name for fk in table.foreign_keys):
+        said = words(column[:-3])
+        return said if words(table.entity) in said else f"{said} {words(table.entity)}"
     found = next((c for c in table.columns if c.name == column), None)
     if found is None or said.endswith(_WHEN) or said.split()[0] in ("is", "has", "can"):
         return said
