@@ -341,6 +341,27 @@ def test_numbers_fall_inside_the_bounds_their_spec_declares():
     assert all("value" in v for r in rows for v in json.loads(r["variations"]))
 
 
+def test_counts_are_whole_files_fit_their_kind_and_a_null_default_is_no_value():
+    """A listing's bedrooms typed ``number`` are 3, not 2.73; an image path ends as an image does and an audio file
+    as audio; BFCL's default "null" means no default (its rows held the text "null"); a whole number passes as 8,
+    not 8.0."""
+    props = {"title": s(), "bedrooms": n(), "bathrooms": n(), "price": n(), "image_path": s(), "audio_file": s(),
+             "replacement_image_path": {"type": "string", "default": "null"}}
+    spec = build_domain(0, [tool("create_listing", props, ["title"], "Create a listing.")], rows=ROWS, states=1)
+    columns = [c.name for c in spec.table("listings").columns]
+    rows = [dict(zip(columns, row)) for row in spec.states[0]["listings"]]
+    assert all(float(r["bedrooms"]).is_integer() and float(r["bathrooms"]).is_integer() for r in rows)
+    assert any(not float(r["price"]).is_integer() for r in rows)  # money keeps its cents
+    assert all(re.search(r"\.(jpg|jpeg|png|gif|bmp|tiff)$", r["image_path"]) for r in rows)
+    assert all(re.search(r"\.(mp3|wav|flac|ogg|m4a)$", r["audio_file"]) for r in rows)
+    assert spec.table("listings").column("replacement_image_path").default is None
+    assert not any(str(v).lower() == "null" for r in rows for v in r.values())
+    args = [sample_arguments(spec.tool("create_listing").operation.bindings, spec.table("listings"), spec.states[0],
+                             k, random.Random(k)) for k in range(ROWS)]
+    assert all(type(a["bedrooms"]) is int for a in args if "bedrooms" in a)
+    assert any(type(a["price"]) is float for a in args if "price" in a)
+
+
 def test_arguments_follow_their_own_tools_shape_where_tools_share_a_column():
     """Two tools write an order's ``items``: one as objects, one as SKUs, and a search filters on them as objects.
     The column keeps the first shape; each tool's arguments follow its own schema (the first tool's shape broke

@@ -256,6 +256,16 @@ def hints(prop: dict[str, Any]) -> dict[str, Any]:
     return {**hinted, **bounds(prop), **({"shape": structure} if structure else {})}
 
 
+_NO_VALUE = {"null", "none", "nil", "undefined", ""}
+
+
+def default(prop: dict[str, Any]) -> Any:
+    """A property's default where it is a value: a default of "null" or "" says there is none (BFCL's
+    ``replacement_image_path``, whose rows held the text "null")."""
+    found = prop.get("default")
+    return None if isinstance(found, str) and found.strip().lower() in _NO_VALUE else found
+
+
 def bounds(prop: dict[str, Any]) -> dict[str, float]:
     """A number's ``minimum`` and ``maximum`` as the spec declares them; an exclusive bound as the next value
     (the next integer, or a cent further)."""
@@ -299,7 +309,7 @@ def shape(prop: dict[str, Any], depth: int = SHAPE_DEPTH) -> dict[str, Any] | No
         return {"type": "object", "values": values} if values else None
     if kind in ("any", "array", "object"):
         return None
-    said = {"enum": prop.get("enum") if isinstance(prop.get("enum"), list) else None, "default": prop.get("default")}
+    said = {"enum": prop.get("enum") if isinstance(prop.get("enum"), list) else None, "default": default(prop)}
     return {"type": kind, **{k: v for k, v in said.items() if v is not None}, **hints(prop)}
 
 
@@ -368,7 +378,7 @@ def _params(tool: ToolSpec, searches: bool) -> tuple[list[Param], set[str]]:
             unbound.add(name)
             continue
         enum = prop.get("enum") if isinstance(prop.get("enum"), list) and prop.get("enum") else None
-        params.append(Param(name, column, json_type(prop), name in required, enum, prop.get("default"), hints(prop)))
+        params.append(Param(name, column, json_type(prop), name in required, enum, default(prop), hints(prop)))
     return params, unbound
 
 

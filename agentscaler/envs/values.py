@@ -36,6 +36,7 @@ from faker.providers.date_time import Provider as DateTimes
 
 from agentscaler.envs.naming import plural, singular, tokens
 from agentscaler.envs.spec import Column, JsonType, sql_type
+from agentscaler.toolspec import integral
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
 """The synthesized world's present."""
@@ -101,6 +102,10 @@ _RANGES: dict[str, tuple[float, float]] = {
     "margin": (0, 50), "exponent": (1, 10),
 }  # fmt: skip
 """Plausible ranges of numbers, by word."""
+_WHOLE = {"bedrooms", "bathrooms", "adults", "floors", "children", "priority", "severity", "decimals", "digits",
+          "precision", "rounding", "round", "type"}
+"""Words of a small range whose numbers are whole even where the spec types them ``number`` (3 bedrooms, not
+2.73); a wider range is drawn whole anyway, unless it is money."""
 DEFAULT_RANGE = (1, 100)
 COUNT_RANGE = (0, 100)
 """A number named by a plural noun counts things (``tokens``, ``active_users``)."""
@@ -160,6 +165,16 @@ _TEXT: dict[str, str] = {
     **dict.fromkeys(("tags", "tag", "keywords", "labels", "categories", "genres", "topics"), "tags"),
 }  # fmt: skip
 """Kinds of text, by word."""
+_FILE_CATEGORIES = {
+    **dict.fromkeys(("image", "images", "photo", "picture", "img", "thumbnail", "avatar", "logo", "icon"), "image"),
+    **dict.fromkeys(("audio", "sound", "music", "song", "voice", "recording", "podcast", "mp3"), "audio"),
+    **dict.fromkeys(("video", "movie", "clip", "film", "mp4"), "video"),
+    **dict.fromkeys(("document", "doc", "pdf", "report", "spreadsheet", "sheet", "presentation", "invoice",
+                     "contract", "resume", "cv"), "office"),
+    **dict.fromkeys(("text", "txt", "log", "transcript", "csv", "notes"), "text"),
+}  # fmt: skip
+"""What a file or path holds, by a word of its name (Faker's file categories): an image path ends in .jpg, not .css."""
+_FILE_KINDS = set(_FILE_CATEGORIES.values())
 _WEAK_HEADS = {"number", "no", "num", "code", "codes", "address", "id", "key", "name", "type", "value", "url",
                "link", "uri", "string", "text", "info"}
 """Last words that say less than the word before them: ``phone_number`` is a phone, ``country_code`` a country."""
@@ -335,12 +350,12 @@ def _number_meaning(ws: tuple[str, ...], role: str, kind: str) -> Meaning:
         if found is not None:
             if found in (_RANGES["lat"], _RANGES["lon"]):
                 return Meaning("coordinate", "lat" if found == _RANGES["lat"] else "lon")
-            return Meaning("number", (found, _known(w, _MONEY) is not None))
+            return Meaning("number", (found, _known(w, _MONEY) is not None, _known(w, _WHOLE) is not None))
     if ws and all(len(w) == 1 for w in ws):
-        return Meaning("number", (DEFAULT_RANGE, False))  # x, y, a, b: a formula's operands, small by design
+        return Meaning("number", (DEFAULT_RANGE, False, False))  # x, y, a, b: a formula's operands, small by design
     if any(singular(w) != w for w in ws):
-        return Meaning("number", (COUNT_RANGE, False))
-    return Meaning("number", (DEFAULT_RANGE, False), generic=True)
+        return Meaning("number", (COUNT_RANGE, False, False))
+    return Meaning("number", (DEFAULT_RANGE, False, False), generic=True)
 
 
 def _text_kind(ws: tuple[str, ...], entity: str, siblings: frozenset[str]) -> Meaning | None:
@@ -361,6 +376,8 @@ def _text_kind(ws: tuple[str, ...], entity: str, siblings: frozenset[str]) -> Me
             return Meaning(modifier, "code" if set(ws) & _CODE_HEADS else None)
     if kind is None:
         return None
+    if kind in ("path", "file"):
+        return Meaning(kind, next((_FILE_CATEGORIES[w] for w in ws if w in _FILE_CATEGORIES), None))
     return Meaning(kind, "code" if set(ws) & _CODE_HEADS else None)
 
 
@@ -464,10 +481,10 @@ def _moment(r: Record, c: Column, arg: tuple[str, str]) -> Any:
     return int(text) if c.json_type in ("integer", "number") and text.isdigit() else text
 
 
-def _number(r: Record, c: Column, arg: tuple[tuple[float, float], bool]) -> Any:
-    (low, high), money = arg
+def _number(r: Record, c: Column, arg: tuple[tuple[float, float], bool, bool]) -> Any:
+    (low, high), money, whole = arg
     low, high = _within(low, high, c.minimum, c.maximum)
-    if c.json_type == "integer" or (not money and float(low).is_integer() and high - low >= 5):
+    if c.json_type == "integer" or whole or (not money and float(low).is_integer() and high - low >= 5):
         v: Any = r.rng.randint(math.ceil(low), max(math.ceil(low), math.floor(high)))
     else:
         v = round(r.rng.uniform(low, high), 2)
@@ -564,7 +581,8 @@ _DRAW: dict[str, Callable[[Record, Column, Any], Any]] = {
     "image": lambda r, c, a: f"https://{r.fake().domain_name()}/images/{r.fake('en_US').uuid4()[:8]}.jpg",
     "domain": lambda r, c, a: r.fake().domain_name(), "ipv4": lambda r, c, a: r.fake().ipv4_public(),
     "ipv6": lambda r, c, a: r.fake().ipv6(), "mac": lambda r, c, a: r.fake().mac_address(),
-    "path": lambda r, c, a: r.fake("en_US").file_path(depth=2), "file": lambda r, c, a: r.fake("en_US").file_name(),
+    "path": lambda r, c, a: r.fake("en_US").file_path(depth=2, category=a if a in _FILE_KINDS else None),
+    "file": lambda r, c, a: r.fake("en_US").file_name(category=a if a in _FILE_KINDS else None),
     "mime": lambda r, c, a: r.fake().mime_type(),
     "uuid": lambda r, c, a: str(uuid.UUID(int=r.rng.getrandbits(128), version=4)),
     "sha256": lambda r, c, a: r.fake().sha256(), "md5": lambda r, c, a: r.fake().md5(),
@@ -649,8 +667,8 @@ def as_argument(v: Any, kind: JsonType) -> Any:
             return v if isinstance(v, str) else str(v)
         if kind == "integer":
             return int(v)
-        if kind == "number":
-            return float(v)
+        if kind == "number":  # 8, not 8.0: a whole number as a person (and an agent) writes it
+            return integral(float(v))
         if kind == "boolean":
             return bool(v)
         if kind in ("array", "object"):
