@@ -63,6 +63,33 @@ def test_each_end_of_a_row_is_a_time_of_its_own_after_its_start():
     assert sum(r["due_date"][:10] != r["completed_at"][:10] for r in rows) > ROWS // 2
 
 
+def test_a_stay_checks_out_after_it_checks_in_where_the_words_run_apart():
+    """BFCL's ``check_in_date``/``check_out_date`` are a check-in and a checkout: a booking ended a day before it
+    began when their words were read apart; ``where_to`` is a place, not a word."""
+    fields = {"where_to": s(), "check_in_date": s(), "check_out_date": s(), "number_of_adults": i()}
+    spec = build_domain(0, [tool("book_house", fields, ["where_to"], "Book a house.")], rows=ROWS, states=1)
+    table = spec.table(spec.tool("book_house").table)
+    rows = [dict(zip([c.name for c in table.columns], row)) for row in spec.states[0][table.name]]
+    assert all(r["check_in_date"] < r["check_out_date"] for r in rows)
+    assert all(", " in r["where_to"] for r in rows)  # "Lyon, France"
+
+
+def test_a_message_goes_to_an_address_on_its_channel():
+    """An SMS's ``to``/``from`` (ToolBench's ``is_from``) are phone numbers and an email's are email addresses (rows
+    held "property" and "establishment"); Swagger's placeholder example "string" is no value of a user's id."""
+    sms = {"message": s(), "to": s(), "is_from": s(), "uid": {"type": "string", "example": "string"}}
+    mail = {"subject": s(), "to": s(), "from": s()}
+    spec = build_domain(0, [tool("send_sms", sms, ["to"], "Send an SMS."),
+                            tool("send_email", mail, ["to"], "Send an email.")], rows=ROWS, states=1)
+    rows = {}
+    for name, pattern in (("send_sms", r"[\d()+ .x-]{7,}"), ("send_email", r"[^@ ]+@[^@ ]+\.\w+")):
+        table = spec.table(spec.tool(name).table)
+        rows[name] = [dict(zip([c.name for c in table.columns], row)) for row in spec.states[0][table.name]]
+        sender = "is_from" if name == "send_sms" else "from"
+        assert all(re.fullmatch(pattern, r["to"]) and re.fullmatch(pattern, r[sender]) for r in rows[name])
+    assert all(r["uid"] != "string" for r in rows["send_sms"])
+
+
 def test_people_are_named_and_reachable(customers):
     for row in customers:
         assert re.fullmatch(r"[a-z]+\.[a-z]+\d{0,2}@[a-z.-]+\.[a-z]+", row["email"]), row["email"]

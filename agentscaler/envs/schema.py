@@ -241,6 +241,10 @@ class Param:
     hints: dict[str, Any] = field(default_factory=dict)  # format, pattern, examples: what values look like
 
 
+_NO_VALUE = {"null", "none", "nil", "undefined", ""}
+_TYPE_NAMES = {"string", "integer", "number", "boolean", "str", "int", "float", "bool"}
+
+
 def hints(prop: dict[str, Any]) -> dict[str, Any]:
     """What a property's spec says its values look like (``spec.ValueHints``): ``format``, ``pattern``,
     ``examples`` (from ``example``, ``examples`` as a list or OpenAPI's named map, ``x-example``), a number's
@@ -248,15 +252,13 @@ def hints(prop: dict[str, Any]) -> dict[str, Any]:
     examples = prop.get("examples")
     if isinstance(examples, dict):
         examples = [e["value"] for e in examples.values() if isinstance(e, dict) and "value" in e]
-    examples = [*(examples if isinstance(examples, list) else []),
-                *(prop[k] for k in ("example", "x-example") if prop.get(k) is not None)]
+    examples = [e for e in [*(examples if isinstance(examples, list) else []),
+                            *(prop[k] for k in ("example", "x-example") if prop.get(k) is not None)]
+                if not (isinstance(e, str) and e in _TYPE_NAMES)]  # Swagger's placeholder "string" shows no value
     found = {"format": prop.get("format"), "pattern": prop.get("pattern"), "examples": examples[:5] or None}
     hinted = {k: v for k, v in found.items() if v is not None and (k == "examples" or isinstance(v, str))}
     structure = shape(prop) if json_type(prop) in ("array", "object") else None
     return {**hinted, **bounds(prop), **({"shape": structure} if structure else {})}
-
-
-_NO_VALUE = {"null", "none", "nil", "undefined", ""}
 
 
 def default(prop: dict[str, Any]) -> Any:

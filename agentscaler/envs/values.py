@@ -99,7 +99,8 @@ _RANGES: dict[str, tuple[float, float]] = {
     **dict.fromkeys(("zip", "zipcode", "postcode"), (10000, 99999)), "id": (1000, 99999),
     "phone": (2_000_000_000, 9_999_999_999), **dict.fromkeys(("sqft", "footage", "squarefootage"), (300, 5000)),
     "mileage": (1000, 200_000), "century": (15, 21), **dict.fromkeys(("tempo", "bpm"), (60, 200)),
-    "margin": (0, 50), "exponent": (1, 10),
+    "margin": (0, 50), "exponent": (1, 10), **dict.fromkeys(("servings", "portions"), (1, 8)),
+    **dict.fromkeys(("calories", "kcal"), (50, 1500)),
 }  # fmt: skip
 """Plausible ranges of numbers, by word."""
 _WHOLE = {"bedrooms", "bathrooms", "adults", "floors", "children", "priority", "severity", "decimals", "digits",
@@ -122,7 +123,8 @@ _TEXT: dict[str, str] = {
     **dict.fromkeys(("address", "street", "address1", "address2", "addressline", "line1", "line2"), "street"),
     **dict.fromkeys(("city", "town", "locality", "municipality", "place", "origin", "destination", "hometown",
                      "admin3"), "city"),
-    **dict.fromkeys(("region", "province", "county", "admin1", "admin2"), "region"), "location": "location",
+    **dict.fromkeys(("region", "province", "county", "admin1", "admin2"), "region"),
+    **dict.fromkeys(("location", "loc", "where_to", "where_from"), "location"),
     **dict.fromkeys(("country", "nation", "countries"), "country"), "timezone": "timezone", "tz": "timezone",
     **dict.fromkeys(("zip", "zipcode", "postcode", "postal", "postalcode"), "postcode"),
     **dict.fromkeys(("currency", "currencies", "ccy"), "currency"),
@@ -301,8 +303,10 @@ def meaning(column: Column, entity: str = "", siblings: frozenset[str] = frozens
 
 
 def _role(ws: tuple[str, ...]) -> str:
-    """Where a moment sits in its row's timeline."""
-    return next((role for role, keys in _ROLES if keys & set(ws)), "any")
+    """Where a moment sits in its row's timeline, by its words or two of them run together (``check_out_date``:
+    a checkout, after the check-in)."""
+    said = {*ws, *(a + b for a, b in zip(ws, ws[1:]))}
+    return next((role for role, keys in _ROLES if keys & said), "any")
 
 
 def _example_meaning(example: Any, role: str, kind: str) -> Meaning | None:
@@ -358,9 +362,22 @@ def _number_meaning(ws: tuple[str, ...], role: str, kind: str) -> Meaning:
     return Meaning("number", (DEFAULT_RANGE, False, False), generic=True)
 
 
+_ENDPOINTS = {"to", "from", "recipient", "recipients", "sender", "receiver"}
+_CHANNELS = {**dict.fromkeys(("email", "mail", "emails", "inbox", "smtp"), "email"),
+             **dict.fromkeys(("sms", "phone", "mobile", "call", "calls", "whatsapp", "fax", "voice", "msisdn",
+                              "texts"), "phone")}
+"""Who a message goes to or comes from is an address on its channel: an SMS's ``to`` is a phone number, an
+email's ``from`` an email address (their rows held "property" and "establishment")."""
+
+
 def _text_kind(ws: tuple[str, ...], entity: str, siblings: frozenset[str]) -> Meaning | None:
     if not ws:
         return None
+    if {w for w in ws if w != "is"} <= _ENDPOINTS and set(ws) & _ENDPOINTS:  # ToolBench's ``is_from``
+        context = {*words(entity), *(w for s in siblings for w in words(s))}
+        channel = next((_CHANNELS[w] for w in sorted(context) if w in _CHANNELS), None)
+        if channel is not None:
+            return Meaning(channel)
     head = ws[-1]
     if "_".join(ws[-2:]) in _TEXT:  # content_type, screen_name: two words that mean one thing
         return Meaning(_TEXT["_".join(ws[-2:])])
