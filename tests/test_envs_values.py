@@ -288,6 +288,9 @@ def test_plumbing_is_accepted_and_ignored_by_the_simulator():
                "that the API response will include."), True),
     ("updateMask", s("Mask that identifies which fields on the announcement to update."), True),
     ("part", s("The part number of the spare."), False),
+    ("creds_checksum", s(), True),  # catalogapi signs each request with its credentials
+    ("SignatureVersion", s(), True),
+    ("oauth_nonce", s(), True),
 ])
 def test_plumbing_is_told_from_name_and_description(name, prop, expected):
     assert is_plumbing(name, prop, {name}) is expected

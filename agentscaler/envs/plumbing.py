@@ -11,11 +11,12 @@ Decided from a parameter's name, and where the name is also an ordinary word (``
 description calls it a page token, a pagination cursor or an idempotency token is one, whatever its name
 (AWS's ``Marker``), and so is a field mask (YouTube's ``part``, Google's ``updateMask``). The names are those
 of Google's discovery documents (``key``, ``oauth_token``, ``access_token``, ``quotaUser``, ``userIp``, ``alt``,
-``prettyPrint``, ``fields``, ``callback``,
-``upload_protocol``, ``uploadType``, ``$.xgafv``), RapidAPI's headers (``X-RapidAPI-Key``, ``X-RapidAPI-Host``),
-API-key conventions (``api_key``, ``apikey``, ``x-api-key``), paging cursors (``pageToken``, ``NextToken``,
-``cursor``), the client's own headers (EVE's ``user_agent``, AWS's ``ClientToken``) and the AWS query
-protocol's ``Action``/``Version`` pair (constants of the operation, never described).
+``prettyPrint``, ``fields``, ``callback``, ``upload_protocol``, ``uploadType``, ``$.xgafv``), request signing
+(OAuth 1's ``oauth_*``, AWS's ``SignatureMethod``/``SignatureVersion``, a ``nonce``, catalogapi's ``creds_*``),
+RapidAPI's headers (``X-RapidAPI-Key``, ``X-RapidAPI-Host``), API-key conventions (``api_key``, ``apikey``,
+``x-api-key``), paging cursors (``pageToken``, ``NextToken``, ``cursor``), the client's own headers (EVE's
+``user_agent``, AWS's ``ClientToken``) and the AWS query protocol's ``Action``/``Version`` pair (constants of the
+operation, never described).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ NAMES = {"oauth_token", "access_token", "auth_token", "api_token", "apitoken", "
          "x_api_key", "x_rapidapi_key", "x_rapidapi_host", "rapidapi_key", "api_secret", "client_secret",
          "authorization", "auth", "quota_user", "user_ip", "pretty_print", "upload_protocol", "upload_type",
          "xgafv", "page_token", "next_page_token", "continuation_token", "next_token", "cursor", "jsonp",
-         "user_agent", "x_user_agent", "client_token", "idempotency_key"}
+         "user_agent", "x_user_agent", "client_token", "idempotency_key", "signature_method", "signature_version",
+         "nonce"}
 """Names that are plumbing whatever their description says."""
 _GLUED = {n.replace("_", "") for n in NAMES}
 """The same names written as one word, as ToolBench's lowercase copies of APIs give them (``pagetoken``, ``userip``)."""
@@ -62,7 +64,7 @@ def is_plumbing(name: str, prop: Any, siblings: set[str] | frozenset[str] = froz
     column = snake(name)
     text = " ".join(str(prop.get(k)) for k in ("description", "default") if isinstance(prop.get(k), str))
     header = name.lower().startswith("x-") and re.search(r"key|token|host|auth", name, re.I)
-    if column.replace("_", "") in _GLUED or header:
+    if column.replace("_", "") in _GLUED or header or column.startswith(("oauth_", "creds_")):
         return True
     if column in _EVIDENCE and re.search(_EVIDENCE[column], text, re.I):
         return True
