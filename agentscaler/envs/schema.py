@@ -17,6 +17,9 @@ The rules, in order of strength:
   and no other table's ``customerid``, and a task could not go on from one row to a related one. As a
   key it is a foreign key to ``x``'s table (made when no table owns it), so synthesized rows share
   their parents' keys and a plan walks from a row to its parent, its children and its siblings;
+- a key named for another row of its own table (``parent_id``; Google Tasks' ``parent`` and ``previous``,
+  described as a task's identifier) refers to that table (NULL for a top-level row), and a key named for the
+  part an entity plays (``home_team_id``, ``source_snapshot_id``) to that entity's table;
 - a path parameter right after a plural collection segment is that collection's key
   (``/lists/{tasklist}/tasks/{task}``: ``list_id`` and ``task_id``), and an update never moves a row its URL
   names; a create's optional bare ``id`` is the server's to assign;
