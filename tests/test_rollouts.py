@@ -316,6 +316,30 @@ def test_the_teachers_summary_names_a_row_by_its_name_and_says_only_what_the_cal
                                                          '"For the office".')
 
 
+def test_the_teacher_says_a_parent_task_apart_from_the_task_it_moves():
+    """Google Tasks' move takes two tasks: the one it moves, said after the verb, and its new parent, said as the
+    parent task (it said 'move the task "Buy milk" (task "Call mum")', the parent as if it were the moved task)."""
+    path = "/lists/{tasklist}/tasks"
+    spec = build_domain(0, [
+        tool("tasks_list", {"tasklist": s()}, ["tasklist"], "Lists a tasklist's tasks.", http_method="GET",
+             http_path=path),
+        tool("tasks_move", {"tasklist": s(), "parent": s("Parent task identifier."), "task": s()},
+             ["tasklist", "task"], "Moves the task.", http_method="POST", http_path=path + "/{task}/move")], rows=3)
+    rows = [{"task_id": "T1", "list_id": "L1", "title": "Call mum"},
+            {"task_id": "T2", "list_id": "L1", "title": "Buy milk"}]
+    gold = [{"name": "tasks_list", "arguments": {"tasklist": "L1"}},
+            {"name": "tasks_move", "arguments": {"tasklist": "L1", "parent": "T2", "task": "T1"}}]
+    task = Task(task_id="t", domain_id=0, state_index=0, intent="Put Call mum under Buy milk.",
+                gold_calls=json.dumps(gold), gold_observations="[]", gold_hash="", initial_hash="", writes=True,
+                tools="[]", intent_source="template", source=None, seed=0, split="train", scenario="{}")
+    teacher = TeacherAgent(task, spec)
+    messages = [{"role": "system", "content": ""}, {"role": "user", "content": task.intent}]
+    messages.append(teacher.next_message(messages))
+    messages.append({"role": "tool", "tool_call_id": messages[-1]["tool_calls"][0]["id"], "content": json.dumps(rows)})
+    narration = 'I\'ll move the task "Call mum" (task list L1, parent task "Buy milk").'
+    assert teacher.next_message(messages)["content"] == narration
+
+
 def test_the_template_user_gives_a_value_in_a_sentence_a_person_would_write():
     """Text of several words in quotes, and the verb agrees with the label: "The notes are "Buy milk today".",
     "The status is pending."."""

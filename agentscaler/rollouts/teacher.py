@@ -32,7 +32,7 @@ from agentscaler.envs import (CompiledTool, EnvSpec, asks_confirmation, key_text
 from agentscaler.llm import Completion
 from agentscaler.rollouts.protocol import STOP
 from agentscaler.rollouts.scenario import leaves, said, uses
-from agentscaler.tasks import action, listed, observed_rows
+from agentscaler.tasks import action, field_words, listed, observed_rows
 from agentscaler.toolspec import value_text
 
 NO_TOOL = "I'm sorry, but none of the tools I have can do that, so I can't help with this request."
@@ -158,7 +158,9 @@ class TeacherAgent:
         sets = {b.param: b.column for b in operation.bindings if b.role == "value" and b.param not in refers} if (
             operation and tool.kind in ("create", "update")) else {}
         names = self._row_names(messages)
-        shown, setting = [], []
+        table = self.spec.table(tool.table) if operation and tool.table else None
+        columns = {b.param: b.column for b in operation.bindings} if operation else {}
+        shown, setting, named = [], [], None
         for param, v in call["arguments"].items():
             if v is None:
                 continue
@@ -168,11 +170,15 @@ class TeacherAgent:
                 setting.append(f"{_label(column)} to {_quoted(v)}" if tool.kind == "update"
                                else f"{_label(column)} {_quoted(v)}")
                 continue
-            part = f'{spoken(entity)} "{name}"' if name else f"{_label(param)} {_quoted(v)}"
+            its_key = table is not None and columns.get(param) == table.primary_key
+            part = f"{_label(param)} {_quoted(v)}"
+            if name:  # another row of the table itself by what it is to this one: the parent task "Buy milk"
+                other = not its_key and table is not None and entity == table.entity
+                part = f'{field_words(table, columns[param]) if other else spoken(entity)} "{name}"'
+                named = part if its_key else named
             if part not in shown:
                 shown.append(part)
-        own = spoken(self.spec.table(tool.table).entity) if operation and tool.table else None
-        named = next((part for part in shown if own and part.startswith(f'{own} "')), None)
+        own = spoken(table.entity) if table is not None else None
         if named and what.endswith(f"the {own}"):  # "change the task "Buy milk"", not "change the task (task ...)"
             what = f"{what} {named[len(own) + 1:]}"
             shown.remove(named)
