@@ -11,7 +11,7 @@ import pytest
 import sqlglot
 from envs_helpers import bfcl_groups, call, i, s, shop_tools, tool, toolbench_groups
 
-from agentscaler.envs import DomainSimulator, build_domain, classify, infer_schema, render_ddl
+from agentscaler.envs import DomainSimulator, build_domain, classify, infer_schema, render_ddl, sample_arguments
 from agentscaler.tasks.plan import PlanError, sample_plan
 
 
@@ -300,6 +300,13 @@ def test_a_parent_task_is_another_row_of_the_tasks_table():
         keys = [r["task_id"] for r in rows]
         parents = [r["parent_id"] for r in rows if r["parent_id"] is not None]
         assert parents and all(p in keys[:keys.index(r["task_id"])] for r in rows if (p := r["parent_id"]))
+        lists = {r["task_id"]: r["list_id"] for r in rows}  # a subtask is a task of its parent's list
+        assert all(lists[r["parent_id"]] == r["list_id"] for r in rows if r["parent_id"] is not None)
+    insert = spec.tool("tasks_insert_under")
+    lists = {row[0]: row[[c.name for c in tasks.columns].index("list_id")] for row in spec.states[0]["tasks"]}
+    placed = [(args[p], args["tasklist"]) for k in range(12) for p in ("parent", "previous") if p in (
+        args := sample_arguments(insert.operation.bindings, tasks, spec.states[0], k, random.Random(k)))]
+    assert placed and all(lists[task] == into for task, into in placed)  # a task of the list it goes into
     sim = DomainSimulator(spec)
     top, other = sim.rows("tasks")[0], sim.rows("tasks")[1]
     answer, error = call(sim, "tasks_insert_under", tasklist=top["list_id"], title="Buy milk", parent=top["task_id"])

@@ -64,6 +64,7 @@ def synthesize(tables: list[Table], rows: int, seed: int, domain_id: int, index:
     state: Rows = {}
     for table in dependency_order(tables):
         refs = {fk.column: fk.table for fk in table.foreign_keys}
+        kin = _Kin(table)
         meanings = _meanings(table)
         taken: dict[str, set] = {c.name: set() for c in table.columns if unique(c, meanings[c.name])}
         named = table.key_shape == "handle" and bool(person_columns(table))  # a handle takes the row's person
@@ -75,8 +76,8 @@ def synthesize(tables: list[Table], rows: int, seed: int, domain_id: int, index:
                 if c.name == table.primary_key:
                     row.append(n if table.key_shape is None else row_key(table.key_shape, table.entity, n,
                                                                           record.person if named else None))
-                elif refs.get(c.name) == table.name:  # another row of the table: an earlier one, or none
-                    row.append(rng.choice(data)[0] if data and rng.random() < SELF_LINKED else None)
+                elif refs.get(c.name) == table.name:  # set below, once the row's other parents are drawn
+                    row.append(None)
                 elif c.name in refs:
                     parents = keys.get(refs[c.name])
                     row.append(rng.choice(parents[:max(1, round(0.8 * len(parents)))]) if parents else None)
@@ -84,10 +85,26 @@ def synthesize(tables: list[Table], rows: int, seed: int, domain_id: int, index:
                     row.append(distinct(lambda: value(c, meanings[c.name], record), taken[c.name], n))
                 else:
                     row.append(value(c, meanings[c.name], record))
+            for at in kin.selves:  # another row of the table, an earlier one of the same parents (its list's), or none
+                earlier = [r for r in data if kin.same(r, row)]
+                row[at] = rng.choice(earlier)[0] if earlier and rng.random() < SELF_LINKED else None
             data.append(row)
         keys[table.name] = [r[0] for r in data]
         state[table.name] = data
     return state
+
+
+class _Kin:
+    """Where a table refers to its own rows (``selves``) and to other tables' (``parents``), by position: a row's
+    parent task or previous sibling is one of the same parents (a task of its own list)."""
+
+    def __init__(self, table: Table):
+        at = {c.name: i for i, c in enumerate(table.columns)}
+        self.selves = [at[fk.column] for fk in table.foreign_keys if fk.table == table.name]
+        self.parents = [at[fk.column] for fk in table.foreign_keys if fk.table != table.name]
+
+    def same(self, row: list[Any], other: list[Any]) -> bool:
+        return all(str(row[at]) == str(other[at]) for at in self.parents)
 
 
 def dependency_order(tables: list[Table]) -> list[Table]:
@@ -158,4 +175,15 @@ def sample_arguments(bindings: list[Binding], table: Table, state: Rows, row: in
         v = args[b.param]
         if (v is None and b.required) or (b.enum and v not in b.enum) or (v is not None and not conforms(v, b.shape)):
             args[b.param] = fresh(b)  # the row's value does not fit the parameter's type, enum or shape
+    kin = _Kin(table)
+    if kin.selves:  # another row of the table itself is one of the same parents as the row the call leaves
+        left = list(existing[row % len(existing)]) if existing else [None] * len(table.columns)
+        for b in bindings:
+            if b.param in args and b.column in positions:
+                left[positions[b.column]] = args[b.param]
+        for b in bindings:
+            if b.role == "value" and args.get(b.param) is not None and positions.get(b.column) in kin.selves:
+                rows = [r for r in existing if r[0] != left[0] and kin.same(r, left)]
+                if rows or not b.required:  # none there: a top-level task
+                    args[b.param] = as_argument(rng.choice(rows)[0], b.json_type) if rows else None
     return {k: v for k, v in args.items() if v is not None}
