@@ -319,6 +319,31 @@ def test_a_parent_task_is_another_row_of_the_tasks_table():
     assert all(r["parent_id"] is None for r in sim.rows("tasks") if r["task_id"] in children)  # subtasks stay
 
 
+def test_plans_keep_a_subtask_in_its_parents_list():
+    """A plan that inserts a task under another one, or moves one, leaves every subtask in its parent's list (an
+    insert "for" a task went into another list)."""
+    spec = build_domain(0, subtask_tools(), rows=8)
+    sim = DomainSimulator(spec)
+    tools = [t for t in spec.tools if t.executable]
+    placed = 0
+    for seed in range(60):
+        rng = random.Random(seed)
+        try:
+            plan = sample_plan(sim, 0, rng.choice(tools), rng, goals=4, tools=tools)
+        except PlanError:
+            continue
+        sim.reset(0)
+        for step in plan.steps:
+            sim.step(step.call)
+        lists = {r["task_id"]: r["list_id"] for r in sim.rows("tasks")}
+        for r in sim.rows("tasks"):
+            for column in ("parent_id", "previous_id"):
+                if r[column] is not None:
+                    placed += 1
+                    assert lists[r[column]] == r["list_id"], (seed, [s.call for s in plan.steps])
+    assert placed
+
+
 def test_a_key_named_for_the_part_it_plays_refers_to_its_entitys_table():
     """``home_team_id``/``away_team_id`` are teams, ``source_snapshot_id`` a snapshot, where the domain knows teams
     and snapshots: no tables of "home teams" or "source snapshots" with keys no team or snapshot has."""

@@ -12,13 +12,13 @@ from agentscaler.envs.semantics import FLAG_VERBS, STATUS_VERBS
 from agentscaler.envs.simulator import CallError, DomainSimulator, Observation, Replay
 from agentscaler.envs.spec import (FILTER_ROLES, Assignment, Binding, Column, CompiledTool, ComputeOutput, ComputeSpec,
                                    EnvSpec, ForeignKey, Operation, Policy, Rule, Table)
-from agentscaler.envs.synth import sample_arguments
+from agentscaler.envs.synth import among_kin, sample_arguments
 from agentscaler.envs.values import as_argument, meaning
 
 __all__ = ["CALCULATORS", "COMPUTE_FIELDS", "FILTER_ROLES", "FLAG_VERBS", "STATUS_VERBS", "VERBS", "Assignment",
            "Binding", "CallError", "Column", "CompiledTool", "ComputeError", "ComputeOutput", "ComputeSpec",
            "compute_arguments", "computes", "DomainSimulator", "EnvConfig", "EnvSpec", "ForeignKey", "Observation",
-           "Operation", "Policy", "Replay", "Rule", "Table", "as_argument", "asks_confirmation", "build_domain",
-           "build_envs", "build_envs_command", "classify", "derive_policy", "everyday", "infer_schema", "key_text",
-           "load_env", "meaning", "names_a_row", "plural", "process_violations", "refused_rule", "render_ddl",
-           "sample_arguments", "says_yes", "singular", "spoken", "tokens"]
+           "Operation", "Policy", "Replay", "Rule", "Table", "among_kin", "as_argument", "asks_confirmation",
+           "build_domain", "build_envs", "build_envs_command", "classify", "derive_policy", "everyday", "infer_schema",
+           "key_text", "load_env", "meaning", "names_a_row", "plural", "process_violations", "refused_rule",
+           "render_ddl", "sample_arguments", "says_yes", "singular", "spoken", "tokens"]

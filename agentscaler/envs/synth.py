@@ -175,15 +175,25 @@ def sample_arguments(bindings: list[Binding], table: Table, state: Rows, row: in
         v = args[b.param]
         if (v is None and b.required) or (b.enum and v not in b.enum) or (v is not None and not conforms(v, b.shape)):
             args[b.param] = fresh(b)  # the row's value does not fit the parameter's type, enum or shape
-    kin = _Kin(table)
-    if kin.selves:  # another row of the table itself is one of the same parents as the row the call leaves
-        left = list(existing[row % len(existing)]) if existing else [None] * len(table.columns)
-        for b in bindings:
-            if b.param in args and b.column in positions:
-                left[positions[b.column]] = args[b.param]
-        for b in bindings:
-            if b.role == "value" and args.get(b.param) is not None and positions.get(b.column) in kin.selves:
-                rows = [r for r in existing if r[0] != left[0] and kin.same(r, left)]
-                if rows or not b.required:  # none there: a top-level task
-                    args[b.param] = as_argument(rng.choice(rows)[0], b.json_type) if rows else None
+    return among_kin(bindings, table, state, row, {k: v for k, v in args.items() if v is not None}, rng)
+
+
+def among_kin(bindings: list[Binding], table: Table, state: Rows, row: int, args: dict, rng: random.Random,
+              kept: frozenset[str] = frozenset()) -> dict:
+    """``args`` with each reference to another row of the table itself (but those in ``kept``) drawn again among
+    the rows of the same other parents as the row the call leaves (a subtask of its own list), or left out
+    where there is none and it may be."""
+    kin, existing = _Kin(table), state.get(table.name) or []
+    if not kin.selves:
+        return args
+    positions = {c.name: i for i, c in enumerate(table.columns)}
+    left = list(existing[row % len(existing)]) if existing else [None] * len(table.columns)
+    for b in bindings:
+        if b.param in args and b.column in positions:
+            left[positions[b.column]] = args[b.param]
+    for b in bindings:
+        if b.role == "value" and b.param in args and b.param not in kept and positions.get(b.column) in kin.selves:
+            rows = [r for r in existing if r[0] != left[0] and kin.same(r, left)]
+            if rows or not b.required:  # none there: a top-level task
+                args[b.param] = as_argument(rng.choice(rows)[0], b.json_type) if rows else None
     return {k: v for k, v in args.items() if v is not None}

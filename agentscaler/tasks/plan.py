@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentscaler.envs import (FILTER_ROLES, CompiledTool, DomainSimulator, EnvSpec, Table, as_argument,
+from agentscaler.envs import (FILTER_ROLES, CompiledTool, DomainSimulator, EnvSpec, Table, among_kin, as_argument,
                               compute_arguments, names_a_row, sample_arguments, tokens)
 from agentscaler.toolspec import integral
 
@@ -280,6 +280,7 @@ class Walk:
             b.role == "value" and tool.kind == "create"))}
         pinned.update({p: values[b.column] for p, b in bindings.items() if b.column in values and b.role == "value"})
         args.update({p: as_argument(v, bindings[p].json_type) for p, v in pinned.items()})
+        args = among_kin(tool.operation.bindings, table, state, index, args, self.rng, frozenset(pinned))
         kept = {p: v for p, v in args.items() if v is not None and (
             bindings[p].required or p in pinned or (bindings[p].role not in PAGING_ROLES and self.rng.random() < 0.5))}
         for role_set in ((FILTER_ROLES,) if tool.kind in ("update", "delete") else ()) + (
@@ -464,7 +465,11 @@ class Walk:
             for fk in child.foreign_keys:
                 if fk.table != table.name or removed or focus.get(fk.ref_column) is None:
                     continue
-                on(child, None, "new child", {fk.column: focus[fk.ref_column]}, ("create",))
+                under = {fk.column: focus[fk.ref_column]}
+                if child.name == table.name:  # a subtask goes into its parent's own list
+                    under.update({o.column: focus[o.column] for o in child.foreign_keys
+                                  if o.table != child.name and focus.get(o.column) is not None})
+                on(child, None, "new child", under, ("create",))
                 rows = [r for r in self.sim.rows(child.name) if r.get(fk.column) == focus[fk.ref_column]]
                 if rows:
                     on(child, self.rng.choice(rows), "child", {fk.column: focus[fk.ref_column]})
