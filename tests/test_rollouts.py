@@ -264,6 +264,14 @@ def test_the_teacher_asks_for_three_missing_values_at_a_time():
     assert TeacherAgent._ask(labels[3:]) == "Could you tell me the new task notes for the second request?"
 
 
+def teacher_for(spec, gold: list[dict], intent: str, *, writes: bool = True, scenario: str = "{}"):
+    """A teacher for a one-off task of ``gold`` calls, and the conversation so far: its system and user turns."""
+    task = Task(task_id="t", domain_id=0, state_index=0, intent=intent, gold_calls=json.dumps(gold),
+                gold_observations="[]", gold_hash="", initial_hash="", writes=writes, tools="[]",
+                intent_source="template", source=None, seed=0, split="train", scenario=scenario)
+    return TeacherAgent(task, spec), [{"role": "system", "content": ""}, {"role": "user", "content": intent}]
+
+
 def test_the_teacher_asks_which_row_before_it_takes_its_key_and_narrates_in_words():
     """After listing the user's lists it asks for the title the user knows (never picks a row the user did not
     name), then says what it does ("look up the list"), not the tool's name, and names the row as the user does."""
@@ -274,12 +282,8 @@ def test_the_teacher_asks_which_row_before_it_takes_its_key_and_narrates_in_word
     ], rows=3)
     lists = [{"list_id": "L1", "title": "Groceries"}, {"list_id": "L2", "title": "Work"}]
     gold = [{"name": "tasklists_list", "arguments": {}}, {"name": "tasklists_get", "arguments": {"tasklist": "L2"}}]
-    task = Task(task_id="t", domain_id=0, state_index=0, intent="Could you look up my list?",
-                gold_calls=json.dumps(gold), gold_observations="[]", gold_hash="", initial_hash="", writes=False,
-                tools="[]", intent_source="template", source=None, seed=0, split="train",
-                scenario=json.dumps({"known": {"list title": "Work"}, "unknown": ["list id"]}))
-    teacher = TeacherAgent(task, spec)
-    messages = [{"role": "system", "content": ""}, {"role": "user", "content": task.intent}]
+    teacher, messages = teacher_for(spec, gold, "Could you look up my list?", writes=False,
+                                    scenario=json.dumps({"known": {"list title": "Work"}, "unknown": ["list id"]}))
     first = teacher.next_message(messages)
     assert first["content"] == "I'll list the lists." and first["tool_calls"][0]["function"]["name"] == "tasklists_list"
     messages += [first, {"role": "tool", "tool_call_id": "call_0", "content": json.dumps(lists)}]
@@ -301,11 +305,7 @@ def test_the_teachers_summary_names_a_row_by_its_name_and_says_only_what_the_cal
              "Updates a tasklist.", http_method="PATCH", http_path="/users/@me/lists/{tasklist}"),
     ], rows=3)
     gold = [{"name": "tasklists_patch", "arguments": {"tasklist": "L2", "color": "teal", "notes": "For the office"}}]
-    task = Task(task_id="t", domain_id=0, state_index=0, intent="Could you make my Work list teal?",
-                gold_calls=json.dumps(gold), gold_observations="[]", gold_hash="", initial_hash="", writes=True,
-                tools="[]", intent_source="template", source=None, seed=0, split="train", scenario="{}")
-    teacher = TeacherAgent(task, spec)
-    messages = [{"role": "system", "content": ""}, {"role": "user", "content": task.intent}]
+    teacher, messages = teacher_for(spec, gold, "Could you make my Work list teal?")
     messages.append(teacher.next_message(messages))
     narration = 'I\'ll change the list (task list L2), setting color to teal and notes to "For the office".'
     assert messages[-1]["content"] == narration
@@ -329,11 +329,7 @@ def test_the_teacher_says_a_parent_task_apart_from_the_task_it_moves():
             {"task_id": "T2", "list_id": "L1", "title": "Buy milk"}]
     gold = [{"name": "tasks_list", "arguments": {"tasklist": "L1"}},
             {"name": "tasks_move", "arguments": {"tasklist": "L1", "parent": "T2", "task": "T1"}}]
-    task = Task(task_id="t", domain_id=0, state_index=0, intent="Put Call mum under Buy milk.",
-                gold_calls=json.dumps(gold), gold_observations="[]", gold_hash="", initial_hash="", writes=True,
-                tools="[]", intent_source="template", source=None, seed=0, split="train", scenario="{}")
-    teacher = TeacherAgent(task, spec)
-    messages = [{"role": "system", "content": ""}, {"role": "user", "content": task.intent}]
+    teacher, messages = teacher_for(spec, gold, "Put Call mum under Buy milk.")
     messages.append(teacher.next_message(messages))
     messages.append({"role": "tool", "tool_call_id": messages[-1]["tool_calls"][0]["id"], "content": json.dumps(rows)})
     narration = 'I\'ll move the task "Call mum" (task list L1, parent task "Buy milk").'
