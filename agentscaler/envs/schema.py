@@ -398,8 +398,9 @@ def _role(kind: Kind, entity: str, p: Param, lists: bool = True) -> tuple[str, s
             column = column[4:]
         return "value", column
     if kind == "read":
-        if column.replace("_", "") in PAGINATION and p.json_type in ("integer", "number", "string"):
-            return PAGINATION[column.replace("_", "")], None
+        paging = PAGINATION.get(column.replace("_", ""))
+        if paging and p.json_type in ("integer", "number", "string"):
+            return paging, None
         if lists and _element(p.hints.get("shape")) is not None:  # ids, statuses: rows whose value is one of them
             return "in", _member(column, entity)
         if column == "start" and str(p.default) == "0":  # where a list starts, not when something does

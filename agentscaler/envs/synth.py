@@ -99,9 +99,9 @@ class _Kin:
     parent task or previous sibling is one of the same parents (a task of its own list)."""
 
     def __init__(self, table: Table):
-        at = {c.name: i for i, c in enumerate(table.columns)}
-        self.selves = [at[fk.column] for fk in table.foreign_keys if fk.table == table.name]
-        self.parents = [at[fk.column] for fk in table.foreign_keys if fk.table != table.name]
+        self.at = {c.name: i for i, c in enumerate(table.columns)}
+        self.selves = [self.at[fk.column] for fk in table.foreign_keys if fk.table == table.name]
+        self.parents = [self.at[fk.column] for fk in table.foreign_keys if fk.table != table.name]
 
     def same(self, row: list[Any], other: list[Any]) -> bool:
         return all(str(row[at]) == str(other[at]) for at in self.parents)
@@ -153,7 +153,7 @@ def sample_arguments(bindings: list[Binding], table: Table, state: Rows, row: in
             person = record.person if table.key_shape == "handle" and person_columns(table) else None
             args[b.param] = as_argument(key if table.key_shape is None else row_key(
                 table.key_shape, table.entity, key, person), b.json_type)
-        elif b.role == "value" and parents.get(b.column):  # another row than the one written, of its own table
+        elif b.role == "value" and parents.get(b.column):  # (of the table's own rows: not the one written)
             written = existing[row % len(existing)] if existing else None
             others = [r for r in parents[b.column] if r is not written] or parents[b.column]
             args[b.param] = as_argument(rng.choice(others)[0], b.json_type)
@@ -186,13 +186,12 @@ def among_kin(bindings: list[Binding], table: Table, state: Rows, row: int, args
     kin, existing = _Kin(table), state.get(table.name) or []
     if not kin.selves:
         return args
-    positions = {c.name: i for i, c in enumerate(table.columns)}
     left = list(existing[row % len(existing)]) if existing else [None] * len(table.columns)
     for b in bindings:
-        if b.param in args and b.column in positions:
-            left[positions[b.column]] = args[b.param]
+        if b.param in args and b.column in kin.at:
+            left[kin.at[b.column]] = args[b.param]
     for b in bindings:
-        if b.role == "value" and b.param in args and b.param not in kept and positions.get(b.column) in kin.selves:
+        if b.role == "value" and b.param in args and b.param not in kept and kin.at.get(b.column) in kin.selves:
             rows = [r for r in existing if r[0] != left[0] and kin.same(r, left)]
             if rows or not b.required:  # none there: a top-level task
                 args[b.param] = as_argument(rng.choice(rows)[0], b.json_type) if rows else None
