@@ -27,6 +27,7 @@ from agentscaler.artifacts import RunDir, write_json, write_table
 from agentscaler.configs import StrictConfig
 from agentscaler.contracts import ENV_TOOLS
 from agentscaler.envs.compile import compile_tool
+from agentscaler.envs.patch import packed
 from agentscaler.envs.policy import derive_policy, refused_rule
 from agentscaler.envs.schema import infer_schema, render_ddl
 from agentscaler.envs.spec import CompiledTool, EnvSpec
@@ -38,7 +39,7 @@ from agentscaler.seeding import rng_for
 from agentscaler.toolspec import ToolSpec
 from agentscaler.workers import map_jobs, node_ids
 
-BUILD_VERSION = 39  # bump when the compiler's output changes, so reruns rebuild
+BUILD_VERSION = 40  # bump when the compiler's output changes, so reruns rebuild
 KINDS = ("read", "create", "update", "delete")
 CHECK_ATTEMPTS = 5  # rows tried before a tool is declared broken (a delete may hit a referenced row)
 
@@ -91,7 +92,7 @@ def check_tool(sim: DomainSimulator, spec: EnvSpec, tool: CompiledTool, rng) -> 
     failed = None
     for row in _rows_to_try(spec, tool):
         args = sample_arguments(tool.operation.bindings, table, spec.states[0], row, rng)
-        replay = sim.replay(0, [{"name": tool.name, "arguments": args}])
+        replay = sim.replay(0, [{"name": tool.name, "arguments": packed(tool, args)}])
         error = replay.first("call_failed")
         if error is None:
             return

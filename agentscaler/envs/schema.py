@@ -47,6 +47,7 @@ from agentscaler.envs.compute import computes
 from agentscaler.envs.keys import key_shape
 from agentscaler.envs.kinds import VERBS, decide
 from agentscaler.envs.naming import action_words, names_a_row, plural, singular, snake, tokens, unglue
+from agentscaler.envs.patch import field_bindings, is_json_patch, relaxed
 from agentscaler.envs.plumbing import is_plumbing, optional, switches
 from agentscaler.envs.spec import (Assignment, Binding, Column, ForeignKey, JsonType, Kind, SqlType, Table, ValueHints,
                                    sql_type)
@@ -337,6 +338,7 @@ class Draft:
     computing: bool = False  # answers from its arguments (``envs.compute``): a read whose lists are its input
     bindings: list[Binding] = field(default_factory=list)
     assign: list[Assignment] = field(default_factory=list)
+    patch: str | None = None  # the parameter that carries a JSON Patch list (``envs.patch``)
 
 
 def path_keys(path: str | None) -> dict[str, str]:
@@ -370,8 +372,8 @@ def _params(tool: ToolSpec, searches: bool) -> tuple[list[Param], set[str]]:
     params, seen, unbound, keys = [], set(), switches(tool), path_keys(tool.http_path)
     for name, prop in props.items():
         prop = prop if isinstance(prop, dict) else {}
-        if is_plumbing(name, prop, set(props)) or name in unbound:
-            continue
+        if is_plumbing(name, prop, set(props)) or name in unbound or is_json_patch(prop):
+            continue  # (a JSON Patch list binds the fields it names: ``envs.patch``)
         column = keys.get(name) or snake(name)
         column = "id" if column == "is_id" else column  # ToolBench renames `id` to `is_id`
         if column in SELF_REFERENCES and _SAYS_KEY.search(str(prop.get("description") or "")):
@@ -462,6 +464,12 @@ def _bind(draft: Draft) -> None:
             b.role = "eq" if b in where else "value"
 
 
+def _names_its_row(path: str | None) -> bool:
+    """Whether an HTTP path ends in a parameter: the row it addresses (``/stages/{stage_name}``)."""
+    last = (path or "").rstrip("/").rpartition("/")[2]
+    return last.startswith("{") and last.endswith("}")
+
+
 def _apply_semantics(drafts: list[Draft], entity_of) -> None:
     """Retarget drafts as ``envs.semantics`` says: link tables, owners, natural keys, settings, status, flags."""
     links: dict[tuple[str, str], str] = {}
@@ -475,8 +483,9 @@ def _apply_semantics(drafts: list[Draft], entity_of) -> None:
         if d.kind == "read":
             d.entity = next((e for (c, m), e in links.items() if f"{c}_id" in columns and m in words
                              and set(c.split("_")) <= set(words)), d.entity)
-        if d.kind != "update" or d.entity in links.values() or f"{d.entity}_id" in columns or "id" in columns:
-            continue
+        if d.kind != "update" or d.entity in links.values() or f"{d.entity}_id" in columns or "id" in columns or (
+                _names_its_row(d.tool.http_path) and path_subject(d.tool.http_path) == d.entity):
+            continue  # (the URL names the row: ``PATCH /flags/{projectKey}/{featureFlagKey}`` changes a flag)
         keys = [c for c in columns if key_entity(c)]
         if keys:
             d.entity = entity_of(key_entity(semantics.owner(tokens(d.tool.name), keys, key_entity)))
@@ -601,7 +610,10 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
         entity = path_subject(t.http_path) or subject(t.name, t.toolkit or "")  # the path names the resource
         params, unbound = _params(t, searches=kind == "read" and not computing)
         # what binds nothing is optional, as plumbing is: a gold call leaves it out
-        drafts.append(Draft(optional(t, unbound), kind, entity_of(entity), params, verb, computing))
+        patch = next((n for n, p in (t.parameters.get("properties") or {}).items() if is_json_patch(p)), None)
+        patch = patch if kind == "update" else None
+        tool = optional(relaxed(t, patch) if patch else t, unbound)
+        drafts.append(Draft(tool, kind, entity_of(entity), params, verb, computing, patch=patch))
     _link_glued_keys(tools, [d.params for d in drafts])
     _own_bare_ids(drafts, entity_of)
     _apply_semantics(drafts, entity_of)
@@ -700,7 +712,20 @@ def infer_schema(tools: list[ToolSpec]) -> tuple[list[Table], list[Draft]]:
         tables.append(Table(name=names[e], entity=e, columns=list(columns[e].values()), primary_key=key,
                             key_shape=shape, foreign_keys=fks, indexes=indexed,
                             singleton=names[e] == plural(semantics.SETTINGS_ENTITY)))
+    _bind_patches(drafts, {t.entity: t for t in tables})
     return tables, drafts
+
+
+def _bind_patches(drafts: list[Draft], tables: dict[str, Table]) -> None:
+    """A JSON Patch update's fields as value bindings (``envs.patch``): those a create of the same table takes,
+    else those the update's own response shows (the resource it changes, AWS's ``Stage``) but read-only ones."""
+    for d in drafts:
+        if d.patch:
+            named = {b.column: b.param for c in drafts if c.kind == "create" and c.entity == d.entity
+                     for b in c.bindings if b.role == "value" and b.column} or {
+                snake(name): name for name, prop in _return_properties(d.tool).items()
+                if isinstance(prop, dict) and prop.get("readOnly") is not True}
+            d.bindings += field_bindings(d.patch, tables[d.entity], {b.column for b in d.bindings}, named)
 
 
 def _name_parents(columns: dict[str, dict[str, Column]], referent) -> None:

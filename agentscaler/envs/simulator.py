@@ -33,6 +33,7 @@ from typing import Any, Callable, Sequence
 
 from agentscaler.envs.compile import IN_ITEMS, insert_row, render, select_all, select_by_rowid
 from agentscaler.envs.compute import ComputeError, answer
+from agentscaler.envs.patch import REMOVE, PatchError, unpacked
 from agentscaler.envs.policy import guards
 from agentscaler.envs.spec import FILTER_ROLES, Binding, CompiledTool, EnvSpec, Table
 from agentscaler.failures import Failure
@@ -190,8 +191,8 @@ def _count(v: Any, param: str) -> int:
 class _Tool:
     """One compiled tool, ready to validate, bind and run calls."""
 
-    __slots__ = ("spec", "kind", "op", "table", "columns", "decoders", "slots", "names", "ignored", "sql", "where_mask",
-                 "set_mask")
+    __slots__ = ("spec", "kind", "op", "table", "columns", "decoders", "slots", "names", "patches", "ignored", "sql",
+                 "where_mask", "set_mask")
 
     def __init__(self, spec: CompiledTool, table: Table | None):
         self.spec, self.kind, self.op, self.table = spec, spec.kind, spec.operation, table
@@ -201,8 +202,9 @@ class _Tool:
         bindings = self.op.bindings if self.op else []
         self.slots = [(b.param, f"p{i}", _checker(b), b.required, b.role) for i, b in enumerate(bindings)]
         self.names = {b.param for b in bindings}
+        self.patches = {b.patch for b in bindings if b.patch}  # JSON Patch lists, unpacked into their fields
         declared = spec.openai_schema.get("function", {}).get("parameters", {}).get("properties") or {}
-        self.ignored = set(declared) - self.names  # API plumbing (envs.plumbing): accepted, never bound
+        self.ignored = set(declared) - self.names - self.patches  # API plumbing (envs.plumbing): never bound
         self.sql: dict[int, tuple[str, str | None]] = {}
         if self.op and self.kind in ("read", "create"):  # the build rendered the all-arguments statement
             self.sql[(1 << len(bindings)) - 1] = (self.op.sql, None)
@@ -211,6 +213,10 @@ class _Tool:
 
     def bind(self, args: dict) -> tuple[int, dict[str, Any]]:
         """Validate the arguments and name them for the SQL; raise CallError on any defect."""
+        try:
+            args = unpacked(self.op.bindings, args) if self.patches else args
+        except PatchError as e:
+            raise CallError(str(e)) from None
         params: dict[str, Any] = {}
         mask = found = 0
         page = None
@@ -218,6 +224,10 @@ class _Tool:
             v = args.get(param, _MISSING)
             if v is not _MISSING:
                 found += 1
+            if v is REMOVE:  # a JSON Patch ``remove``: the field is cleared
+                mask |= 1 << i
+                params[ph] = None
+                continue
             if v is _MISSING or v is None:
                 if required:
                     raise CallError(f"missing required argument {param!r}")
@@ -238,7 +248,8 @@ class _Tool:
                 params[ph] = _store(v, param)
         if found + len(self.ignored.intersection(args)) != len(args):
             extra = sorted(str(k) for k in args if k not in self.names)
-            raise CallError(f"unexpected argument(s) {_show(extra)}; {self.spec.name} takes {sorted(self.names)}")
+            takes = sorted({b.patch or b.param for b in self.op.bindings})
+            raise CallError(f"unexpected argument(s) {_show(extra)}; {self.spec.name} takes {takes}")
         if page is not None:
             limit = next((params[ph] for _, ph, _, _, role in self.slots if role == "limit" and ph in params),
                          self.op.max_rows)

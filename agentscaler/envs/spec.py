@@ -82,6 +82,9 @@ class Binding(ValueHints):
     json_type: JsonType
     required: bool = False
     enum: list[Any] | None = None
+    patch: str | None = Field(None, description="The JSON Patch parameter whose operations carry this field "
+                                                 "(``envs.patch``; ``param`` is then the field's path); None: a "
+                                                 "parameter of its own.")
 
 
 class Assignment(BaseModel):

@@ -8,9 +8,10 @@ for inspection and tests.
 from agentscaler.ingest.cli import ingest_command, summary_table
 from agentscaler.ingest.driver import IngestConfig, IngestReport, SourceCounts, ingest, sample_sources
 from agentscaler.ingest.formats import FORMATS, detect
+from agentscaler.ingest.formats.openapi import SERVER_SET
 from agentscaler.ingest.reader import parse_file
 from agentscaler.ingest.records import Quarantined
 from agentscaler.ingest.schema import MODEL
 
-__all__ = ["FORMATS", "MODEL", "IngestConfig", "IngestReport", "Quarantined", "SourceCounts", "detect", "ingest",
+__all__ = ["FORMATS", "MODEL", "SERVER_SET", "IngestConfig", "IngestReport", "Quarantined", "SourceCounts", "detect", "ingest",
            "ingest_command", "parse_file", "sample_sources", "summary_table"]

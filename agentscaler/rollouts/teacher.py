@@ -28,7 +28,7 @@ from typing import Any
 
 from agentscaler.contracts import Task
 from agentscaler.envs import (CompiledTool, EnvSpec, asks_confirmation, key_text, names_a_row, says_yes, singular,
-                              spoken)
+                              spoken, unpacked)
 from agentscaler.llm import Completion
 from agentscaler.rollouts.protocol import STOP
 from agentscaler.rollouts.scenario import leaves, said, uses
@@ -161,7 +161,7 @@ class TeacherAgent:
         table = self.spec.table(tool.table) if operation and tool.table else None
         columns = {b.param: b.column for b in operation.bindings} if operation else {}
         shown, setting, named = [], [], None
-        for param, v in call["arguments"].items():
+        for param, v in (unpacked(operation.bindings, call["arguments"]) if operation else call["arguments"]).items():
             if v is None:
                 continue
             entity, column = refers.get(param), sets.get(param)
@@ -276,7 +276,8 @@ class TeacherAgent:
         for row in rows:
             head, fields = self._row_value_text(tool, row)
             if label == "updated":  # what the call set, not every column it could have
-                changed = {b.column for b in tool.operation.bindings if b.role == "value" and b.param in args} | {
+                given = unpacked(tool.operation.bindings, args)
+                changed = {b.column for b in tool.operation.bindings if b.role == "value" and b.param in given} | {
                     a.column for a in tool.operation.assign}
                 fields = [f"{_label(c)} {_quoted(row[c])}" for c in row if c in changed]
                 parts.append(f"The {head} now has {listed(fields)}." if fields else f"The {head} is updated.")

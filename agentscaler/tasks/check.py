@@ -21,7 +21,7 @@ import re
 from typing import Any
 
 from agentscaler.contracts import Task
-from agentscaler.envs import DomainSimulator
+from agentscaler.envs import DomainSimulator, is_json_patch
 from agentscaler.failures import Failure
 from agentscaler.tasks.plan import scalars
 from agentscaler.toolspec import SchemaCheck, value_text
@@ -60,12 +60,27 @@ def constants(tools: list[dict]) -> set[tuple[str, str]]:
             if isinstance(schema, dict) and isinstance(schema.get("enum"), list) and len(schema["enum"]) == 1}
 
 
+def _arguments(call: dict, patches: set[tuple[str, str]]) -> list[tuple[str, Any]]:
+    """(parameter, value) of a call, a JSON Patch list's operations as (path, value): their ops and paths are
+    the agent's to write, their values the user's to say."""
+    out = []
+    for param, v in call["arguments"].items():
+        if (call["name"], param) in patches and isinstance(v, list):
+            out += [(str(o.get("path")), o["value"]) for o in v if isinstance(o, dict) and "value" in o]
+        else:
+            out.append((param, v))
+    return out
+
+
 def needed_values(calls: list[dict], observations: list[str], tools: list[dict] = ()) -> list[tuple[int, str, Any]]:
     """(call index, parameter, value) of every argument that no earlier observation returned and no
     schema fixes: the user must be able to say those."""
     needed, seen, fixed = [], set(), constants(list(tools))
+    patches = {(t["function"]["name"], p) for t in tools
+               for p, schema in (t["function"].get("parameters") or {}).get("properties", {}).items()
+               if is_json_patch(schema)}
     for i, call in enumerate(calls):
-        for param, v in call["arguments"].items():
+        for param, v in _arguments(call, patches):
             if (call["name"], param) not in fixed and not scalars(v) <= seen:
                 needed.append((i, param, v))
         try:

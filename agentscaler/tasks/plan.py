@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentscaler.envs import (FILTER_ROLES, CompiledTool, DomainSimulator, EnvSpec, Table, among_kin, as_argument,
-                              compute_arguments, names_a_row, sample_arguments, tokens)
+                              compute_arguments, names_a_row, packed, sample_arguments, tokens)
 from agentscaler.toolspec import integral
 
 PAGING_ROLES = ("limit", "offset", "page")
@@ -54,7 +54,8 @@ class Step:
 
     @property
     def call(self) -> dict[str, Any]:
-        return {"name": self.tool.name, "arguments": self.arguments}
+        """The call as the tool takes it (a JSON Patch update's fields packed into its operations)."""
+        return {"name": self.tool.name, "arguments": packed(self.tool, self.arguments)}
 
 
 @dataclass

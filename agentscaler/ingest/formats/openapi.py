@@ -197,7 +197,8 @@ def _add_body(properties: dict, required: list[str], body: Any, body_required: b
 
 SERVER_SET = {"etag", "selflink", "created", "updated", "modified", "createdat", "updatedat", "modifiedat",
               "lastmodified", "lastupdated", "datecreated", "dateupdated", "datemodified", "creationtime",
-              "createtime", "updatetime", "creationdate", "modificationdate"}
+              "createtime", "updatetime", "creationdate", "modificationdate", "createddate", "updateddate",
+              "modifieddate", "lastupdateddate", "lastmodifieddate", "createdtime", "updatedtime"}
 """Body fields only a server sets, whatever the spec says (names lower-cased, ``_`` and ``-`` dropped): the
 resource's version tag, its own URL, and when it was made or last changed (Google Tasks' ``updated``: a user
 changes a task's title, never its modification time)."""
