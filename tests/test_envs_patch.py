@@ -151,3 +151,20 @@ def test_a_patch_whose_url_names_its_row_changes_that_row_not_its_parent():
     assert [b.param for b in patch.operation.bindings if b.patch] == ["/name", "/key", "/temporary"]
     assert not {"temporary", "feature_flag_key"} & {c.name for c in spec.table("projects").columns}
 
+
+def test_tables_that_refer_to_a_reference_cycle_come_after_it_and_get_their_links():
+    """API Gateway's REST APIs and methods refer to each other; stages refer to a REST API. Stages were
+    synthesized first (the first table left once no table was ready), so every stage named no API."""
+    from agentscaler.envs import Column, ForeignKey, Table
+    from agentscaler.envs.synth import dependency_order
+
+    def table(name: str, *parents: str) -> Table:
+        keys = [Column(name=f"{p}_id", type="INTEGER", json_type="integer") for p in parents]
+        return Table(name=f"{name}s", entity=name, primary_key=f"{name}_id", columns=[
+            Column(name=f"{name}_id", type="INTEGER", json_type="integer"), *keys], foreign_keys=[
+            ForeignKey(column=f"{p}_id", table=f"{p}s", ref_column=f"{p}_id") for p in parents])
+
+    tables = [table("stage", "restapi"), table("restapi", "method"), table("method", "restapi"), table("user"),
+              table("order", "user")]
+    assert [t.name for t in dependency_order(tables)] == ["restapis", "methods", "stages", "users", "orders"]
+    assert [t.name for t in dependency_order(tables[3:])] == ["users", "orders"]  # no cycle: parents first

@@ -13,6 +13,8 @@ import random
 import re
 from typing import Any, Callable
 
+import networkx as nx
+
 from agentscaler.envs.keys import person_columns, row_key
 from agentscaler.envs.semantics import is_natural_key
 from agentscaler.envs.spec import Binding, Column, Table, ValueHints
@@ -108,15 +110,17 @@ class _Kin:
 
 
 def dependency_order(tables: list[Table]) -> list[Table]:
-    """Parents before children; tables in a reference cycle keep their order (their links stay NULL)."""
-    done: list[Table] = []
-    pending = list(tables)
-    while pending:
-        ready = [t for t in pending if all(fk.table in {d.name for d in done} | {t.name} for fk in t.foreign_keys)]
-        chosen = ready[0] if ready else pending[0]
-        done.append(chosen)
-        pending.remove(chosen)
-    return done
+    """Parents before children; the tables of a reference cycle in their own order (the links among them stay
+    NULL), and before every table that refers to one of them (API Gateway's stages name a REST API that is in
+    a cycle with its methods: picking the first table left had put stages first, with no API to name)."""
+    graph = nx.DiGraph()
+    graph.add_nodes_from(range(len(tables)))
+    at = {t.name: i for i, t in enumerate(tables)}
+    graph.add_edges_from((at[fk.table], i) for i, t in enumerate(tables) for fk in t.foreign_keys
+                         if fk.table in at and fk.table != t.name)
+    cycles = nx.condensation(graph)
+    order = nx.lexicographical_topological_sort(cycles, key=lambda c: min(cycles.nodes[c]["members"]))
+    return [tables[i] for c in order for i in sorted(cycles.nodes[c]["members"])]
 
 
 def sample_arguments(bindings: list[Binding], table: Table, state: Rows, row: int, rng: random.Random) -> dict:
