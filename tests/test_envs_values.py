@@ -291,9 +291,28 @@ def test_plumbing_is_accepted_and_ignored_by_the_simulator():
     ("creds_checksum", s(), True),  # catalogapi signs each request with its credentials
     ("SignatureVersion", s(), True),
     ("oauth_nonce", s(), True),
+    ("$expand", s("OData expand. Expands related entities inline."), True),  # Azure's and hetras's OData options
+    ("$filter", s("The filter to apply on the operation."), True),
+    ("$inlinecount", s(), True),
+    ("filter", s("Filter by the project's name."), False),
 ])
 def test_plumbing_is_told_from_name_and_description(name, prop, expected):
     assert is_plumbing(name, prop, {name}) is expected
+
+
+def test_odata_top_and_skip_page_a_listing():
+    """Azure's ``$top``/``$skip`` page a listing; ``$filter`` and ``$expand`` bind nothing (they were columns named
+    filter and expand, and a user was asked "labs by filter")."""
+    spec = build_domain(0, [tool("Labs_List", {"$top": i("The maximum number of resources to return."),
+                                               "$skip": i(), "$filter": s("The filter to apply."), "$expand": s(),
+                                               "resourceGroupName": s()}, [], "List labs in a resource group.")],
+                        rows=6)
+    roles = {b.param: b.role for b in spec.tool("Labs_List").operation.bindings}
+    assert roles == {"$top": "limit", "$skip": "offset", "resourceGroupName": "eq"}
+    sim = DomainSimulator(spec)
+    rows = json.loads(sim.step({"name": "Labs_List", "arguments": {}}).observation)
+    paged = sim.step({"name": "Labs_List", "arguments": {"$top": 2, "$skip": 1, "$filter": "name eq 'x'"}})
+    assert json.loads(paged.observation) == rows[1:3]
 
 
 def test_keys_take_the_shapes_real_systems_use_and_a_create_continues_them():

@@ -15,8 +15,8 @@ of Google's discovery documents (``key``, ``oauth_token``, ``access_token``, ``q
 (OAuth 1's ``oauth_*``, AWS's ``SignatureMethod``/``SignatureVersion``, a ``nonce``, catalogapi's ``creds_*``),
 RapidAPI's headers (``X-RapidAPI-Key``, ``X-RapidAPI-Host``), API-key conventions (``api_key``, ``apikey``,
 ``x-api-key``), paging cursors (``pageToken``, ``NextToken``, ``cursor``), the client's own headers (EVE's
-``user_agent``, AWS's ``ClientToken``) and the AWS query protocol's ``Action``/``Version`` pair (constants of the
-operation, never described).
+``user_agent``, AWS's ``ClientToken``), OData's query options (``$expand``, ``$select``, ``$filter``) and the AWS
+query protocol's ``Action``/``Version`` pair (constants of the operation, never described).
 """
 
 from __future__ import annotations
@@ -36,6 +36,11 @@ NAMES = {"oauth_token", "access_token", "auth_token", "api_token", "apitoken", "
 """Names that are plumbing whatever their description says."""
 _GLUED = {n.replace("_", "") for n in NAMES}
 """The same names written as one word, as ToolBench's lowercase copies of APIs give them (``pagetoken``, ``userip``)."""
+ODATA = {"$expand", "$select", "$inlinecount", "$count", "$format", "$skiptoken", "$filter", "$search", "$apply"}
+"""OData's system query options that shape an answer or narrow it in OData's own expression language (Azure's
+``$filter=name eq 'x'``, ``$expand``): no row holds them and no user states them. ``$top`` and ``$skip`` page
+(``ODATA_PAGING``), ``$orderby`` orders (``switches``)."""
+ODATA_PAGING = {"$top": "limit", "$skip": "offset"}
 RESPONSE_FORMATS = {"json", "xml", "jsonp", "yaml", "proto", "protobuf", "media", "rss", "atom"}
 _EVIDENCE = {
     "key": r"api[ -]?key|identif\w* your (project|application)|developer key|access key|subscription key",
@@ -64,7 +69,7 @@ def is_plumbing(name: str, prop: Any, siblings: set[str] | frozenset[str] = froz
     column = snake(name)
     text = " ".join(str(prop.get(k)) for k in ("description", "default") if isinstance(prop.get(k), str))
     header = name.lower().startswith("x-") and re.search(r"key|token|host|auth", name, re.I)
-    if column.replace("_", "") in _GLUED or header or column.startswith(("oauth_", "creds_")):
+    if column.replace("_", "") in _GLUED or header or column.startswith(("oauth_", "creds_")) or name.lower() in ODATA:
         return True
     if column in _EVIDENCE and re.search(_EVIDENCE[column], text, re.I):
         return True

@@ -48,7 +48,7 @@ from agentscaler.envs.keys import key_shape
 from agentscaler.envs.kinds import VERBS, decide
 from agentscaler.envs.naming import action_words, names_a_row, plural, singular, snake, tokens, unglue
 from agentscaler.envs.patch import field_bindings, is_json_patch, relaxed
-from agentscaler.envs.plumbing import is_plumbing, optional, switches
+from agentscaler.envs.plumbing import ODATA_PAGING, is_plumbing, optional, switches
 from agentscaler.envs.spec import (Assignment, Binding, Column, ForeignKey, JsonType, Kind, SqlType, Table, ValueHints,
                                    sql_type)
 from agentscaler.ingest import MODEL
@@ -400,7 +400,7 @@ def _role(kind: Kind, entity: str, p: Param, lists: bool = True) -> tuple[str, s
             column = column[4:]
         return "value", column
     if kind == "read":
-        paging = PAGINATION.get(column.replace("_", ""))
+        paging = PAGINATION.get(column.replace("_", "")) or ODATA_PAGING.get(p.name.lower())
         if paging and p.json_type in ("integer", "number", "string"):
             return paging, None
         if lists and _element(p.hints.get("shape")) is not None:  # ids, statuses: rows whose value is one of them
