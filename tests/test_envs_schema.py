@@ -454,3 +454,20 @@ def test_a_filters_lookup_after_its_field_is_its_role_on_that_field():
     city = rows[0]["city"]
     found = json.loads(sim.step({"name": "list_companies", "arguments": {"city__icontains": city[1:4]}}).observation)
     assert rows[0] in found and all(city[1:4].lower() in r["city"].lower() for r in found)
+
+
+def test_a_url_segment_named_as_its_collection_is_the_rows_key_not_an_api_key():
+    """AWS's ``GET /apikeys/{api_Key}`` names an API key resource: its key, not the caller's credentials (it was
+    dropped as plumbing, and the update by it had nothing to find its row by)."""
+    spec = build_domain(0, [
+        tool("CreateApiKey", {"name": s(), "description": s()}, ["name"], "Create an API key.", http_method="POST",
+             http_path="/apikeys"),
+        tool("GetApiKey", {"api_Key": s("The identifier of the ApiKey resource.")}, ["api_Key"],
+             "Gets information about the current ApiKey resource.", http_method="GET", http_path="/apikeys/{api_Key}"),
+        tool("list_places", {"api_key": s("Your API key."), "city": s()}, ["api_key"], "List places.")], rows=4)
+    assert [(b.param, b.column, b.role) for b in spec.tool("GetApiKey").operation.bindings] == [
+        ("api_Key", "apikey_id", "eq")]
+    assert [b.param for b in spec.tool("list_places").operation.bindings] == ["city"]  # a caller's key stays one
+    row = DomainSimulator(spec).rows("apikeys")[1]
+    answer, error = call(DomainSimulator(spec), "GetApiKey", api_Key=row["apikey_id"])
+    assert not error and answer == row

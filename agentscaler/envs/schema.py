@@ -353,9 +353,9 @@ def path_keys(path: str | None) -> dict[str, str]:
         plural_noun = not before.startswith("{") and singular(last) != last
         collection = path_subject(before) if plural_noun else None  # not ``/route_type/{route_type}``
         words = [w for t in tokens(name or "") for w in unglue(t)]
-        if collection and words and words[-1] not in IDENTIFIER_WORDS | {"id", "ids", "name"} and (
-                singular(words[-1]) == collection):
-            keys[name] = f"{collection}_id"
+        if collection and words and (words[-1] not in IDENTIFIER_WORDS | {"id", "ids", "name"} and (
+                singular(words[-1]) == collection) or "".join(words) == collection.replace("_", "")):
+            keys[name] = f"{collection}_id"  # (AWS's ``/apikeys/{api_Key}``: the whole name is the entity's)
     return keys
 
 
@@ -372,8 +372,8 @@ def _params(tool: ToolSpec, searches: bool) -> tuple[list[Param], set[str]]:
     params, seen, unbound, keys = [], set(), switches(tool), path_keys(tool.http_path)
     for name, prop in props.items():
         prop = prop if isinstance(prop, dict) else {}
-        if is_plumbing(name, prop, set(props)) or name in unbound or is_json_patch(prop):
-            continue  # (a JSON Patch list binds the fields it names: ``envs.patch``)
+        if is_plumbing(name, prop, set(props)) and name not in keys or name in unbound or is_json_patch(prop):
+            continue  # (a row's key in the URL is no API key; a JSON Patch list binds its fields: ``envs.patch``)
         column = keys.get(name) or snake(name)
         column = "id" if column == "is_id" else column  # ToolBench renames `id` to `is_id`
         if column in SELF_REFERENCES and _SAYS_KEY.search(str(prop.get("description") or "")):
