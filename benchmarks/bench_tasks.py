@@ -18,7 +18,9 @@ Figures (tau2-bench airline / retail where the issue measured them):
   scenarios existed has one template);
 - ``outcomes``: the share of each outcome;
 - ``share_placeholder_arguments``: gold string arguments that echo their parameter (``company_66`` for
-  ``company``).
+  ``company``);
+- ``share_reads_answering``: gold reads (a recover task's failing attempt aside) whose answer holds a value
+  beyond their own arguments: not an error, not empty, not only what they were given (target >= 95%).
 Booleans and nulls never count as returned values; a whole number 0..9 counts only where the user does not
 state it (a small key an earlier call returned).
 """
@@ -103,8 +105,17 @@ def placeholder(param: str, v: Any) -> bool:
     return bool(found) and found.group(1).lower() in tokens(param) + [param.lower()]
 
 
-def figures(tasks: list[Task]) -> dict[str, Any]:
+def answers(call: dict, observation: str) -> bool:
+    """Whether a call's answer holds a value beyond its own arguments."""
+    given = {key(v) for v in leaves(call["arguments"]) if value(v)}
+    return any(key(v) not in given for v in leaves(json.loads(observation)) if value(v))
+
+
+def figures(tasks: list[Task], kinds: dict[tuple[int, str], str]) -> dict[str, Any]:
+    """``kinds``: (domain, tool) -> the tool's kind in the run's environments."""
     n = len(tasks) or 1
+    reads = [(c, o) for t in tasks for c, o in zip(t.calls, t.observations)
+             if kinds.get((t.domain_id, c["name"])) == "read" and not failed(o)]
     calls = [len(t.calls) for t in tasks]
     multi = [t for t in tasks if sum(not failed(o) for o in t.observations) > 1]
     strings = [(p, v) for t in tasks for c in t.calls for p, v in c["arguments"].items() if isinstance(v, str)]
@@ -121,16 +132,21 @@ def figures(tasks: list[Task]) -> dict[str, Any]:
         "personas": dict(Counter(t.user_scenario.get("persona", "-") for t in tasks).most_common()),
         "outcomes": {o: round(sum(t.outcome == o for t in tasks) / n, 3) for o in OUTCOMES},
         "share_placeholder_arguments": round(sum(placeholder(p, v) for p, v in strings) / (len(strings) or 1), 3),
+        "share_reads_answering": round(sum(answers(c, o) for c, o in reads) / (len(reads) or 1), 3),
     }
 
 
-def resampled(run: str, seeds: int) -> list[Task]:
-    """The run's domains' tasks drawn with each task seed in turn, as the tasks stage draws them."""
+def environments(run: str) -> list:
     from agentscaler.envs import load_env
-    from agentscaler.tasks.build import TaskConfig, domain_tasks
 
     runs = RunDir(run)
-    specs = [load_env(run, d["domain_id"]) for d in runs.read_summary(runs.envs_summary)["domains"]]
+    return [load_env(run, d["domain_id"]) for d in runs.read_summary(runs.envs_summary)["domains"]]
+
+
+def resampled(specs: list, seeds: int) -> list[Task]:
+    """The run's domains' tasks drawn with each task seed in turn, as the tasks stage draws them."""
+    from agentscaler.tasks.build import TaskConfig, domain_tasks
+
     return [t for seed in range(seeds) for spec in specs for t in domain_tasks(spec, TaskConfig(seed=seed))[0]]
 
 
@@ -140,7 +156,9 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="One JSON object instead of a table.")
     parser.add_argument("--seeds", type=int, default=0, help="Sample tasks again with seeds 0..N-1 and pool them.")
     args = parser.parse_args()
-    found = figures(resampled(args.run, args.seeds) if args.seeds else RunDir(args.run).read_tasks())
+    specs = environments(args.run)
+    kinds = {(spec.domain_id, t.name): t.kind for spec in specs for t in spec.tools}
+    found = figures(resampled(specs, args.seeds) if args.seeds else RunDir(args.run).read_tasks(), kinds)
     if args.json:
         print(json.dumps(found))
         return
