@@ -106,9 +106,9 @@ def placeholder(param: str, v: Any) -> bool:
 
 
 def answers(call: dict, observation: str) -> bool:
-    """Whether a call's answer holds a value beyond its own arguments."""
-    given = {key(v) for v in leaves(call["arguments"]) if value(v)}
-    return any(key(v) not in given for v in leaves(json.loads(observation)) if value(v))
+    """Whether a call's answer holds a value beyond its own arguments (a validator's true or false is one)."""
+    given = {key(v) for v in leaves(call["arguments"]) if v is not None}
+    return any(key(v) not in given for v in leaves(json.loads(observation)) if v is not None)
 
 
 def figures(tasks: list[Task], kinds: dict[tuple[int, str], str]) -> dict[str, Any]:
