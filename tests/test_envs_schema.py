@@ -161,6 +161,26 @@ def test_a_reads_boolean_switch_binds_no_column_and_is_accepted_and_ignored():
     assert not error and answer == call(sim, "get_devices")[0] and len(answer) == 5  # accepted, changes nothing
 
 
+def test_a_switch_for_what_an_answer_includes_binds_no_column():
+    """LocationIQ's search (ToolBench: no answer schema): ``addressdetails`` ("Include a breakdown of the address")
+    and ``statecode`` ("Adds state or province code...") are 0/1 switches for what the answer holds (a user was asked
+    to "search for locationiqs by accept language, address details and bounded"); a flag that narrows the rows
+    ("Return only open places") stays a filter."""
+    search = tool("search_for_locationiq", {
+        "q": s("Address to geocode"), "addressdetails": {**i("Include a breakdown of the address into elements."),
+                                                         "default": 1},
+        "statecode": {**i("Adds state or province code when available to the address."), "default": "0"},
+        "open_only": {"type": "boolean", "description": "Return only open places."}}, ["q"], "Geocode an address.")
+    create = tool("create_place", {"name": s(), "notify": {"type": "boolean", "description": "Adds the place to the "
+                                                                                       "owner's feed."}}, ["name"],
+                  "Create a place.", http_method="POST", http_path="/places")  # a write's switch is its effect
+    spec = build_domain(0, [search, create], rows=5)
+    assert [b.param for b in spec.tool("search_for_locationiq").operation.bindings] == ["q", "open_only"]
+    assert [b.param for b in spec.tool("create_place").operation.bindings] == ["name", "notify"]
+    answer, error = call(DomainSimulator(spec), "search_for_locationiq", q="a", addressdetails=1, statecode=0)
+    assert not error
+
+
 def test_what_orders_an_answer_binds_no_column_and_is_accepted_and_ignored():
     """Adzuna's ``search_jobs(what, sort_by, sort_direction)``: the ordering parameters say how the rows come, not which
     match, so no user is asked to "search jobs by sort direction". An ``order`` that is no direction (a derivative's,

@@ -295,6 +295,10 @@ def test_plumbing_is_accepted_and_ignored_by_the_simulator():
     ("$filter", s("The filter to apply on the operation."), True),
     ("$inlinecount", s(), True),
     ("filter", s("Filter by the project's name."), False),
+    ("accept", s(), True),  # ToolBench's copies of the Accept header: "locationiqs by accept language" before
+    ("Accept-Language", s(), True),
+    ("If-Match", s("ETag of the API entity."), True),
+    ("accept", {"type": "boolean", "description": "Accept the invitation."}, False),
 ])
 def test_plumbing_is_told_from_name_and_description(name, prop, expected):
     assert is_plumbing(name, prop, {name}) is expected

@@ -39,7 +39,7 @@ from agentscaler.seeding import rng_for
 from agentscaler.toolspec import ToolSpec
 from agentscaler.workers import map_jobs, node_ids
 
-BUILD_VERSION = 43  # bump when the compiler's output changes, so reruns rebuild
+BUILD_VERSION = 44  # bump when the compiler's output changes, so reruns rebuild
 KINDS = ("read", "create", "update", "delete")
 CHECK_ATTEMPTS = 5  # rows tried before a tool is declared broken (a delete may hit a referenced row)
 

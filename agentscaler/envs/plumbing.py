@@ -13,10 +13,11 @@ description calls it a page token, a pagination cursor or an idempotency token i
 of Google's discovery documents (``key``, ``oauth_token``, ``access_token``, ``quotaUser``, ``userIp``, ``alt``,
 ``prettyPrint``, ``fields``, ``callback``, ``upload_protocol``, ``uploadType``, ``$.xgafv``), request signing
 (OAuth 1's ``oauth_*``, AWS's ``SignatureMethod``/``SignatureVersion``, a ``nonce``, catalogapi's ``creds_*``),
-RapidAPI's headers (``X-RapidAPI-Key``, ``X-RapidAPI-Host``), API-key conventions (``api_key``, ``apikey``,
-``x-api-key``), paging cursors (``pageToken``, ``NextToken``, ``cursor``), the client's own headers (EVE's
-``user_agent``, AWS's ``ClientToken``), OData's query options (``$expand``, ``$select``, ``$filter``) and the AWS
-query protocol's ``Action``/``Version`` pair (constants of the operation, never described).
+RapidAPI's headers (``X-RapidAPI-Key``, ``X-RapidAPI-Host``), HTTP's (``Accept``, ``Accept-Language``,
+``If-Match``), API-key conventions (``api_key``, ``apikey``, ``x-api-key``), paging cursors (``pageToken``,
+``NextToken``, ``cursor``), the client's own headers (EVE's ``user_agent``, AWS's ``ClientToken``), OData's
+query options (``$expand``, ``$select``, ``$filter``) and the AWS query protocol's ``Action``/``Version`` pair
+(constants of the operation, never described).
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ NAMES = {"oauth_token", "access_token", "auth_token", "api_token", "apitoken", "
          "authorization", "auth", "quota_user", "user_ip", "pretty_print", "upload_protocol", "upload_type",
          "xgafv", "page_token", "next_page_token", "continuation_token", "next_token", "cursor", "jsonp",
          "user_agent", "x_user_agent", "client_token", "idempotency_key", "signature_method", "signature_version",
-         "nonce"}
-"""Names that are plumbing whatever their description says."""
+         "nonce", "accept_language", "accept_encoding", "accept_charset", "if_match", "if_none_match",
+         "if_modified_since", "if_unmodified_since"}
+"""Names that are plumbing whatever their description says (the HTTP headers among them: content negotiation and
+ETag preconditions; a text ``Accept`` header is one too, see ``is_plumbing``)."""
 _GLUED = {n.replace("_", "") for n in NAMES}
 """The same names written as one word, as ToolBench's lowercase copies of APIs give them (``pagetoken``, ``userip``)."""
 ODATA = {"$expand", "$select", "$inlinecount", "$count", "$format", "$skiptoken", "$filter", "$search", "$apply"}
@@ -78,6 +81,8 @@ def is_plumbing(name: str, prop: Any, siblings: set[str] | frozenset[str] = froz
     if column in ("alt", "format", "output", "response_format", "output_format", "data_format"):
         shown = {str(v).lower() for v in [*(prop.get("enum") or []), prop.get("default")] if v is not None}
         return bool(shown) and shown <= RESPONSE_FORMATS or bool(_FORMAT_SWITCH.search(text))
+    if column == "accept" and prop.get("type", "string") == "string":  # the Accept header (a media type)
+        return True
     pair = {"Action", "Version"}
     return name in pair and pair <= siblings and not prop.get("description")  # AWS query protocol constants
 
@@ -88,18 +93,34 @@ def plumbing(tool: ToolSpec) -> set[str]:
     return {name for name, prop in props.items() if is_plumbing(name, prop, set(props))}
 
 
-def switches(tool: ToolSpec) -> set[str]:
+def switches(tool: ToolSpec, reads: bool) -> set[str]:
     """Parameters that change how a tool answers, not which rows match, so like plumbing they bind no column and
     no user is asked for them: what orders the answer (``sort_by``, ``sortdir``, an ``order`` that says
-    ascending or descending), and a GET's optional booleans that no field of its answer holds (traccar's ``all``
+    ascending or descending), a GET's optional booleans that no field of its answer holds (traccar's ``all``
     and ``refresh``, Google's ``showCompleted``; only where the spec shows the answer's fields: without them
-    (ToolBench) a boolean may be a filter on a column)."""
+    (ToolBench) a boolean may be a filter on a column), and a read's (``reads``) optional switches whose
+    description says they add to the answer (``_shapes_answer``; a write's "Adds the user to..." is its effect)."""
     fields = _fields(tool.returns) if (tool.http_method or "").upper() == "GET" else set()
     props = tool.parameters.get("properties") or {}
     required = set(tool.parameters.get("required") or [])
     return {name for name, prop in props.items() if isinstance(prop, dict) and (
         _orders(name, prop) or fields and prop.get("type") == "boolean" and name not in required
-        and snake(name) not in fields)}
+        and snake(name) not in fields or reads and name not in required and _shapes_answer(prop))}
+
+
+_SAYS_SHAPES = re.compile(r"^\W*(include|includes|return|returns|add|adds|show|shows|append|appends)\b(?!.*\bonly\b)",
+                          re.I)
+_FLAG_VALUES = {"0", "1", "true", "false"}
+
+
+def _shapes_answer(prop: dict) -> bool:
+    """Whether a parameter is an on/off switch for what the answer includes: LocationIQ's ``addressdetails`` (1:
+    "Include a breakdown of the address"), ``extratags``, ``namedetails``, ``statecode`` ("Adds state or province
+    code..."), given as a boolean, 0/1 or "true"/"false". Not "Return only active users": that narrows the rows."""
+    shown = {str(v).strip('"').lower() for v in [*(prop.get("enum") or []), prop.get("default")] if v is not None}
+    flag = prop.get("type") == "boolean" or prop.get("type") in ("integer", "number", "string") and bool(shown) and (
+        shown <= _FLAG_VALUES)
+    return flag and bool(_SAYS_SHAPES.search(str(prop.get("description") or "")))
 
 
 ORDERING = {"sort", "sort_by", "sortby", "sort_order", "sortorder", "sort_dir", "sortdir", "sort_direction",

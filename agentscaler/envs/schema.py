@@ -369,7 +369,7 @@ def _params(tool: ToolSpec, searches: bool) -> tuple[list[Param], set[str]]:
     switches (``envs.plumbing``) and, where the tool ``searches``, its opaque body (``PAYLOADS``)."""
     props = tool.parameters.get("properties") or {}
     required = set(tool.parameters.get("required") or [])
-    params, seen, unbound, keys = [], set(), switches(tool), path_keys(tool.http_path)
+    params, seen, unbound, keys = [], set(), switches(tool, reads=searches), path_keys(tool.http_path)
     for name, prop in props.items():
         prop = prop if isinstance(prop, dict) else {}
         if is_plumbing(name, prop, set(props)) and name not in keys or name in unbound or is_json_patch(prop):
