@@ -98,6 +98,16 @@ def test_a_patch_the_tool_cannot_apply_is_an_error_that_changes_nothing(plans, o
     assert sim.state_hash() == before and sim.rows("usageplans") == rows
 
 
+def test_a_fields_path_is_no_argument_of_its_own(plans):
+    """The tool's schema has the list only: ``{"/name": "Gold"}`` beside it is refused, not applied."""
+    sim = DomainSimulator(plans)
+    before = sim.state_hash()
+    obs = sim.step({"name": "UpdateUsagePlan", "arguments": {"usageplanId": sim.rows("usageplans")[0]["usageplan_id"],
+                                                             "/name": "Gold"}})
+    assert obs.error and "an operation in 'patchOperations'" in json.loads(obs.observation)["error"]
+    assert sim.state_hash() == before
+
+
 def test_gold_plans_pack_their_fields_into_operations_the_schema_and_the_simulator_accept(tmp_path):
     """Both spellings of the operations' value (AWS's string, LaunchDarkly's object) give tasks whose gold calls
     are JSON Patch lists that pass the tool's own schema and replay to the gold state; the agent sees the

@@ -97,6 +97,12 @@ def unpacked(bindings: list[Binding], args: dict[str, Any]) -> dict[str, Any]:
             lists.setdefault(b.patch, {}).update({snake(b.param[1:]): b, b.column: b})
     if not lists:
         return args
+    fields = {b.param: b.patch for b in bindings if b.patch}
+    loose = sorted(p for p in args if p in fields)
+    if loose:  # a field's path is no parameter of its own: the tool's schema has the list only
+        example = json.dumps({"op": "replace", "path": loose[0], "value": "..."})
+        raise PatchError(f"unexpected argument(s) {loose}: a field is changed by an operation in "
+                         f"{fields[loose[0]]!r}, such as {example}")
     out = {p: v for p, v in args.items() if p not in lists}
     for patch, paths in lists.items():
         operations = args.get(patch)

@@ -53,10 +53,15 @@ def show(v: Any) -> str:
     return json.dumps(v, ensure_ascii=False)
 
 
+def _declared(tools: list[dict]) -> list[tuple[str, str, Any]]:
+    """(tool, parameter, schema) of every parameter the tools declare."""
+    return [(t["function"]["name"], p, schema) for t in tools
+            for p, schema in (t["function"].get("parameters") or {}).get("properties", {}).items()]
+
+
 def constants(tools: list[dict]) -> set[tuple[str, str]]:
     """(tool, parameter) pairs whose schema allows one value only: the schema tells the agent, not the user."""
-    return {(t["function"]["name"], p) for t in tools
-            for p, schema in (t["function"].get("parameters") or {}).get("properties", {}).items()
+    return {(t, p) for t, p, schema in _declared(tools)
             if isinstance(schema, dict) and isinstance(schema.get("enum"), list) and len(schema["enum"]) == 1}
 
 
@@ -76,9 +81,7 @@ def needed_values(calls: list[dict], observations: list[str], tools: list[dict] 
     """(call index, parameter, value) of every argument that no earlier observation returned and no
     schema fixes: the user must be able to say those."""
     needed, seen, fixed = [], set(), constants(list(tools))
-    patches = {(t["function"]["name"], p) for t in tools
-               for p, schema in (t["function"].get("parameters") or {}).get("properties", {}).items()
-               if is_json_patch(schema)}
+    patches = {(t, p) for t, p, schema in _declared(list(tools)) if is_json_patch(schema)}
     for i, call in enumerate(calls):
         for param, v in _arguments(call, patches):
             if (call["name"], param) not in fixed and not scalars(v) <= seen:
