@@ -13,5 +13,5 @@ from agentscaler.ingest.reader import parse_file
 from agentscaler.ingest.records import Quarantined
 from agentscaler.ingest.schema import MODEL
 
-__all__ = ["FORMATS", "MODEL", "SERVER_SET", "IngestConfig", "IngestReport", "Quarantined", "SourceCounts", "detect", "ingest",
-           "ingest_command", "parse_file", "sample_sources", "summary_table"]
+__all__ = ["FORMATS", "MODEL", "SERVER_SET", "IngestConfig", "IngestReport", "Quarantined", "SourceCounts", "detect",
+           "ingest", "ingest_command", "parse_file", "sample_sources", "summary_table"]
