@@ -130,6 +130,21 @@ def test_gold_plans_pack_their_fields_into_operations_the_schema_and_the_simulat
     assert all(isinstance(o["value"], str) for o in patched["UpdateUsagePlan"])  # AWS: values as text
 
 
+def test_the_policy_judges_a_patch_as_any_update():
+    """The state rules see a patch's fields: a rename to the name another project has breaks the unique rule, and a
+    patch that leaves the project as it is breaks the no-change rule; both change nothing."""
+    spec = build_domain(0, projects(), rows=4)
+    sim = DomainSimulator(spec)
+    first, second = sim.rows("projects")[:2]
+    before = sim.state_hash()
+    for value, kind in ((second["name"], "unique"), (first["name"], "transition")):
+        obs = sim.step({"name": "patchProject", "arguments": {"projectKey": first["project_id"], "body": [
+            {"op": "replace", "path": "/name", "value": value}]}})
+        refusal = json.loads(obs.observation)
+        assert obs.error and spec.policy.rule(refusal["rule"]).kind == kind, refusal
+    assert sim.state_hash() == before
+
+
 def test_the_teacher_says_what_a_patch_sets_in_words():
     spec = build_domain(0, projects(), rows=4)
     project = DomainSimulator(spec).rows("projects")[0]
