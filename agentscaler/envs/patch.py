@@ -91,18 +91,17 @@ def unpacked(bindings: list[Binding], args: dict[str, Any]) -> dict[str, Any]:
     """A call's patch lists as flat arguments (field path -> value, ``REMOVE`` for a removed field); raises
     ``PatchError`` for a list the tool cannot apply. A path may be spelled as the API does (``/defaultTtl``) or
     as the column (``/default_ttl``); later operations on a field win, as RFC 6902 applies them in order."""
-    lists: dict[str, dict[str, Binding]] = {}
-    for b in bindings:
-        if b.patch:
-            lists.setdefault(b.patch, {}).update({snake(b.param[1:]): b, b.column: b})
-    if not lists:
+    fields = {b.param: b for b in bindings if b.patch}
+    if not fields:
         return args
-    fields = {b.param: b.patch for b in bindings if b.patch}
     loose = sorted(p for p in args if p in fields)
     if loose:  # a field's path is no parameter of its own: the tool's schema has the list only
         example = json.dumps({"op": "replace", "path": loose[0], "value": "..."})
         raise PatchError(f"unexpected argument(s) {loose}: a field is changed by an operation in "
-                         f"{fields[loose[0]]!r}, such as {example}")
+                         f"{fields[loose[0]].patch!r}, such as {example}")
+    lists: dict[str, dict[str, Binding]] = {}
+    for b in fields.values():
+        lists.setdefault(b.patch, {}).update({snake(b.param[1:]): b, b.column: b})
     out = {p: v for p, v in args.items() if p not in lists}
     for patch, paths in lists.items():
         operations = args.get(patch)

@@ -79,12 +79,17 @@ def is_plumbing(name: str, prop: Any, siblings: set[str] | frozenset[str] = froz
     if prop.get("type") == "string" and _PAGE_TOKEN.search(text) or _FIELD_MASK.search(text):
         return True
     if column in ("alt", "format", "output", "response_format", "output_format", "data_format"):
-        shown = {str(v).lower() for v in [*(prop.get("enum") or []), prop.get("default")] if v is not None}
+        shown = _shown(prop)
         return bool(shown) and shown <= RESPONSE_FORMATS or bool(_FORMAT_SWITCH.search(text))
     if column == "accept" and prop.get("type", "string") == "string":  # the Accept header (a media type)
         return True
     pair = {"Action", "Version"}
     return name in pair and pair <= siblings and not prop.get("description")  # AWS query protocol constants
+
+
+def _shown(prop: dict) -> set[str]:
+    """The values a parameter's spec shows, its enum and default, lower-cased."""
+    return {str(v).lower() for v in [*(prop.get("enum") or []), prop.get("default")] if v is not None}
 
 
 def plumbing(tool: ToolSpec) -> set[str]:
@@ -117,7 +122,7 @@ def _shapes_answer(prop: dict) -> bool:
     """Whether a parameter is an on/off switch for what the answer includes: LocationIQ's ``addressdetails`` (1:
     "Include a breakdown of the address"), ``extratags``, ``namedetails``, ``statecode`` ("Adds state or province
     code..."), given as a boolean, 0/1 or "true"/"false". Not "Return only active users": that narrows the rows."""
-    shown = {str(v).strip('"').lower() for v in [*(prop.get("enum") or []), prop.get("default")] if v is not None}
+    shown = {v.strip('"') for v in _shown(prop)}
     flag = prop.get("type") == "boolean" or prop.get("type") in ("integer", "number", "string") and bool(shown) and (
         shown <= _FLAG_VALUES)
     return flag and bool(_SAYS_SHAPES.search(str(prop.get("description") or "")))
@@ -138,7 +143,7 @@ def _orders(name: str, prop: dict) -> bool:
         return True
     if column not in ("order", "direction", "dir"):
         return False
-    shown = {str(v).lower() for v in [*(prop.get("enum") or []), prop.get("default")] if v is not None}
+    shown = _shown(prop)
     return bool(shown) and shown <= _DIRECTIONS or bool(_SAYS_ORDER.search(str(prop.get("description") or "")))
 
 
